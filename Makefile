@@ -1,0 +1,53 @@
+# email_service — the two commands: `make run` (everything on embedded defaults) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+APT_PACKAGES := dovecot-imapd
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck pytest system-deps venv clean bench reliability
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Real servers the integration tests start privately: Dovecot (IMAP) and, when no PostgreSQL answers on
+# 127.0.0.1:5432, a PostgreSQL to run a private cluster from. Installed only when missing and root.
+system-deps:
+	@missing=""; \
+	command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || missing="$$missing dovecot-imapd"; \
+	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then missing="$$missing postgresql"; fi; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "installing:$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "missing system packages:$$missing (run as root or install them)"; exit 1; fi; \
+	fi
+
+lint: venv
+	$(VENV)/bin/ruff check services tests bench
+	$(VENV)/bin/ruff format --check services tests bench
+
+typecheck: venv
+	$(VENV)/bin/mypy services/email_service
+
+pytest: venv system-deps
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+run: venv
+	$(PY) -m email_service.devserver
+
+bench: venv system-deps
+	$(PY) bench/sync_bench.py --messages 10000 --size 5000
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

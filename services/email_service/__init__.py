@@ -1,0 +1,34 @@
+"""email_service: IMAP mailboxes mirrored into SQL, acted on through a Flask API and Celery workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from email_service.config import get_settings, load_settings, reset_settings
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the API app; test_config may carry environment overrides for settings."""
+    from email_service.api import accounts, health, openapi, sync, tasks
+    from email_service.api.auth import init_auth
+    from email_service.api.errors import register_error_handlers
+    from email_service.api.metrics import init_metrics
+    from email_service.logging_setup import configure_logging
+
+    if test_config and "ENV" in test_config:
+        reset_settings(load_settings(test_config["ENV"]))
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    app = Flask(__name__)
+    app.config.update(JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=settings.max_message_bytes + 1024 * 1024)
+    if test_config:
+        app.config.update({k: v for k, v in test_config.items() if k != "ENV"})
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    register_error_handlers(app)
+    init_metrics(app)
+    init_auth(app)
+    for module in (health, openapi, tasks, sync, accounts):
+        app.register_blueprint(module.bp)
+    return app

@@ -1,0 +1,1 @@
+"""HTTP entry points: blueprints that parse, call services, and answer JSON."""

@@ -1,0 +1,59 @@
+"""Request bodies. Strict: wrong types and unknown fields are refused with 422, never coerced."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Security = Literal["ssl", "starttls", "none"]
+Id = Field(min_length=1, max_length=64)
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class SyncRequest(StrictModel):
+    email_client_id: str = Id
+    folder_id: str | None = Field(default=None, min_length=1, max_length=64)
+    force_full_sync: bool = False
+
+
+class AccountCreate(StrictModel):
+    email_address: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    display_name: str = Field(default="", max_length=200)
+    imap_host: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-:\[\]]+$")
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_security: Security = "ssl"
+    smtp_host: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-:\[\]]+$")
+    smtp_port: int = Field(default=465, ge=1, le=65535)
+    smtp_security: Security = "ssl"
+    username: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+    is_sync_enabled: bool = True
+    sync_interval: int = Field(default=300, ge=60, le=86400)
+    provider_saves_sent: bool = False
+    move_spam_to_junk: bool = False
+    pinned_cert_pem: str | None = Field(default=None, max_length=20000)
+
+
+class AccountUpdate(StrictModel):
+    display_name: str | None = Field(default=None, max_length=200)
+    imap_host: str | None = Field(
+        default=None, min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-:\[\]]+$"
+    )
+    imap_port: int | None = Field(default=None, ge=1, le=65535)
+    imap_security: Security | None = None
+    smtp_host: str | None = Field(
+        default=None, min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-:\[\]]+$"
+    )
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_security: Security | None = None
+    username: str | None = Field(default=None, min_length=1, max_length=320)
+    password: str | None = Field(default=None, min_length=1, max_length=1024)
+    is_sync_enabled: bool | None = None
+    sync_interval: int | None = Field(default=None, ge=60, le=86400)
+    provider_saves_sent: bool | None = None
+    move_spam_to_junk: bool | None = None
+    pinned_cert_pem: str | None = Field(default=None, max_length=20000)

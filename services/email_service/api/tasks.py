@@ -1,0 +1,46 @@
+"""Task status for its owner only: GET/DELETE /api/tasks/<id>, GET /api/tasks."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from email_service.db import session_scope
+from email_service.errors import BadRequest
+from email_service.services.task_records import TaskRef, get_task, list_tasks
+from email_service.tasks.helpers import get_task_status, revoke_task
+
+bp = Blueprint("tasks", __name__, url_prefix="/api/tasks")
+
+
+def _status(ref: TaskRef) -> dict[str, object]:
+    payload = get_task_status(ref.task_id)
+    payload["kind"] = ref.kind
+    payload["createdAt"] = ref.created_at.isoformat()
+    return payload
+
+
+@bp.get("/<task_id>")
+def show(task_id: str) -> ResponseReturnValue:
+    with session_scope(g.tenant_id) as session:
+        ref = get_task(session, task_id, g.tenant_id, g.user_id)
+    return jsonify(_status(ref))
+
+
+@bp.delete("/<task_id>")
+def cancel(task_id: str) -> ResponseReturnValue:
+    with session_scope(g.tenant_id) as session:
+        ref = get_task(session, task_id, g.tenant_id, g.user_id)
+    revoke_task(ref.task_id, terminate=True)
+    return jsonify({"taskId": ref.task_id, "status": "revoked"}), 202
+
+
+@bp.get("")
+def index() -> ResponseReturnValue:
+    raw_limit = request.args.get("limit", "50")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 200:
+        raise BadRequest("limit must be an integer between 1 and 200", {"field": "limit"})
+    kind = request.args.get("kind") or None
+    with session_scope(g.tenant_id) as session:
+        refs = list_tasks(session, g.tenant_id, g.user_id, int(raw_limit), kind)
+    return jsonify({"items": [_status(ref) for ref in refs]})

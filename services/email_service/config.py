@@ -1,0 +1,256 @@
+"""Settings: the only module that reads the environment.
+
+Every value is parsed and checked once at start; a bad value raises ConfigError naming the variable,
+so a misconfigured process stops before it serves anything.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+from urllib.parse import quote
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected true/false")
+
+
+def _parse_port(raw: str) -> int:
+    port = int(raw)
+    if not 0 < port < 65536:
+        raise ValueError("expected a port between 1 and 65535")
+    return port
+
+
+def _parse_db_index(raw: str) -> int:
+    index = int(raw)
+    if not 0 <= index <= 15:
+        raise ValueError("expected a Redis database index 0..15")
+    return index
+
+
+def _parse_positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("expected a positive integer")
+    return value
+
+
+def _parse_list(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+class _Reader:
+    """Reads typed values from a mapping and reports the offending variable on error."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def get(self, name: str, default: T, parse: Callable[[str], T]) -> T:
+        raw = self.env.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name}: invalid value {raw!r} ({exc})") from None
+
+    def text(self, name: str, default: str = "") -> str:
+        return self.env.get(name, default) or default
+
+
+def _redis_url(host: str, port: int, password: str, db: int, use_ssl: bool, verify: bool) -> str:
+    scheme = "rediss" if use_ssl else "redis"
+    auth = f":{quote(password, safe='')}@" if password else ""
+    query = "" if not use_ssl else f"?ssl_cert_reqs={'required' if verify else 'none'}"
+    return f"{scheme}://{auth}{host}:{port}/{db}{query}"
+
+
+def _with_db(url: str, db: int) -> str:
+    """Replace the database index of a redis:// URL (REDIS_URL shortcut → results db)."""
+    base, _, query = url.partition("?")
+    scheme, _, rest = base.partition("://")
+    hostpart = rest.split("/", 1)[0]
+    return f"{scheme}://{hostpart}/{db}" + (f"?{query}" if query else "")
+
+
+def _check_url(name: str, url: str, schemes: tuple[str, ...]) -> str:
+    if not url.startswith(schemes):
+        raise ConfigError(f"{name}: must start with one of {', '.join(schemes)}")
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed, validated settings for every process (api, worker, beat, cli)."""
+
+    env: str
+    database_url: str
+    migration_database_url: str
+    broker_url: str
+    result_backend_url: str
+    jwt_secret: str
+    jwt_algorithm: str
+    jwt_ttl_seconds: int
+    encryption_keys: tuple[str, ...]
+    frontend_url: str
+    log_level: str
+    log_json: bool
+    sync_batch_size: int
+    sync_lock_ttl_seconds: int
+    imap_timeout_seconds: int
+    smtp_timeout_seconds: int
+    max_recipients: int
+    max_message_bytes: int
+    task_record_retention_days: int
+    outbox_retention_days: int
+    allowed_private_hosts: tuple[str, ...]
+    smtp_host: str
+    smtp_port: int
+    smtp_user: str
+    smtp_password: str = field(repr=False)
+    smtp_from: str = "no-reply@localhost"
+    smtp_starttls: bool = True
+    flower_basic_auth: str = field(default="", repr=False)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from the environment; raise ConfigError naming the first bad variable."""
+    env = os.environ if environ is None else environ
+    r = _Reader(env)
+    app_env = r.text("APP_ENV", "development")
+    if app_env not in {"development", "test", "production"}:
+        raise ConfigError("APP_ENV: must be development, test or production")
+
+    redis_host = r.text("REDIS_HOST", "localhost")
+    redis_port = r.get("REDIS_PORT", 6379, _parse_port)
+    redis_password = r.text("REDIS_PASSWORD")
+    broker_db = r.get("REDIS_BROKER_DB", 0, _parse_db_index)
+    use_ssl = r.get("REDIS_USE_SSL", False, _parse_bool)
+    verify = r.get("REDIS_SSL_VERIFY_CERT", True, _parse_bool)
+    result_db = r.get("REDIS_RESULT_DB", 1, _parse_db_index)
+    redis_url = r.text("REDIS_URL")
+    if redis_url:
+        broker_url = _check_url("REDIS_URL", redis_url, ("redis://", "rediss://", "unix://"))
+        result_url = _with_db(broker_url, result_db) if not broker_url.startswith("unix") else broker_url
+    else:
+        broker_url = _redis_url(redis_host, redis_port, redis_password, broker_db, use_ssl, verify)
+        result_url = _redis_url(
+            r.text("REDIS_RESULT_HOST", redis_host),
+            r.get("REDIS_RESULT_PORT", redis_port, _parse_port),
+            r.text("REDIS_RESULT_PASSWORD", redis_password),
+            result_db,
+            r.get("REDIS_RESULT_USE_SSL", use_ssl, _parse_bool),
+            verify,
+        )
+
+    database_url = _check_url(
+        "DATABASE_URL",
+        r.text("DATABASE_URL", "sqlite:///var/email_service.db"),
+        ("sqlite://", "postgresql://", "postgresql+psycopg://"),
+    )
+    database_url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    migration_url = r.text("MIGRATION_DATABASE_URL", database_url).replace(
+        "postgresql://", "postgresql+psycopg://", 1
+    )
+
+    jwt_secret = r.text("JWT_SECRET")
+    no_keys: tuple[str, ...] = ()
+    keys = r.get("ENCRYPTION_KEYS", no_keys, _parse_list)
+    if app_env == "production":
+        if len(jwt_secret) < 32:
+            raise ConfigError("JWT_SECRET: required in production, at least 32 characters")
+        if not keys:
+            raise ConfigError("ENCRYPTION_KEYS: required in production")
+    if not jwt_secret:
+        jwt_secret = "dev-insecure-jwt-secret-change-me-0123456789"  # noqa: S105 - dev/test default only
+    if not keys:
+        keys = ("dev:ZGV2LWluc2VjdXJlLWtleS1mb3ItbG9jYWwtb25seSE=",)
+    _validate_keys(keys)
+
+    return Settings(
+        env=app_env,
+        database_url=database_url,
+        migration_database_url=migration_url,
+        broker_url=broker_url,
+        result_backend_url=result_url,
+        jwt_secret=jwt_secret,
+        jwt_algorithm="HS256",
+        jwt_ttl_seconds=r.get("JWT_TTL_SECONDS", 3600, _parse_positive_int),
+        encryption_keys=keys,
+        frontend_url=r.text("FRONTEND_URL", "http://localhost:3000").rstrip("/"),
+        log_level=r.text("LOG_LEVEL", "INFO").upper(),
+        log_json=r.get("LOG_JSON", True, _parse_bool),
+        sync_batch_size=r.get("SYNC_BATCH_SIZE", 500, _parse_positive_int),
+        sync_lock_ttl_seconds=r.get("SYNC_LOCK_TTL_SECONDS", 1900, _parse_positive_int),
+        imap_timeout_seconds=r.get("IMAP_TIMEOUT_SECONDS", 60, _parse_positive_int),
+        smtp_timeout_seconds=r.get("SMTP_TIMEOUT_SECONDS", 60, _parse_positive_int),
+        max_recipients=r.get("MAX_RECIPIENTS", 100, _parse_positive_int),
+        max_message_bytes=r.get("MAX_MESSAGE_BYTES", 25 * 1024 * 1024, _parse_positive_int),
+        task_record_retention_days=r.get("TASK_RECORD_RETENTION_DAYS", 30, _parse_positive_int),
+        outbox_retention_days=r.get("OUTBOX_RETENTION_DAYS", 90, _parse_positive_int),
+        allowed_private_hosts=r.get(
+            "ALLOWED_PRIVATE_HOSTS", () if app_env == "production" else ("*",), _parse_list
+        ),
+        smtp_host=r.text("SMTP_HOST"),
+        smtp_port=r.get("SMTP_PORT", 587, _parse_port),
+        smtp_user=r.text("SMTP_USER"),
+        smtp_password=r.text("SMTP_PASSWORD"),
+        smtp_from=r.text("SMTP_FROM", "no-reply@localhost"),
+        smtp_starttls=r.get("SMTP_STARTTLS", True, _parse_bool),
+        flower_basic_auth=r.text("FLOWER_BASIC_AUTH"),
+    )
+
+
+def _validate_keys(keys: tuple[str, ...]) -> None:
+    import base64
+    import binascii
+
+    for item in keys:
+        kid, sep, material = item.partition(":")
+        if not sep or not kid or not kid.isalnum():
+            raise ConfigError("ENCRYPTION_KEYS: each entry must be 'id:base64key' with an alphanumeric id")
+        try:
+            raw = base64.b64decode(material, validate=True)
+        except (binascii.Error, ValueError):
+            raise ConfigError(f"ENCRYPTION_KEYS: key {kid!r} is not valid base64") from None
+        if len(raw) != 32:
+            raise ConfigError(f"ENCRYPTION_KEYS: key {kid!r} must decode to 32 bytes")
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """Process-wide settings, loaded once."""
+    global _settings
+    if _settings is None:
+        _settings = load_settings()
+    return _settings
+
+
+def reset_settings(settings: Settings | None = None) -> None:
+    """Replace the cached settings (tests, CLI)."""
+    global _settings
+    _settings = settings

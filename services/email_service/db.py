@@ -1,0 +1,99 @@
+"""Database engine (one per process, created lazily) and the transactional session scope.
+
+The engine is never built at import time: Celery forks workers after import, and a pool shared
+across a fork corrupts connections. Workers call dispose_engine() after the fork.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from email_service.config import get_settings
+
+_engine: Engine | None = None
+_session_factory: sessionmaker[Session] | None = None
+_engine_pid: int | None = None
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine with the settings this service relies on for each backend."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_recycle=1800)
+
+
+def get_engine() -> Engine:
+    """The process's engine; rebuilt when the pid changed (a fork we were not told about)."""
+    global _engine, _session_factory, _engine_pid
+    if _engine is None or _engine_pid != os.getpid():
+        _engine = make_engine(get_settings().database_url)
+        _session_factory = sessionmaker(bind=_engine, expire_on_commit=False)
+        _engine_pid = os.getpid()
+    return _engine
+
+
+def dispose_engine() -> None:
+    """Forget the pool inherited from a parent process (called after a worker forks)."""
+    global _engine, _session_factory, _engine_pid
+    if _engine is not None:
+        _engine.dispose(close=False)
+    _engine = None
+    _session_factory = None
+    _engine_pid = None
+
+
+@event.listens_for(Session, "after_begin")
+def _apply_tenant_setting(session: Session, _transaction: Any, connection: Any) -> None:
+    """Feed PostgreSQL row-level security: every transaction carries the tenant (or system) scope."""
+    if connection.dialect.name != "postgresql":
+        return
+    tenant_id = session.info.get("tenant_id")
+    system = session.info.get("system", False)
+    connection.execute(
+        text("SELECT set_config('app.tenant_id', :t, true), set_config('app.bypass_rls', :b, true)"),
+        {"t": tenant_id or "", "b": "on" if system else "off"},
+    )
+
+
+@contextmanager
+def session_scope(tenant_id: str | None = None, *, system: bool = False) -> Iterator[Session]:
+    """A session in one transaction: committed on success, rolled back on any error.
+
+    tenant_id scopes row-level security on PostgreSQL; system=True is for the few cross-tenant jobs
+    (periodic_sync, cleanup, CLI administration) and must never be driven by request input.
+    """
+    if tenant_id is None and not system:
+        raise ValueError("session_scope needs a tenant_id or system=True")
+    get_engine()
+    assert _session_factory is not None
+    session = _session_factory()
+    session.info["tenant_id"] = tenant_id
+    session.info["system"] = system
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

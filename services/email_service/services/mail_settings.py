@@ -1,0 +1,34 @@
+"""Connection settings for an account's IMAP and SMTP servers, with the password decrypted in memory only."""
+
+from __future__ import annotations
+
+from email_service.config import get_settings
+from email_service.crypto import SecretBox
+from email_service.mail.imap import ImapSettings
+from email_service.mail.smtp import SmtpSettings
+from email_service.models import EmailAccount
+from email_service.services.accounts import account_password
+
+
+def imap_settings(account: EmailAccount, box: SecretBox) -> ImapSettings:
+    return ImapSettings(
+        host=account.imap_host,
+        port=account.imap_port,
+        security=account.imap_security,  # type: ignore[arg-type]
+        username=account.username,
+        password=account_password(box, account),
+        timeout=get_settings().imap_timeout_seconds,
+        pinned_cert_pem=account.pinned_cert_pem,
+    )
+
+
+def smtp_settings(account: EmailAccount, box: SecretBox) -> SmtpSettings:
+    return SmtpSettings(
+        host=account.smtp_host,
+        port=account.smtp_port,
+        security=account.smtp_security,  # type: ignore[arg-type]
+        username=account.username,
+        password=account_password(box, account),
+        timeout=get_settings().smtp_timeout_seconds,
+        pinned_cert_pem=account.pinned_cert_pem,
+    )

@@ -1,0 +1,120 @@
+"""periodic_sync's use case: claim due accounts in one query, record their tasks, publish in batches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, or_, select, update
+
+from email_service.db import session_scope
+from email_service.models import EmailAccount, TaskRecord, new_id, utcnow
+
+# Spread this many starts per second so thousands of due accounts do not hit servers at once.
+STARTS_PER_SECOND = 20
+CLAIM_LIMIT = 50_000
+PARKED_STATES = frozenset({"auth_error", "syncing"})
+
+
+@dataclass(frozen=True)
+class SyncDispatch:
+    task_id: str
+    account_id: str
+    tenant_id: str
+    user_id: str
+    countdown: float
+
+
+@dataclass
+class DispatchReport:
+    dispatched: int = 0
+    skipped: int = 0
+    task_ids: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "status": "success",
+            "dispatched": self.dispatched,
+            "skipped": self.skipped,
+            "task_ids": self.task_ids,
+        }
+
+
+def due_accounts_query(now: datetime) -> Any:
+    """Enabled and due (never claimed, or the claim expired); parked ones are filtered by the caller."""
+    return (
+        select(
+            EmailAccount.id,
+            EmailAccount.tenant_id,
+            EmailAccount.user_id,
+            EmailAccount.sync_interval,
+            EmailAccount.state,
+        )
+        .where(
+            EmailAccount.is_sync_enabled.is_(True),
+            or_(EmailAccount.next_sync_at.is_(None), EmailAccount.next_sync_at <= now),
+        )
+        .order_by(EmailAccount.next_sync_at.nulls_first(), EmailAccount.id)
+        .limit(CLAIM_LIMIT)
+    )
+
+
+def plan(rows: Sequence[Any], starts_per_second: int = STARTS_PER_SECOND) -> list[SyncDispatch]:
+    return [
+        SyncDispatch(new_id(), row.id, row.tenant_id, row.user_id, countdown=index / starts_per_second)
+        for index, row in enumerate(rows)
+    ]
+
+
+def claim_due_accounts(now: datetime | None = None) -> tuple[list[SyncDispatch], int]:
+    """One SELECT (row-locked on PostgreSQL so a second beat skips them), then the claims are stored.
+
+    Returns the dispatches and how many due accounts were skipped (parked on auth_error, or syncing).
+    """
+    now = now or utcnow()
+    with session_scope(system=True) as session:
+        query = due_accounts_query(now)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=EmailAccount)
+        due = session.execute(query).all()
+        rows = [row for row in due if row.state not in PARKED_STATES]
+        dispatches = plan(rows)
+        skipped = len(due) - len(rows)
+        if not dispatches:
+            return [], skipped
+        interval = {row.id: row.sync_interval for row in rows}
+        session.execute(
+            update(EmailAccount),
+            [
+                {"id": d.account_id, "next_sync_at": now + timedelta(seconds=interval[d.account_id])}
+                for d in dispatches
+            ],
+        )
+        session.execute(
+            insert(TaskRecord),
+            [
+                {
+                    "id": d.task_id,
+                    "tenant_id": d.tenant_id,
+                    "user_id": d.user_id,
+                    "kind": "sync_emails",
+                    "account_id": d.account_id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for d in dispatches
+            ],
+        )
+    return dispatches, skipped
+
+
+def dispatch_due_syncs(publish: Callable[[list[SyncDispatch]], None]) -> DispatchReport:
+    """Claim, then publish after the claim committed (a crash in between only delays a sync)."""
+    dispatches, skipped = claim_due_accounts()
+    if dispatches:
+        publish(dispatches)
+    return DispatchReport(
+        dispatched=len(dispatches), skipped=skipped, task_ids=[d.task_id for d in dispatches]
+    )

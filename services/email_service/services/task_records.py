@@ -1,0 +1,78 @@
+"""Ownership of tasks: every task the API starts is recorded before it is published."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from email_service.models import TaskRecord, new_id
+from email_service.tenancy.scoping import get_owned, scoped
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    task_id: str
+    kind: str
+    account_id: str | None
+    created_at: datetime
+
+
+def record_task(
+    session: Session,
+    tenant_id: str,
+    user_id: str,
+    kind: str,
+    account_id: str | None = None,
+    task_id: str | None = None,
+    idempotency_key: str | None = None,
+) -> TaskRef:
+    record = TaskRecord(
+        id=task_id or new_id(),
+        tenant_id=tenant_id,
+        user_id=user_id,
+        kind=kind,
+        account_id=account_id,
+        idempotency_key=idempotency_key,
+    )
+    session.add(record)
+    session.flush()
+    return _ref(record)
+
+
+def get_task(session: Session, task_id: str, tenant_id: str, user_id: str) -> TaskRef:
+    return _ref(get_owned(session, TaskRecord, task_id, tenant_id, user_id))
+
+
+def forget_task(session: Session, task_id: str) -> None:
+    """Drop a record whose task could not be published (broker down), so it never shows as pending."""
+    record = session.get(TaskRecord, task_id)
+    if record is not None:
+        session.delete(record)
+
+
+def list_tasks(
+    session: Session, tenant_id: str, user_id: str, limit: int = 50, kind: str | None = None
+) -> list[TaskRef]:
+    query = scoped(TaskRecord, tenant_id, user_id).order_by(
+        TaskRecord.created_at.desc(), TaskRecord.id.desc()
+    )
+    if kind:
+        query = query.where(TaskRecord.kind == kind)
+    records: list[TaskRecord] = list(session.scalars(query.limit(limit)))
+    return [_ref(r) for r in records]
+
+
+def find_by_idempotency_key(session: Session, tenant_id: str, user_id: str, key: str) -> TaskRef | None:
+    record: TaskRecord | None = session.scalars(
+        scoped(TaskRecord, tenant_id, user_id).where(TaskRecord.idempotency_key == key)
+    ).first()
+    return _ref(record) if record else None
+
+
+def _ref(record: TaskRecord) -> TaskRef:
+    return TaskRef(record.id, record.kind, record.account_id, record.created_at)
+
+
+__all__ = ["TaskRef", "find_by_idempotency_key", "forget_task", "get_task", "list_tasks", "record_task"]

@@ -1,0 +1,54 @@
+"""Locate and read ham/ + spam/ corpora, and the deterministic held-out split used by train and tests."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+HOLDOUT_MODULUS = 5  # one file in five (by name hash) is never trained on
+LABELS = {"ham": 0, "spam": 1}
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    """One message file with its label (1 = spam) and the original set its name starts with."""
+
+    path: Path
+    label: int
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def origin(self) -> str:
+        """Original corpus set (easy-ham-1, spam-2, ...) from the file-name prefix."""
+        return self.name.split(".", 1)[0]
+
+
+def default_corpus_dir() -> Path:
+    """SPAM_CORPUS_DIR, else shared/corpora/spamassassin-dev beside the repository checkout."""
+    env = os.environ.get("SPAM_CORPUS_DIR")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[3]
+    return (repo / ".." / "shared" / "corpora" / "spamassassin-dev").resolve()
+
+
+def list_corpus(directory: Path) -> list[CorpusFile]:
+    """All regular files under ham/ and spam/, sorted for reproducibility; missing folders are fine."""
+    files: list[CorpusFile] = []
+    for folder, label in LABELS.items():
+        root = directory / folder
+        if root.is_dir():
+            paths = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+            files.extend(CorpusFile(p, label) for p in paths)
+    return files
+
+
+def is_holdout(name: str) -> bool:
+    """Whether a file (by base name) belongs to the held-out split; stable across machines."""
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") % HOLDOUT_MODULUS == 0

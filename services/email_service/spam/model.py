@@ -1,0 +1,125 @@
+"""Score messages with the shipped global linear model, rule bumps and an optional per-user model.
+
+The weights live in spam/data as .npz + JSON (no pickle); they are loaded once per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from email_service.mail.mime import MimeParseError, ParsedMessage, parse_message
+from email_service.spam.features import N_FEATURES, feature_dict, hash_features
+from email_service.spam.indicators import detect_indicators
+from email_service.spam.view import MessageView, view_from_parsed, view_from_raw
+
+if TYPE_CHECKING:
+    from email_service.spam.user_model import UserWeights
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+WEIGHTS_FILE = "global_model.npz"
+SETTINGS_FILE = "global_model.json"
+
+
+@dataclass(frozen=True)
+class SpamVerdict:
+    """What the sync stores per message: decision, probability-like score and fired indicators."""
+
+    is_spam: bool
+    spam_score: float
+    indicators: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A message reduced to what every scorer needs, computed once per message."""
+
+    view: MessageView
+    indicators: tuple[str, ...]
+    features: sp.csr_matrix
+
+
+@dataclass(frozen=True)
+class GlobalModel:
+    """Dense float32 weights over the hashed space plus the decision settings."""
+
+    weights: np.ndarray
+    intercept: float
+    threshold: float
+    bumps: dict[str, float]
+    settings: dict[str, Any]
+
+    def logit(self, analysis: Analysis) -> float:
+        """Linear score plus the hand-set indicator bumps, before any user model."""
+        linear = float(analysis.features @ self.weights) + self.intercept
+        return linear + sum(self.bumps.get(name, 0.0) for name in analysis.indicators)
+
+    @classmethod
+    def load(cls, directory: Path = DATA_DIR) -> GlobalModel:
+        """Read the npz (sparse non-zero weights) and the JSON settings written by train.py."""
+        settings = json.loads((directory / SETTINGS_FILE).read_text(encoding="utf-8"))
+        if settings["n_features"] != N_FEATURES:
+            raise ValueError("model was trained for a different hashing dimension")
+        with np.load(directory / WEIGHTS_FILE, allow_pickle=False) as data:
+            weights = np.zeros(N_FEATURES, dtype=np.float32)
+            weights[data["indices"]] = data["values"]
+            intercept = float(data["intercept"][0])
+        return cls(weights, intercept, float(settings["threshold"]), dict(settings["bumps"]), settings)
+
+
+@functools.lru_cache(maxsize=1)
+def global_model() -> GlobalModel:
+    """The shipped model, loaded lazily once per process (each Celery worker child loads its own)."""
+    return GlobalModel.load()
+
+
+def sigmoid(logit: float) -> float:
+    """Numerically safe logistic function."""
+    if logit >= 0:
+        return 1.0 / (1.0 + math.exp(-logit))
+    z = math.exp(logit)
+    return z / (1.0 + z)
+
+
+def analyse_view(view: MessageView) -> Analysis:
+    """Indicators and hashed features of a prepared view."""
+    indicators = detect_indicators(view)
+    return Analysis(view, indicators, hash_features([feature_dict(view, indicators)]))
+
+
+def analyse_raw(raw: bytes) -> Analysis:
+    """Parse with the sync's MIME parser; fall back to raw tokens when it cannot parse."""
+    try:
+        view = view_from_parsed(parse_message(raw, sanitize=False), raw)
+    except MimeParseError:
+        view = view_from_raw(raw)
+    return analyse_view(view)
+
+
+def verdict(analysis: Analysis, user_weights: UserWeights | None = None) -> SpamVerdict:
+    """Combine global logit, indicator bumps and (once trained enough) the user's logit."""
+    model = global_model()
+    logit = model.logit(analysis)
+    if user_weights is not None and user_weights.is_active:
+        logit += user_weights.weight * user_weights.logit(analysis.features)
+    score = sigmoid(logit)
+    return SpamVerdict(score >= model.threshold, round(score, 6), analysis.indicators)
+
+
+def score_message(raw: bytes) -> SpamVerdict:
+    """Score raw RFC 822 bytes with the global model; never raises on malformed mail."""
+    return verdict(analyse_raw(raw))
+
+
+def score_parsed(
+    parsed: ParsedMessage, raw: bytes | None = None, user_weights: UserWeights | None = None
+) -> SpamVerdict:
+    """Score an already-parsed message; pass raw to let the scorer read Received/auth headers."""
+    return verdict(analyse_view(view_from_parsed(parsed, raw)), user_weights)

@@ -1,0 +1,57 @@
+"""BaseTask: tenant context required, carried into headers and logs, and exponential retries."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from celery import Task
+
+from email_service.logging_setup import log_context
+
+BACKOFF_BASE_SECONDS = 5
+BACKOFF_CAP_SECONDS = 600
+
+
+def backoff_countdown(retries: int, rng: random.Random | None = None) -> float:
+    """5, 10, 20, 40, 80 … seconds, capped at 600, with ±20 % jitter so retries do not stampede."""
+    base = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * (2**retries))
+    jitter = (rng or random).uniform(0.8, 1.2)
+    return float(min(BACKOFF_CAP_SECONDS, base * jitter))
+
+
+class TenantTask(Task):
+    """A task that acts for one tenant and user; both are mandatory keyword arguments."""
+
+    abstract = True
+    requires_tenant = True
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        tenant_id, user_id = kwargs.get("tenant_id"), kwargs.get("user_id")
+        if self.requires_tenant and (not tenant_id or not user_id):
+            raise ValueError(f"{self.name} requires tenant_id and user_id")
+        account_id = kwargs.get("email_client_id")
+        with log_context(
+            tenant_id=tenant_id,
+            user_id=user_id,
+            account_id=account_id,
+            task_id=self.request.id,
+            task_name=self.name,
+        ):
+            return super().__call__(*args, **kwargs)
+
+    def retry_later(self, exc: BaseException) -> Exception:
+        """Schedule a retry with our backoff; past max_retries Celery re-raises exc (final failure)."""
+        return self.retry(exc=exc, countdown=backoff_countdown(self.request.retries or 0))
+
+    def report_progress(self, **meta: Any) -> None:
+        """Progress visible through GET /api/tasks/<id> while the task runs (no-op when called directly)."""
+        if self.request.id and not self.request.called_directly:
+            self.update_state(state="PROGRESS", meta=meta)
+
+
+class SystemTask(TenantTask):
+    """Beat-driven work across tenants (periodic_sync, cleanup); no tenant arguments."""
+
+    abstract = True
+    requires_tenant = False

@@ -1,0 +1,75 @@
+"""Operator and API helpers over the Celery app: launch, status, active tasks, queue lengths, revoke."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery.result import AsyncResult
+
+from email_service.tasks.celery_app import QUEUES, celery_app
+
+STATE_NAMES = {
+    "PENDING": "pending",
+    "RECEIVED": "pending",
+    "STARTED": "running",
+    "PROGRESS": "running",
+    "RETRY": "retrying",
+    "SUCCESS": "success",
+    "FAILURE": "failed",
+    "REVOKED": "revoked",
+    "REJECTED": "failed",
+}
+
+
+def task_launcher(
+    task_name: str, task_id: str, tenant_id: str, user_id: str, kwargs: dict[str, Any], **options: Any
+) -> str:
+    """Publish a task with the caller's tenant and user both in kwargs and in message headers."""
+    full_kwargs = {**kwargs, "tenant_id": tenant_id, "user_id": user_id}
+    celery_app.send_task(
+        task_name,
+        kwargs=full_kwargs,
+        task_id=task_id,
+        headers={"tenant_id": tenant_id, "user_id": user_id},
+        **options,
+    )
+    return task_id
+
+
+def get_task_status(task_id: str) -> dict[str, Any]:
+    """{taskId, status, result, error, progress} from the result backend."""
+    result = AsyncResult(task_id, app=celery_app)
+    state = result.state
+    info = result.info
+    payload: dict[str, Any] = {
+        "taskId": task_id,
+        "status": STATE_NAMES.get(state, state.lower()),
+        "result": None,
+        "error": None,
+        "progress": None,
+    }
+    if state == "SUCCESS":
+        payload["result"] = info
+    elif state == "PROGRESS" and isinstance(info, dict):
+        payload["progress"] = info
+    elif state in {"FAILURE", "RETRY", "REJECTED"} and info is not None:
+        payload["error"] = {"type": type(info).__name__, "message": str(info)}
+    elif state == "REVOKED":
+        payload["error"] = {"type": "Revoked", "message": "task was cancelled"}
+    return payload
+
+
+def revoke_task(task_id: str, terminate: bool = False) -> None:
+    celery_app.control.revoke(task_id, terminate=terminate, signal="SIGTERM")
+
+
+def get_active_tasks(timeout: float = 1.0) -> dict[str, list[dict[str, Any]]]:
+    """Tasks currently executing, per worker (empty when no worker answers in time)."""
+    return celery_app.control.inspect(timeout=timeout).active() or {}
+
+
+def get_queue_stats() -> dict[str, int]:
+    """Messages waiting in each queue (Redis list length)."""
+    with celery_app.connection_for_read() as conn:
+        client = conn.default_channel.client
+        return {name: int(client.llen(name)) for name in QUEUES}

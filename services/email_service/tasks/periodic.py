@@ -1,0 +1,24 @@
+"""Beat tasks: periodic_sync fans out due accounts; cleanup_stale_results prunes old state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from email_service.services.maintenance import cleanup_stale_state
+from email_service.services.scheduling import dispatch_due_syncs
+from email_service.tasks.base import SystemTask
+from email_service.tasks.dispatch import publish_syncs
+
+
+@shared_task(bind=True, base=SystemTask, name="email_service.tasks.periodic_sync")
+def periodic_sync(self: SystemTask) -> dict[str, Any]:
+    """Every 5 minutes: start sync_emails for each enabled, due, healthy account."""
+    return dispatch_due_syncs(publish_syncs).as_dict()
+
+
+@shared_task(bind=True, base=SystemTask, name="email_service.tasks.cleanup_stale_results")
+def cleanup_stale_results(self: SystemTask) -> dict[str, Any]:
+    """Hourly: expired results, old task records and outbox rows, orphaned sync locks."""
+    return cleanup_stale_state()

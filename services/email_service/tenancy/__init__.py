@@ -1,0 +1,1 @@
+"""Tenant and user context: tokens, request auth, scoped queries."""

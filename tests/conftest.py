@@ -1,0 +1,137 @@
+"""Shared fixtures: a real PostgreSQL database and Redis server per test session, the app, tokens."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.servers.postgres import PostgresDatabase, create_test_database, drop_test_database
+from tests.servers.redis_server import RedisServer
+
+pytest_plugins = ["tests.servers.dovecot_fixtures", "tests.servers.smtp_fixtures"]
+
+TEST_KEYS = (
+    "k2:"
+    + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVowMTIzNDU="
+    + ",k1:"
+    + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+)
+
+
+@dataclass
+class TestServers:
+    pg: PostgresDatabase
+    redis_url: str
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[TestServers]:
+    """Start (or reuse) PostgreSQL and Redis, point the settings at them, migrate the schema."""
+    if os.environ.get("DATABASE_URL", "").startswith("postgresql"):
+        os.environ.setdefault("TEST_PG_ADMIN_URL", os.environ["DATABASE_URL"])
+    pg = create_test_database()
+    redis = None if os.environ.get("REDIS_URL") else RedisServer().start()
+    redis_url = os.environ.get("REDIS_URL") or (redis.url if redis else "")
+    env = {
+        "APP_ENV": "test",
+        "DATABASE_URL": pg.app_url,
+        "MIGRATION_DATABASE_URL": pg.admin_url,
+        "REDIS_URL": redis_url,
+        "JWT_SECRET": "test-secret-" + "x" * 40,
+        "ENCRYPTION_KEYS": TEST_KEYS,
+        "LOG_LEVEL": "INFO",
+        "FRONTEND_URL": "http://frontend.test",
+    }
+    os.environ.update(env)
+    apply_environment()
+    from email_service.migrate import upgrade
+
+    upgrade()
+    yield TestServers(pg, redis_url, env)
+    from email_service.db import dispose_engine
+
+    dispose_engine()
+    if redis:
+        redis.cleanup()
+    drop_test_database(pg)
+
+
+def apply_environment() -> None:
+    """Make every cached piece of configuration re-read os.environ."""
+    from email_service.config import reset_settings
+    from email_service.db import dispose_engine
+    from email_service.tasks.celery_app import reconfigure
+
+    reset_settings()
+    dispose_engine()
+    reconfigure()
+
+
+TABLES = "attachments, messages, folders, outbox_messages, task_records, user_spam_models, email_accounts, users, tenants"
+
+
+@pytest.fixture
+def clean_db(servers: TestServers) -> TestServers:
+    with psycopg.connect(servers.pg.admin_url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {TABLES} CASCADE")
+    return servers
+
+
+@pytest.fixture
+def app(clean_db: TestServers) -> Any:
+    from email_service import create_app
+
+    flask_app = create_app({"TESTING": True})
+    return flask_app
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@dataclass(frozen=True)
+class Caller:
+    tenant_id: str
+    user_id: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def make_caller(tenant_id: str | None = None, user_id: str | None = None, email: str = "") -> Caller:
+    """Create tenant and user rows (system scope, as the CLI does) and a token for them."""
+    from email_service.config import get_settings
+    from email_service.db import session_scope
+    from email_service.services.identity import ensure_tenant_user
+    from email_service.tenancy.tokens import issue_token
+
+    tenant_id = tenant_id or f"tenant-{uuid.uuid4().hex[:8]}"
+    user_id = user_id or f"user-{uuid.uuid4().hex[:8]}"
+    with session_scope(system=True) as session:
+        ensure_tenant_user(session, tenant_id, user_id, email or f"{user_id}@example.com")
+    return Caller(tenant_id, user_id, issue_token(get_settings(), tenant_id, user_id))
+
+
+@pytest.fixture
+def owner(clean_db: TestServers) -> Caller:
+    return make_caller()
+
+
+@pytest.fixture
+def same_tenant_other_user(owner: Caller) -> Caller:
+    return make_caller(tenant_id=owner.tenant_id)
+
+
+@pytest.fixture
+def other_tenant(clean_db: TestServers) -> Caller:
+    return make_caller()

@@ -1,0 +1,296 @@
+"""A private, throw-away Dovecot IMAP server for integration tests and benchmarks.
+
+Each instance lives in its own temp dir (config, sockets, state, maildirs, cert) and listens on
+127.0.0.1 with free ports, so several can run at once beside a system Dovecot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import ipaddress
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+SPECIAL_FOLDERS = ("Drafts", "Sent", "Trash", "Junk", "Archive")
+MAILDIR_FLAG_LETTERS = {"\\Draft": "D", "\\Flagged": "F", "\\Answered": "R", "\\Seen": "S", "\\Deleted": "T"}
+MISSING_BINARY = "dovecot binary not found: run `make test` (it installs the Debian package dovecot-imapd)"
+
+
+class DovecotError(RuntimeError):
+    """The private Dovecot could not be started or driven."""
+
+
+def free_port() -> int:
+    """Ask the kernel for a currently unused TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def make_self_signed_cert() -> tuple[bytes, bytes]:
+    """Return (cert_pem, key_pem) for CN=localhost with SANs localhost and 127.0.0.1."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    san = x509.SubjectAlternativeName(
+        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(san, critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def _accounts() -> tuple[str, str, str]:
+    """(mail user, login user, internal user): root drops to system users, others run as themselves."""
+    if os.geteuid() == 0:
+        return "mail", "dovenull", "dovecot"
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    return me, me, me
+
+
+class DovecotServer:
+    """One private Dovecot instance: start()/stop()/restart(), users, and fast maildir seeding."""
+
+    host = "127.0.0.1"
+
+    def __init__(
+        self, capabilities: str | None = None, special_use: bool = True, root: Path | None = None
+    ) -> None:
+        binary = shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/usr/local/sbin")
+        if binary is None:
+            raise DovecotError(MISSING_BINARY)
+        self.binary = binary
+        self.capabilities = capabilities
+        self.special_use = special_use
+        self._owns_root = root is None
+        self.root = Path(root or tempfile.mkdtemp(prefix="dovecot-test-"))
+        self.root.chmod(0o755)  # mail processes run unprivileged and must reach the maildirs
+        self.mail_user, self.login_user, self.internal_user = _accounts()
+        pw = pwd.getpwnam(self.mail_user)
+        self.mail_uid, self.mail_gid = pw.pw_uid, pw.pw_gid
+        self.imap_port = 0
+        self.imaps_port = 0
+        self.cert_pem, key_pem = make_self_signed_cert()
+        (self.root / "cert.pem").write_bytes(self.cert_pem)
+        (self.root / "key.pem").write_bytes(key_pem)
+        (self.root / "key.pem").chmod(0o600)
+        (self.root / "passwd").touch()
+        (self.root / "mail").mkdir(exist_ok=True)
+        self.users: dict[str, str] = {}
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "dovecot.conf"
+
+    @property
+    def log_path(self) -> Path:
+        return self.root / "dovecot.log"
+
+    def start(self, capabilities: str | None = None) -> DovecotServer:
+        """Write the config and run `dovecot -F` until both ports accept connections (retries port races)."""
+        if capabilities is not None:
+            self.capabilities = capabilities
+        for _attempt in range(5):
+            self.imap_port, self.imaps_port = free_port(), free_port()
+            self.config_path.write_text(self._config())
+            cmd = [self.binary, "-F", "-c", str(self.config_path)]
+            self._proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            if self._wait_ready(timeout=10.0):
+                return self
+            self.stop()
+        raise DovecotError(f"dovecot did not start; log:\n{self._log_tail()}")
+
+    def stop(self) -> None:
+        """Kill the master (it takes its children down) and wait for it."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+    def restart(self, capabilities: str | None = None) -> DovecotServer:
+        """Stop and start again on the same maildirs, e.g. with other advertised capabilities."""
+        self.stop()
+        self.capabilities = capabilities
+        return self.start()
+
+    def close(self) -> None:
+        """Stop the server and remove its temp dir (only if this object created it)."""
+        self.stop()
+        if self._owns_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> DovecotServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _wait_ready(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        pending = {self.imap_port, self.imaps_port}
+        while pending and time.monotonic() < deadline:
+            if self._proc is None or self._proc.poll() is not None:
+                return False
+            for port in list(pending):
+                with contextlib.suppress(OSError), socket.create_connection((self.host, port), 0.2):
+                    pending.discard(port)
+            if pending:
+                time.sleep(0.01)
+        return not pending
+
+    def _log_tail(self) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return text[-4000:]
+
+    def _config(self) -> str:
+        root = self.root
+        mailboxes = "\n".join(
+            f"  mailbox {name} {{\n    special_use = \\{name}\n    auto = subscribe\n  }}"
+            for name in (SPECIAL_FOLDERS if self.special_use else ())
+        )
+        capability = f"imap_capability = {self.capabilities}\n" if self.capabilities is not None else ""
+        return f"""\
+instance_name = dovecot-test-{root.name}
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+default_login_user = {self.login_user}
+default_internal_user = {self.internal_user}
+ssl = yes
+ssl_cert = <{root}/cert.pem
+ssl_key = <{root}/key.pem
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_failure_delay = 0
+mail_fsync = never
+mail_location = maildir:{root}/mail/%u/Maildir
+first_valid_uid = {self.mail_uid}
+first_valid_gid = {self.mail_gid}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={self.mail_uid} gid={self.mail_gid} home={root}/mail/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.imap_port}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {self.imaps_port}
+    ssl = yes
+  }}
+}}
+namespace inbox {{
+  inbox = yes
+{mailboxes}
+}}
+{capability}"""
+
+    # -- users and seeding -------------------------------------------------------------------
+
+    def add_user(self, username: str, password: str) -> None:
+        """Append a {PLAIN} passwd-file entry; Dovecot re-reads the file when it changes."""
+        if any(c in username + password for c in ":\n\r"):
+            raise ValueError("username/password must not contain ':' or newlines")
+        self.users[username] = password
+        with (self.root / "passwd").open("a") as fh:
+            fh.write(f"{username}:{{PLAIN}}{password}\n")
+
+    def maildir(self, user: str, folder: str = "INBOX") -> Path:
+        """Path of a folder's Maildir++ directory (INBOX is the Maildir root)."""
+        base = self.root / "mail" / user / "Maildir"
+        return base if folder.upper() == "INBOX" else base / ("." + folder.replace("/", "."))
+
+    def seed_maildir(
+        self,
+        user: str,
+        folder: str,
+        messages: Iterable[bytes],
+        flags: Sequence[str] = (),
+        mtime: float | None = None,
+    ) -> int:
+        """Write messages straight into Maildir cur/ (fast bulk seeding); returns how many were written.
+
+        Use CRLF line endings to get the same bytes back from FETCH BODY[]. `mtime` sets INTERNALDATE.
+        """
+        letters = "".join(sorted(MAILDIR_FLAG_LETTERS[f] for f in flags))
+        folder_dir = self.maildir(user, folder)
+        self._make_maildir(user, folder_dir)
+        stamp, count = int(time.time()), 0
+        pid = os.getpid()
+        for count, raw in enumerate(messages, start=1):
+            path = folder_dir / "cur" / f"{stamp}.P{pid}Q{count}.seed,S={len(raw)}:2,{letters}"
+            path.write_bytes(raw)
+            os.chown(path, self.mail_uid, self.mail_gid)
+            if mtime is not None:
+                os.utime(path, (mtime, mtime))
+        return count
+
+    def _make_maildir(self, user: str, folder_dir: Path) -> None:
+        """Create the user's tree and the folder's cur/new/tmp, all owned by the mail user."""
+        home = self.root / "mail" / user
+        subdirs = tuple(folder_dir / sub for sub in ("cur", "new", "tmp"))
+        for path in (home, home / "Maildir", folder_dir, *subdirs):
+            path.mkdir(exist_ok=True)
+            os.chown(path, self.mail_uid, self.mail_gid)
+        if folder_dir != home / "Maildir":
+            marker = folder_dir / "maildirfolder"
+            marker.touch()
+            os.chown(marker, self.mail_uid, self.mail_gid)
+
+    def append(self, user: str, folder: str, messages: Iterable[bytes], flags: Sequence[str] = ()) -> None:
+        """Append over IMAP (slower than seed_maildir, but Dovecot assigns UIDs and modseqs itself)."""
+        from imapclient import IMAPClient
+
+        with IMAPClient(self.host, self.imap_port, ssl=False, timeout=30) as client:
+            client.login(user, self.users[user])
+            for raw in messages:
+                client.append(folder, raw, flags=tuple(flags))
