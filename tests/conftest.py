@@ -25,14 +25,14 @@ TEST_KEYS = (
 
 
 @dataclass
-class TestServers:
+class ServerSet:
     pg: PostgresDatabase
     redis_url: str
     env: dict[str, str]
 
 
 @pytest.fixture(scope="session")
-def servers() -> Iterator[TestServers]:
+def servers() -> Iterator[ServerSet]:
     """Start (or reuse) PostgreSQL and Redis, point the settings at them, migrate the schema."""
     if os.environ.get("DATABASE_URL", "").startswith("postgresql"):
         os.environ.setdefault("TEST_PG_ADMIN_URL", os.environ["DATABASE_URL"])
@@ -54,7 +54,7 @@ def servers() -> Iterator[TestServers]:
     from email_service.migrate import upgrade
 
     upgrade()
-    yield TestServers(pg, redis_url, env)
+    yield ServerSet(pg, redis_url, env)
     from email_service.db import dispose_engine
 
     dispose_engine()
@@ -78,14 +78,14 @@ TABLES = "attachments, messages, folders, outbox_messages, task_records, user_sp
 
 
 @pytest.fixture
-def clean_db(servers: TestServers) -> TestServers:
+def clean_db(servers: ServerSet) -> ServerSet:
     with psycopg.connect(servers.pg.admin_url, autocommit=True) as conn:
         conn.execute(f"TRUNCATE {TABLES} CASCADE")
     return servers
 
 
 @pytest.fixture
-def app(clean_db: TestServers) -> Any:
+def app(clean_db: ServerSet) -> Any:
     from email_service import create_app
 
     flask_app = create_app({"TESTING": True})
@@ -123,7 +123,7 @@ def make_caller(tenant_id: str | None = None, user_id: str | None = None, email:
 
 
 @pytest.fixture
-def owner(clean_db: TestServers) -> Caller:
+def owner(clean_db: ServerSet) -> Caller:
     return make_caller()
 
 
@@ -133,5 +133,5 @@ def same_tenant_other_user(owner: Caller) -> Caller:
 
 
 @pytest.fixture
-def other_tenant(clean_db: TestServers) -> Caller:
+def other_tenant(clean_db: ServerSet) -> Caller:
     return make_caller()

@@ -68,6 +68,18 @@ def make_self_signed_cert() -> tuple[bytes, bytes]:
     return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
+def scratch_parent() -> str | None:
+    """Where temp dirs go: $DOVECOT_TEST_TMPDIR, else tmpfs (/dev/shm) when usable, else the default.
+
+    Creating maildir files on a disk here costs ~1-2 ms each; on tmpfs 10k files take well under a second.
+    """
+    override = os.environ.get("DOVECOT_TEST_TMPDIR")
+    if override:
+        return override
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
+
+
 def _accounts() -> tuple[str, str, str]:
     """(mail user, login user, internal user): root drops to system users, others run as themselves."""
     if os.geteuid() == 0:
@@ -91,7 +103,7 @@ class DovecotServer:
         self.capabilities = capabilities
         self.special_use = special_use
         self._owns_root = root is None
-        self.root = Path(root or tempfile.mkdtemp(prefix="dovecot-test-"))
+        self.root = Path(root or tempfile.mkdtemp(prefix="dovecot-test-", dir=scratch_parent()))
         self.root.chmod(0o755)  # mail processes run unprivileged and must reach the maildirs
         self.mail_user, self.login_user, self.internal_user = _accounts()
         pw = pwd.getpwnam(self.mail_user)
@@ -104,6 +116,7 @@ class DovecotServer:
         (self.root / "key.pem").chmod(0o600)
         (self.root / "passwd").touch()
         (self.root / "mail").mkdir(exist_ok=True)
+        os.chown(self.root / "mail", self.mail_uid, self.mail_gid)  # Dovecot creates homes on first login
         self.users: dict[str, str] = {}
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -264,12 +277,16 @@ namespace inbox {{
         letters = "".join(sorted(MAILDIR_FLAG_LETTERS[f] for f in flags))
         folder_dir = self.maildir(user, folder)
         self._make_maildir(user, folder_dir)
-        stamp, count = int(time.time()), 0
-        pid = os.getpid()
+        prefix = f"{folder_dir}/cur/{int(time.time())}.P{os.getpid()}Q"
+        uid, gid, count = self.mail_uid, self.mail_gid, 0
         for count, raw in enumerate(messages, start=1):
-            path = folder_dir / "cur" / f"{stamp}.P{pid}Q{count}.seed,S={len(raw)}:2,{letters}"
-            path.write_bytes(raw)
-            os.chown(path, self.mail_uid, self.mail_gid)
+            path = f"{prefix}{count}_{time.monotonic_ns()}.seed,S={len(raw)}:2,{letters}"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(fd, raw)
+                os.fchown(fd, uid, gid)
+            finally:
+                os.close(fd)
             if mtime is not None:
                 os.utime(path, (mtime, mtime))
         return count

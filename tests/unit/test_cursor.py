@@ -64,7 +64,13 @@ def test_invalid_tokens_are_bad_requests_naming_the_cursor(token: str) -> None:
 
 @pytest.mark.parametrize(
     ("term", "escaped"),
-    [("50%", "50\\%"), ("a_b", "a\\_b"), ("back\\slash", "back\\\\slash"), ("plain", "plain"), ("\\%_", "\\\\\\%\\_")],
+    [
+        ("50%", "50\\%"),
+        ("a_b", "a\\_b"),
+        ("back\\slash", "back\\\\slash"),
+        ("plain", "plain"),
+        ("\\%_", "\\\\\\%\\_"),
+    ],
 )
 def test_escape_like_makes_wildcards_literal(term: str, escaped: str) -> None:
     assert escape_like(term) == escaped

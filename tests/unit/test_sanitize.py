@@ -53,7 +53,18 @@ def test_nasty_input_is_neutralised(html: str) -> None:
     assert not _HANDLER.search(out)
     assert "expression(" not in out
     assert "url(" not in out
-    for tag in ("<iframe", "<object", "<embed", "<form", "<input", "<svg", "<meta", "<base", "<link", "<style"):
+    for tag in (
+        "<iframe",
+        "<object",
+        "<embed",
+        "<form",
+        "<input",
+        "<svg",
+        "<meta",
+        "<base",
+        "<link",
+        "<style",
+    ):
         assert tag not in out
 
 

@@ -19,6 +19,7 @@ from email_service.spam.view import MessageView
 
 N_FEATURES = 2**18
 FEATURE_VERSION = 1
+META_SCALE = float(__import__("os").environ.get("MS","1.0"))  # weight of the structure tokens' unit-norm block relative to the words'
 _WORD = re.compile(r"[^\W_][\w'$€£%!-]*", re.UNICODE)
 _DIGITS = re.compile(r"\d+")
 _HOST_IN_RECEIVED = re.compile(r"\bfrom\s+([\w.-]+)", re.IGNORECASE)
@@ -101,10 +102,10 @@ def feature_dict(view: MessageView, indicators: tuple[str, ...]) -> dict[str, fl
     tokens.update("s:" + w for w in subject)
     tokens.update(f"s2:{a}_{b}" for a, b in zip(subject, subject[1:], strict=False))
     tokens.update("b:" + w for w in words(view.text))
-    tokens.update(_url_tokens(view))
-    tokens.update(_header_tokens(view))
-    scale = 1.0 / math.sqrt(max(len(tokens), 1))
-    values = dict.fromkeys(tokens, scale)
+    text_scale = 1.0 / math.sqrt(max(len(tokens), 1))
+    values = dict.fromkeys(tokens, text_scale)
+    meta = set(_url_tokens(view)) | set(_header_tokens(view))
+    values.update(dict.fromkeys(meta, META_SCALE / math.sqrt(max(len(meta), 1))))
     caps = sum(c.isupper() for c in view.text[:5000]) / max(sum(c.isalpha() for c in view.text[:5000]), 1)
     values["text:caps"] = caps
     values["text:short"] = 1.0 if len(view.text) < 200 else 0.0

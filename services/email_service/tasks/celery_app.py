@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+from celery.backends.base import Backend
+from celery.backends.redis import RedisBackend
 from celery.signals import setup_logging, worker_process_init
 from kombu import Queue
 
@@ -40,6 +42,13 @@ def celery_config() -> dict[str, Any]:
         "broker_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT},
         "result_backend_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT},
         "broker_connection_retry_on_startup": True,
+        # The API publishes inside a request: when Redis is down, answer 503 within ~2 s, not minutes.
+        "task_publish_retry_policy": {
+            "max_retries": 2,
+            "interval_start": 0.2,
+            "interval_step": 0.5,
+            "interval_max": 1,
+        },
         "task_serializer": "json",
         "result_serializer": "json",
         "accept_content": ["json"],
@@ -70,8 +79,29 @@ def _beat_schedule() -> dict[str, Any]:
     return BEAT_SCHEDULE
 
 
+class PublishOnlyRedisBackend(RedisBackend):
+    """Redis results without a pub/sub subscription for every task a process sends.
+
+    Stock Celery subscribes the sender to each new task's result channel; the API never waits on
+    results, so that only grew a subscription set per request and turned a Redis outage into a
+    RuntimeError instead of a clean publish error. AsyncResult.get() still subscribes when called.
+    """
+
+    def on_task_call(self, producer: Any, task_id: str) -> None:
+        return None
+
+
+class EmailServiceCelery(Celery):
+    def _get_backend(self) -> Backend:
+        url = str(self.conf.result_backend or "")
+        if url.startswith(("redis://", "rediss://")):
+            return PublishOnlyRedisBackend(app=self, url=url)
+        backend: Backend = super()._get_backend()
+        return backend
+
+
 def create_celery() -> Celery:
-    app = Celery(
+    app = EmailServiceCelery(
         "email_service",
         include=[
             "email_service.tasks.sync",
@@ -87,8 +117,15 @@ def create_celery() -> Celery:
 
 
 def reconfigure() -> None:
-    """Re-read settings into the app (tests and tools that change the environment after import)."""
+    """Re-read settings into the app and drop cached connections (tests and tools that change the env)."""
     celery_app.conf.update(celery_config())
+    app: Any = celery_app
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+    app._backend_cache = None
+    app._local.__dict__.pop("backend", None)
 
 
 celery_app = create_celery()

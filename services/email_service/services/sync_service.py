@@ -1,0 +1,173 @@
+"""Use case: sync one account's mailboxes into the database (called by the task and the CLI).
+
+Order matters: ownership is checked before anything else (no IMAP traffic for a foreign account),
+then the per-account lock, then discovery and the per-folder engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from sqlalchemy import update
+
+from email_service.config import get_settings
+from email_service.crypto import get_secret_box
+from email_service.db import session_scope
+from email_service.errors import PermanentError, TaskUnauthorized, TransientError
+from email_service.mail.imap import ImapAuthError, ImapCommandError, ImapConnectionError, ImapSession, connect
+from email_service.mail.imap_types import ImapSettings
+from email_service.models import EmailAccount, Folder
+from email_service.services.accounts import load_account_for_task
+from email_service.services.mail_settings import imap_settings
+from email_service.sync import store
+from email_service.sync.discovery import upsert_folders
+from email_service.sync.engine import FolderStats, FolderSyncer
+from email_service.sync.lock import AccountLock, redis_client
+from email_service.sync.plan import SyncOptions
+
+log = logging.getLogger(__name__)
+ProgressSink = Callable[[dict[str, Any]], None]
+Connector = Callable[[ImapSettings], ImapSession]
+
+
+class SyncAuthError(PermanentError):
+    """The IMAP server refused the account's credentials: the account is marked auth_error, no retry."""
+
+
+@dataclass
+class SyncResult:
+    """The task contract's result plus a few extras (rebuilt, folders, per-folder errors)."""
+
+    status: str
+    messages_synced: int = 0
+    messages_updated: int = 0
+    messages_deleted: int = 0
+    messages_rebuilt: int = 0
+    folders_synced: int = 0
+    folders_unchanged: int = 0
+    folder_errors: dict[str, str] = field(default_factory=dict)
+    sync_duration_seconds: float = 0.0
+    timestamp: int = 0
+
+    def add(self, stats: FolderStats) -> None:
+        self.messages_synced += stats.synced
+        self.messages_updated += stats.updated
+        self.messages_deleted += stats.deleted
+        self.messages_rebuilt += stats.rebuilt
+        if stats.skipped:
+            self.folders_unchanged += 1
+        else:
+            self.folders_synced += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_account_sync(
+    account_id: str,
+    tenant_id: str,
+    user_id: str,
+    *,
+    folder_id: str | None = None,
+    force_full_sync: bool = False,
+    options: SyncOptions | None = None,
+    progress: ProgressSink | None = None,
+    connector: Connector = connect,
+    lock_client: redis.Redis | None = None,
+) -> SyncResult:
+    """Sync all folders (or one) of an account; status "already_running" when another run holds it."""
+    started = time.monotonic()
+    options = options or SyncOptions(batch_size=get_settings().sync_batch_size)
+    if force_full_sync:
+        options = replace(options, force_full_sync=True)
+    with session_scope(tenant_id) as session:
+        account = load_account_for_task(session, account_id, tenant_id, user_id)
+        settings = imap_settings(account, get_secret_box())
+    client = lock_client or redis_client(get_settings().broker_url)
+    lock = AccountLock(client, account_id, get_settings().sync_lock_ttl_seconds)
+    try:
+        if not lock.acquire():
+            return _finish(SyncResult(status="already_running"), started)
+        result = SyncResult(status="success")
+        try:
+            with connector(settings) as imap:
+                _sync_folders(imap, (tenant_id, user_id, account_id), folder_id, options, progress, result)
+        finally:
+            lock.release()
+    except redis.RedisError as exc:
+        raise TransientError(f"sync lock unavailable: {exc}") from exc
+    except ImapAuthError as exc:
+        _mark_account(tenant_id, account_id, state="auth_error", last_error=str(exc))
+        raise SyncAuthError(str(exc)) from exc
+    except ImapConnectionError as exc:
+        _mark_account(tenant_id, account_id, last_error=str(exc))
+        raise
+    finally:
+        if lock_client is None:
+            client.close()
+    _mark_account(tenant_id, account_id, state="active", last_error=None, last_sync_at=datetime.now(UTC))
+    return _finish(result, started)
+
+
+def _sync_folders(
+    imap: ImapSession,
+    owner: tuple[str, str, str],
+    folder_id: str | None,
+    options: SyncOptions,
+    progress: ProgressSink | None,
+    result: SyncResult,
+) -> None:
+    tenant_id, user_id, account_id = owner
+
+    def unit() -> Any:
+        return session_scope(tenant_id)
+
+    with unit() as session:
+        if folder_id is None:
+            folders = upsert_folders(session, tenant_id, user_id, account_id, imap.list_folders()).folders
+        else:
+            folders = [_owned_folder(session, folder_id, owner)]
+    for index, folder in enumerate(folders):
+
+        def report(name: str, done: int, total: int, index: int = index) -> None:
+            if progress is not None:
+                progress(
+                    {
+                        "folder": name,
+                        "done": done,
+                        "total": total,
+                        "folder_index": index,
+                        "folders": len(folders),
+                    }
+                )
+
+        try:
+            result.add(FolderSyncer(imap, unit, owner, options, report).sync(folder))
+        except ImapCommandError as exc:  # e.g. deleted between LIST and SELECT; the others still sync
+            log.warning("folder %s not synced: %s", folder.name, exc)
+            result.folder_errors[folder.name] = str(exc)
+
+
+def _owned_folder(session: Any, folder_id: str, owner: tuple[str, str, str]) -> store.FolderState:
+    folder = session.get(Folder, folder_id)
+    if folder is None or (folder.tenant_id, folder.user_id, folder.account_id) != owner:
+        raise TaskUnauthorized("folder does not belong to this account")
+    return store.FolderState.of(folder)
+
+
+def _mark_account(tenant_id: str, account_id: str, **values: Any) -> None:
+    """Record the outcome on the account row in its own short transaction."""
+    with session_scope(tenant_id) as session:
+        session.execute(update(EmailAccount).where(EmailAccount.id == account_id).values(**values))
+
+
+def _finish(result: SyncResult, started: float) -> SyncResult:
+    result.sync_duration_seconds = round(time.monotonic() - started, 4)
+    result.timestamp = int(time.time() * 1000)
+    return result

@@ -1,0 +1,71 @@
+"""Folder discovery: mirror the server's selectable folders (with roles) into Folder rows.
+
+A folder that no longer lists is deleted with its messages: its UIDs mean nothing any more, and a
+folder recreated under the same name comes back with a new UIDVALIDITY anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from email_service.mail.imap_types import FolderInfo
+from email_service.models import Folder, Message
+from email_service.sync.store import FolderState
+
+
+@dataclass
+class DiscoveryResult:
+    folders: list[FolderState] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def upsert_folders(
+    session: Session, tenant_id: str, user_id: str, account_id: str, listed: Sequence[FolderInfo]
+) -> DiscoveryResult:
+    """Insert new folders, refresh role/delimiter of known ones, drop vanished ones; no write if unchanged."""
+    existing = {f.name: f for f in session.scalars(select(Folder).where(Folder.account_id == account_id))}
+    result = DiscoveryResult()
+    kept: list[Folder] = []
+    for info in listed:
+        folder = existing.pop(info.name, None)
+        if folder is None:
+            folder = Folder(
+                tenant_id=tenant_id,
+                user_id=user_id,
+                account_id=account_id,
+                name=info.name,
+                delimiter=info.delimiter,
+                role=info.role,
+                is_selectable=True,
+                synced_uid=0,
+                total_count=0,
+                unread_count=0,
+            )
+            session.add(folder)
+            result.added.append(info.name)
+        else:
+            _refresh(folder, info)
+        kept.append(folder)
+    if existing:
+        gone = [f.id for f in existing.values()]
+        session.execute(delete(Message).where(Message.folder_id.in_(gone)))
+        session.execute(delete(Folder).where(Folder.id.in_(gone)))
+        result.removed = sorted(existing)
+    session.flush()
+    result.folders = [FolderState.of(f) for f in kept]
+    return result
+
+
+def _refresh(folder: Folder, info: FolderInfo) -> None:
+    """Assign only what changed, so an unchanged listing issues no UPDATE."""
+    if folder.role != info.role:
+        folder.role = info.role
+    if folder.delimiter != info.delimiter:
+        folder.delimiter = info.delimiter
+    if not folder.is_selectable:
+        folder.is_selectable = True

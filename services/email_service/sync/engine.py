@@ -1,0 +1,215 @@
+"""The per-folder sync algorithm (DESIGN §4): STATUS, SELECT, flags, expunges, new mail in batches.
+
+IMAP work happens outside transactions; every DB write is its own short transaction, and each
+batch of new messages moves the folder checkpoint (synced_uid) in the same transaction, so an
+interrupted sync resumes with nothing lost and nothing duplicated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from email_service.mail.imap_types import FetchedMessage, FlagUpdate, FolderStatus, QresyncResult, SelectInfo
+from email_service.sync import store
+from email_service.sync.pipeline import POOL_THRESHOLD, BatchParser, default_workers
+from email_service.sync.plan import SyncOptions, full_scan_due, needs_count, needs_sync
+from email_service.sync.rows import RowContext
+from email_service.sync.store import FolderState
+
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
+Progress = Callable[[str, int, int], None]
+
+
+class ImapFolderOps(Protocol):
+    """The part of mail.imap.ImapSession the engine uses (fakes implement it in unit tests)."""
+
+    @property
+    def condstore(self) -> bool: ...
+    @property
+    def qresync(self) -> bool: ...
+    def status(self, name: str) -> FolderStatus: ...
+    def select(self, name: str, readonly: bool = True) -> SelectInfo: ...
+    def select_qresync(
+        self, name: str, uidvalidity: int, modseq: int, known_uids: str | None = None, readonly: bool = True
+    ) -> QresyncResult: ...
+    def search_uids(self, criteria: str = "ALL") -> list[int]: ...
+    def fetch_messages(self, uids: list[int] | str) -> Iterator[FetchedMessage]: ...
+    def fetch_flags(
+        self, uid_range: list[int] | str = "1:*", changedsince: int | None = None
+    ) -> list[FlagUpdate]: ...
+
+
+@dataclass
+class FolderStats:
+    """What one folder sync did; `rebuilt` counts re-inserts after a UIDVALIDITY change (not new mail)."""
+
+    synced: int = 0
+    rebuilt: int = 0
+    updated: int = 0
+    deleted: int = 0
+    skipped: bool = False
+
+
+@dataclass
+class _Selected:
+    info: SelectInfo
+    vanished: list[int] | None
+    changed: list[FlagUpdate] | None
+
+
+class FolderSyncer:
+    """Syncs folders of one account over one IMAP session."""
+
+    def __init__(
+        self,
+        imap: ImapFolderOps,
+        unit: UnitOfWork,
+        owner: tuple[str, str, str],
+        options: SyncOptions,
+        progress: Progress | None = None,
+    ) -> None:
+        self.imap = imap
+        self.unit = unit
+        self.tenant_id, self.user_id, self.account_id = owner
+        self.options = options
+        self.progress = progress
+
+    def sync(self, state: FolderState) -> FolderStats:
+        """Bring one folder up to date; a folder proven unchanged by STATUS costs one round trip."""
+        status = self.imap.status(state.name)
+        now = datetime.now(UTC)
+        full = full_scan_due(state, status, self.imap.condstore, now, self.options)
+        count = None
+        if needs_count(state, status, self.imap.condstore):
+            with self.unit() as session:
+                count = store.count_rows(session, state.id, status.uidvalidity)
+        if not full and not needs_sync(state, status, self.imap.condstore, count):
+            return FolderStats(skipped=True)
+        stats = FolderStats()
+        selected = self._select(state)
+        rebuilding = state.uidvalidity is not None and state.uidvalidity != selected.info.uidvalidity
+        if state.uidvalidity != selected.info.uidvalidity:
+            state = self._reset(state, selected)
+        all_uids = self._expunges(state, selected, full, stats)
+        stats.updated = self._flags(state, selected, full)
+        self._new_mail(state, selected.info, all_uids, rebuilding, stats)
+        with self.unit() as session:
+            store.finish_folder(session, state.id, selected.info, now if full else None)
+        return stats
+
+    def _select(self, state: FolderState) -> _Selected:
+        if self.imap.qresync and state.uidvalidity and state.highestmodseq:
+            res = self.imap.select_qresync(state.name, state.uidvalidity, state.highestmodseq)
+            return _Selected(res.info, res.vanished, res.changed)
+        return _Selected(self.imap.select(state.name), None, None)
+
+    def _reset(self, state: FolderState, selected: _Selected) -> FolderState:
+        """New UIDVALIDITY (or first sync): old rows go, the resync data from SELECT is meaningless."""
+        validity = selected.info.uidvalidity
+        with self.unit() as session:
+            store.reset_folder(session, state.id, validity)
+        selected.vanished = selected.changed = None
+        return replace(state, uidvalidity=validity, synced_uid=0, uidnext=None, highestmodseq=None)
+
+    def _expunges(
+        self, state: FolderState, selected: _Selected, full: bool, stats: FolderStats
+    ) -> list[int] | None:
+        """VANISHED from QRESYNC, else compare UID SEARCH ALL with stored UIDs when counts disagree."""
+        assert state.uidvalidity is not None
+        if state.synced_uid == 0:
+            return None
+        gone: list[int] = []
+        all_uids: list[int] | None = None
+        if selected.vanished is not None and not full:
+            gone = selected.vanished
+        else:
+            with self.unit() as session:
+                count = store.count_rows(session, state.id, state.uidvalidity)
+            if full or count != selected.info.exists:
+                all_uids = self.imap.search_uids("ALL")
+                with self.unit() as session:
+                    stored = store.stored_uids(session, state.id, state.uidvalidity)
+                gone = sorted(set(stored).difference(all_uids))
+        if gone:
+            with self.unit() as session:
+                stats.deleted = store.delete_uids(session, state.id, state.uidvalidity, gone)
+        return all_uids
+
+    def _flags(self, state: FolderState, selected: _Selected, full: bool) -> int:
+        """CHANGEDSINCE / QRESYNC changes when mod-sequences are tracked, else a full FLAGS comparison."""
+        assert state.uidvalidity is not None
+        top = state.synced_uid
+        if top == 0:
+            return 0
+        if full:
+            current = self.imap.fetch_flags(f"1:{top}")
+            with self.unit() as session:
+                known = store.stored_flags(session, state.id, state.uidvalidity)
+            updates = [u for u in current if u.uid in known and known[u.uid] != sorted(set(u.flags))]
+        elif selected.changed is not None:
+            updates = [u for u in selected.changed if u.uid <= top]
+        elif (
+            self.imap.condstore and state.highestmodseq and selected.info.highestmodseq != state.highestmodseq
+        ):
+            updates = self.imap.fetch_flags(f"1:{top}", changedsince=state.highestmodseq)
+        else:
+            return 0
+        with self.unit() as session:
+            return store.update_flags(session, state.id, state.uidvalidity, updates)
+
+    def _new_mail(
+        self,
+        state: FolderState,
+        info: SelectInfo,
+        all_uids: list[int] | None,
+        rebuilding: bool,
+        stats: FolderStats,
+    ) -> None:
+        """UID FETCH everything above the checkpoint in batches: parse, insert, checkpoint."""
+        assert state.uidvalidity is not None
+        start = state.synced_uid + 1
+        if info.uidnext and info.uidnext <= start and all_uids is None:
+            return
+        found = all_uids if all_uids is not None else self.imap.search_uids(f"UID {start}:*")
+        new_uids = [uid for uid in found if uid >= start]
+        if not new_uids:
+            return
+        ctx = RowContext(self.tenant_id, self.user_id, self.account_id, state.id, state.uidvalidity)
+        done = 0
+        with BatchParser(self._workers(len(new_uids))) as parser:
+            for built in parser.parse(ctx, self._batches(new_uids)):
+                with self.unit() as session:
+                    inserted = store.insert_batch(session, state.id, built)
+                done += len(built.messages)
+                if rebuilding:
+                    stats.rebuilt += inserted
+                else:
+                    stats.synced += inserted
+                if self.progress is not None:
+                    self.progress(state.name, done, len(new_uids))
+
+    def _workers(self, count: int) -> int:
+        if self.options.parse_workers is not None:
+            return self.options.parse_workers
+        return default_workers() if count >= POOL_THRESHOLD else 0
+
+    def _batches(self, uids: list[int]) -> Iterator[list[FetchedMessage]]:
+        """Batches of at most batch_size messages or batch_max_bytes, cut from ascending UID FETCHes."""
+        size, cap = self.options.batch_size, self.options.batch_max_bytes
+        for start in range(0, len(uids), size):
+            batch: list[FetchedMessage] = []
+            held = 0
+            for message in self.imap.fetch_messages(uids[start : start + size]):
+                batch.append(message)
+                held += len(message.raw)
+                if held >= cap:
+                    yield batch
+                    batch, held = [], 0
+            if batch:
+                yield batch

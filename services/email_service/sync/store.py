@@ -1,0 +1,194 @@
+"""DB side of the sync engine: folder state, bulk message writes and the per-batch checkpoint.
+
+Core statements on plain dicts (no ORM objects on the hot path). Inserts ignore rows that already
+exist on the unique key (account, folder, uidvalidity, uid), so a redelivered batch is harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CursorResult, Insert, Result, Table, bindparam, case, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from email_service.mail.imap_types import FlagUpdate, SelectInfo
+from email_service.models import Attachment, Folder, Message
+from email_service.sync.rows import BuiltBatch, flag_columns
+
+MESSAGES: Table = Message.__table__  # type: ignore[assignment]
+ATTACHMENTS: Table = Attachment.__table__  # type: ignore[assignment]
+FOLDERS: Table = Folder.__table__  # type: ignore[assignment]
+IN_CHUNK = 1000  # bound the size of IN (...) lists
+
+
+@dataclass(frozen=True)
+class FolderState:
+    """The persisted checkpoint of one folder, as the engine reads it."""
+
+    id: str
+    name: str
+    role: str | None
+    uidvalidity: int | None
+    uidnext: int | None
+    highestmodseq: int | None
+    synced_uid: int
+    last_full_scan_at: datetime | None
+
+    @classmethod
+    def of(cls, folder: Folder) -> FolderState:
+        return cls(
+            folder.id,
+            folder.name,
+            folder.role,
+            folder.uidvalidity,
+            folder.uidnext,
+            folder.highestmodseq,
+            folder.synced_uid or 0,
+            folder.last_full_scan_at,
+        )
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows touched by an UPDATE/DELETE (-1 from drivers that do not know counts as 0)."""
+    count = result.rowcount if isinstance(result, CursorResult) else 0
+    return max(0, int(count or 0))
+
+
+def _insert_ignoring_duplicates(session: Session, table: Table) -> Insert:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
+def load_folder(session: Session, folder_id: str) -> FolderState | None:
+    folder = session.get(Folder, folder_id)
+    return FolderState.of(folder) if folder is not None else None
+
+
+def reset_folder(session: Session, folder_id: str, uidvalidity: int) -> int:
+    """Start over under a new UIDVALIDITY: rows of any other UIDVALIDITY go, the checkpoint restarts."""
+    gone = _rowcount(
+        session.execute(
+            delete(MESSAGES).where(MESSAGES.c.folder_id == folder_id, MESSAGES.c.uidvalidity != uidvalidity)
+        )
+    )
+    session.execute(
+        update(FOLDERS)
+        .where(FOLDERS.c.id == folder_id)
+        .values(
+            uidvalidity=uidvalidity, synced_uid=0, uidnext=None, highestmodseq=None, last_full_scan_at=None
+        )
+    )
+    return gone
+
+
+def insert_batch(session: Session, folder_id: str, built: BuiltBatch) -> int:
+    """Insert a batch and move the folder checkpoint in the same transaction; returns rows inserted."""
+    inserted: set[str] = set()
+    if built.messages:
+        stmt = _insert_ignoring_duplicates(session, MESSAGES).returning(MESSAGES.c.id)
+        inserted = set(session.execute(stmt, built.messages).scalars())
+    attachments = [a for a in built.attachments if a["message_id"] in inserted]
+    if attachments:
+        session.execute(ATTACHMENTS.insert(), attachments)
+    session.execute(
+        update(FOLDERS)
+        .where(FOLDERS.c.id == folder_id, FOLDERS.c.synced_uid < built.max_uid)
+        .values(synced_uid=built.max_uid)
+    )
+    return len(inserted)
+
+
+def stored_uids(session: Session, folder_id: str, uidvalidity: int) -> list[int]:
+    """Every UID stored for the folder (one narrow index scan)."""
+    query = select(MESSAGES.c.uid).where(
+        MESSAGES.c.folder_id == folder_id, MESSAGES.c.uidvalidity == uidvalidity
+    )
+    return list(session.execute(query).scalars())
+
+
+def stored_flags(session: Session, folder_id: str, uidvalidity: int) -> dict[int, list[str]]:
+    query = select(MESSAGES.c.uid, MESSAGES.c.flags).where(
+        MESSAGES.c.folder_id == folder_id, MESSAGES.c.uidvalidity == uidvalidity
+    )
+    return {uid: sorted(flags or []) for uid, flags in session.execute(query)}
+
+
+def update_flags(session: Session, folder_id: str, uidvalidity: int, updates: Sequence[FlagUpdate]) -> int:
+    """Write new flags for existing rows (one pipelined executemany); returns rows changed."""
+    if not updates:
+        return 0
+    stmt = (
+        update(MESSAGES)
+        .where(
+            MESSAGES.c.folder_id == bindparam("b_folder"),
+            MESSAGES.c.uidvalidity == bindparam("b_validity"),
+            MESSAGES.c.uid == bindparam("b_uid"),
+        )
+        .values(
+            flags=bindparam("flags"),
+            is_read=bindparam("is_read"),
+            is_flagged=bindparam("is_flagged"),
+            is_answered=bindparam("is_answered"),
+            modseq=bindparam("b_modseq"),
+        )
+    )
+    params = [
+        {
+            "b_folder": folder_id,
+            "b_validity": uidvalidity,
+            "b_uid": u.uid,
+            "b_modseq": u.modseq,
+            **flag_columns(u.flags),
+        }
+        for u in updates
+    ]
+    result = session.execute(stmt, params)
+    return _rowcount(result)
+
+
+def delete_uids(session: Session, folder_id: str, uidvalidity: int, uids: Iterable[int]) -> int:
+    """Remove rows of messages expunged on the server; soft-deleted rows are left to the delete task."""
+    wanted = sorted(set(uids))
+    removed = 0
+    for start in range(0, len(wanted), IN_CHUNK):
+        stmt = delete(MESSAGES).where(
+            MESSAGES.c.folder_id == folder_id,
+            MESSAGES.c.uidvalidity == uidvalidity,
+            MESSAGES.c.uid.in_(wanted[start : start + IN_CHUNK]),
+            MESSAGES.c.deleted_at.is_(None),
+        )
+        removed += _rowcount(session.execute(stmt))
+    return removed
+
+
+def count_rows(session: Session, folder_id: str, uidvalidity: int) -> int:
+    query = select(func.count()).where(
+        MESSAGES.c.folder_id == folder_id, MESSAGES.c.uidvalidity == uidvalidity
+    )
+    return int(session.execute(query).scalar_one())
+
+
+def finish_folder(session: Session, folder_id: str, info: SelectInfo, scanned_at: datetime | None) -> None:
+    """Record the server state the folder is now in sync with, and refresh the visible counts."""
+    visible = (MESSAGES.c.folder_id == folder_id) & MESSAGES.c.deleted_at.is_(None)
+    total, unread = session.execute(
+        select(
+            func.count(), func.coalesce(func.sum(case((MESSAGES.c.is_read.is_(False), 1), else_=0)), 0)
+        ).where(visible)
+    ).one()
+    values: dict[str, Any] = {
+        "uidvalidity": info.uidvalidity,
+        "uidnext": info.uidnext,
+        "highestmodseq": info.highestmodseq,
+        "total_count": int(total),
+        "unread_count": int(unread),
+        "is_selectable": True,
+    }
+    if scanned_at is not None:
+        values["last_full_scan_at"] = scanned_at
+    session.execute(update(FOLDERS).where(FOLDERS.c.id == folder_id).values(**values))

@@ -1,0 +1,40 @@
+"""sync_emails: a thin entry point over services.sync_service (retries only what may succeed later)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy.exc import OperationalError
+
+from email_service.errors import TransientError
+from email_service.mail.imap_types import ImapConnectionError
+from email_service.services.sync_service import run_account_sync
+from email_service.tasks.base import TenantTask
+
+RETRYABLE = (ImapConnectionError, TransientError, OperationalError, RedisConnectionError)
+
+
+@shared_task(bind=True, base=TenantTask, name="email_service.tasks.sync_emails", max_retries=5)
+def sync_emails(
+    self: TenantTask,
+    email_client_id: str,
+    tenant_id: str,
+    user_id: str,
+    folder_id: str | None = None,
+    force_full_sync: bool = False,
+) -> dict[str, Any]:
+    """Mirror the account's folders; auth failures and foreign accounts fail at once (PermanentError)."""
+    try:
+        result = run_account_sync(
+            email_client_id,
+            tenant_id,
+            user_id,
+            folder_id=folder_id,
+            force_full_sync=force_full_sync,
+            progress=lambda meta: self.report_progress(**meta),
+        )
+    except RETRYABLE as exc:
+        raise self.retry_later(exc) from exc
+    return result.as_dict()

@@ -1,0 +1,94 @@
+"""Shared helpers for the sync integration tests: accounts on a test Dovecot, messages, DB reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from imapclient import IMAPClient
+from sqlalchemy import select
+
+from email_service.crypto import get_secret_box
+from email_service.db import session_scope
+from email_service.models import Attachment, Folder, Message
+from email_service.services.accounts import create_account
+from tests.conftest import Caller
+from tests.servers.dovecot_fixtures import ImapUser
+
+
+@dataclass(frozen=True)
+class SyncAccount:
+    caller: Caller
+    user: ImapUser
+    account_id: str
+
+    @property
+    def ids(self) -> tuple[str, str, str]:
+        return self.account_id, self.caller.tenant_id, self.caller.user_id
+
+
+def make_account(caller: Caller, user: ImapUser, password: str | None = None) -> SyncAccount:
+    data = {
+        "email_address": user.email,
+        "imap_host": user.host,
+        "imap_port": user.port,
+        "imap_security": "none",
+        "smtp_host": user.host,
+        "smtp_port": 25,
+        "smtp_security": "none",
+        "username": user.username,
+        "password": password or user.password,
+    }
+    with session_scope(caller.tenant_id) as session:
+        account = create_account(session, get_secret_box(), caller.tenant_id, caller.user_id, data)
+        return SyncAccount(caller, user, account.id)
+
+
+def message(i: int, subject: str | None = None, body: str = "", extra_headers: str = "") -> bytes:
+    text = body or f"Hello number {i}.\r\nSecond line of the body.\r\n"
+    return (
+        f"From: Sender {i} <sender{i}@example.test>\r\n"
+        f"To: Someone <someone@example.test>, other@example.test\r\n"
+        f"Subject: {subject or f'message {i}'}\r\n"
+        f"Date: Mon, 01 Jan 2024 10:{i % 60:02d}:00 +0000\r\n"
+        f"Message-ID: <msg{i}@example.test>\r\n"
+        f"{extra_headers}"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + text
+    ).encode()
+
+
+def imap(user: ImapUser) -> IMAPClient:
+    """A raw imapclient connection to change the mailbox behind the engine's back."""
+    client = IMAPClient(user.host, user.port, ssl=False, timeout=30)
+    client.login(user.username, user.password)
+    return client
+
+
+def rows(account: SyncAccount, folder: str = "INBOX") -> list[Message]:
+    with session_scope(account.caller.tenant_id) as session:
+        query = (
+            select(Message)
+            .join(Folder, Folder.id == Message.folder_id)
+            .where(Message.account_id == account.account_id, Folder.name == folder)
+            .order_by(Message.uid)
+        )
+        return list(session.scalars(query))
+
+
+def folder_row(account: SyncAccount, name: str = "INBOX") -> Folder:
+    with session_scope(account.caller.tenant_id) as session:
+        query = select(Folder).where(Folder.account_id == account.account_id, Folder.name == name)
+        return session.scalars(query).one()
+
+
+def attachments(account: SyncAccount, message_id: str) -> list[Attachment]:
+    with session_scope(account.caller.tenant_id) as session:
+        return list(session.scalars(select(Attachment).where(Attachment.message_id == message_id)))
+
+
+def uids(account: SyncAccount, folder: str = "INBOX") -> list[int]:
+    return [m.uid for m in rows(account, folder)]
+
+
+def summary(result: Any) -> tuple[int, int, int]:
+    return result.messages_synced, result.messages_updated, result.messages_deleted

@@ -1,0 +1,66 @@
+"""POST /api/email/sync and the task status API, with a real Redis broker (no worker here)."""
+
+from __future__ import annotations
+
+import os
+
+import redis
+from sqlalchemy import select
+
+from email_service.db import session_scope
+from email_service.models import TaskRecord
+from email_service.tasks.helpers import get_queue_stats
+from tests.conftest import Caller, apply_environment
+from tests.integration.test_accounts_api import create
+
+
+def _queued_messages(servers, queue: str) -> list[bytes]:
+    return list(redis.Redis.from_url(servers.redis_url).lrange(queue, 0, -1))
+
+
+def test_sync_is_recorded_then_published(client, owner: Caller, clean_db) -> None:
+    redis.Redis.from_url(clean_db.redis_url).delete("sync")
+    account = create(client, owner)
+    response = client.post("/api/email/sync", json={"email_client_id": account["id"]}, headers=owner.headers)
+    assert response.status_code == 202
+    body = response.get_json()
+    assert body["status"] == "pending"
+    with session_scope(owner.tenant_id) as session:
+        record = session.get(TaskRecord, body["taskId"])
+        assert record is not None and record.kind == "sync_emails" and record.user_id == owner.user_id
+    queued = _queued_messages(clean_db, "sync")
+    assert len(queued) == 1 and body["taskId"].encode() in queued[0]
+    assert owner.tenant_id.encode() in queued[0]  # tenant travels in the message (kwargs and headers)
+    assert get_queue_stats()["sync"] == 1
+
+    status = client.get(f"/api/tasks/{body['taskId']}", headers=owner.headers).get_json()
+    assert status == {**status, "taskId": body["taskId"], "status": "pending", "result": None, "error": None}
+    listed = client.get("/api/tasks", headers=owner.headers).get_json()["items"]
+    assert [t["taskId"] for t in listed] == [body["taskId"]]
+    revoke = client.delete(f"/api/tasks/{body['taskId']}", headers=owner.headers)
+    assert revoke.status_code == 202
+
+
+def test_sync_of_unknown_account_or_folder_is_404(client, owner: Caller) -> None:
+    missing = client.post("/api/email/sync", json={"email_client_id": "nope"}, headers=owner.headers)
+    assert missing.status_code == 404
+    account = create(client, owner)
+    folder = client.post(
+        "/api/email/sync", json={"email_client_id": account["id"], "folder_id": "nope"}, headers=owner.headers
+    )
+    assert folder.status_code == 404
+
+
+def test_broker_outage_is_503_and_leaves_no_record(client, owner: Caller, clean_db) -> None:
+    account = create(client, owner)
+    os.environ["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    apply_environment()
+    try:
+        response = client.post("/api/email/sync", json={"email_client_id": account["id"]}, headers=owner.headers)
+    finally:
+        os.environ["REDIS_URL"] = clean_db.redis_url
+        apply_environment()
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "service_unavailable"
+    with session_scope(owner.tenant_id) as session:
+        assert session.scalars(select(TaskRecord)).all() == []

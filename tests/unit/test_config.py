@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import pytest
+
+from email_service.config import ConfigError, load_settings
+
+
+def test_defaults_need_nothing() -> None:
+    settings = load_settings({})
+    assert settings.database_url.startswith("sqlite")
+    assert settings.broker_url == "redis://localhost:6379/0"
+    assert settings.result_backend_url == "redis://localhost:6379/1"
+
+
+def test_redis_url_shortcut_uses_result_db_for_results() -> None:
+    settings = load_settings({"REDIS_URL": "redis://:pw@cache:6390/0", "REDIS_RESULT_DB": "3"})
+    assert settings.broker_url == "redis://:pw@cache:6390/0"
+    assert settings.result_backend_url == "redis://:pw@cache:6390/3"
+
+
+def test_separate_result_server_and_ssl() -> None:
+    settings = load_settings(
+        {
+            "REDIS_HOST": "broker",
+            "REDIS_PASSWORD": "p@ss",
+            "REDIS_USE_SSL": "true",
+            "REDIS_SSL_VERIFY_CERT": "false",
+            "REDIS_RESULT_HOST": "results",
+            "REDIS_RESULT_PORT": "6380",
+            "REDIS_RESULT_USE_SSL": "false",
+        }
+    )
+    assert settings.broker_url == "rediss://:p%40ss@broker:6379/0?ssl_cert_reqs=none"
+    assert settings.result_backend_url == "redis://:p%40ss@results:6380/1"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("REDIS_PORT", "abc"),
+        ("REDIS_PORT", "70000"),
+        ("REDIS_BROKER_DB", "16"),
+        ("REDIS_USE_SSL", "maybe"),
+        ("REDIS_RESULT_PORT", "-1"),
+        ("DATABASE_URL", "mysql://x/y"),
+        ("REDIS_URL", "http://x"),
+        ("ENCRYPTION_KEYS", "nocolon"),
+        ("ENCRYPTION_KEYS", "k1:c2hvcnQ="),
+        ("APP_ENV", "staging"),
+        ("SYNC_BATCH_SIZE", "0"),
+    ],
+)
+def test_bad_value_names_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({name: value})
+    assert str(info.value).startswith(name)
+
+
+def test_production_requires_real_secrets() -> None:
+    with pytest.raises(ConfigError, match="JWT_SECRET"):
+        load_settings({"APP_ENV": "production"})
+    with pytest.raises(ConfigError, match="ENCRYPTION_KEYS"):
+        load_settings({"APP_ENV": "production", "JWT_SECRET": "s" * 40})
+
+
+def test_secrets_not_in_repr() -> None:
+    settings = load_settings({"SMTP_PASSWORD": "hunter2-secret"})
+    assert "hunter2-secret" not in repr(settings)

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from email_service.config import load_settings
+from email_service.errors import Unauthorized
+from email_service.tenancy.tokens import issue_token, verify_token
+
+SETTINGS = load_settings({"JWT_SECRET": "k" * 40})
+
+
+def test_issue_and_verify() -> None:
+    identity = verify_token(SETTINGS, issue_token(SETTINGS, "t1", "u1"))
+    assert (identity.tenant_id, identity.user_id) == ("t1", "u1")
+
+
+@pytest.mark.parametrize(
+    ("claims", "secret", "reason"),
+    [
+        ({"sub": "u", "tenant_id": "t", "exp": int(time.time()) - 10}, "k" * 40, "expired"),
+        ({"sub": "u", "tenant_id": "t", "exp": int(time.time()) + 60}, "other" * 10, "invalid"),
+        ({"sub": "u", "exp": int(time.time()) + 60}, "k" * 40, "tenant_id"),
+        ({"tenant_id": "t", "exp": int(time.time()) + 60}, "k" * 40, "sub"),
+        ({"sub": "u", "tenant_id": "t"}, "k" * 40, "exp"),
+        ({"sub": "", "tenant_id": "t", "exp": int(time.time()) + 60}, "k" * 40, "non-empty"),
+        ({"sub": "u", "tenant_id": 5, "exp": int(time.time()) + 60}, "k" * 40, "non-empty"),
+    ],
+)
+def test_refused_tokens(claims: dict[str, object], secret: str, reason: str) -> None:
+    token = jwt.encode(claims, secret, algorithm="HS256")
+    with pytest.raises(Unauthorized, match=reason):
+        verify_token(SETTINGS, token)
+
+
+def test_alg_none_refused() -> None:
+    token = jwt.encode({"sub": "u", "tenant_id": "t", "exp": int(time.time()) + 60}, None, algorithm="none")
+    with pytest.raises(Unauthorized):
+        verify_token(SETTINGS, token)
