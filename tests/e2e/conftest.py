@@ -42,9 +42,23 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def worker(servers: ServerSet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen[bytes]]:
     """One worker consuming every queue, with the production settings (prefork, acks late)."""
     log = tmp_path_factory.mktemp("worker") / "worker.log"
-    cmd = [str(BIN / "celery"), "-A", "email_service.worker", "worker", "-Q", "sync,send,delete,spam,periodic",
-           "-c", "2", "-E", "--loglevel", "INFO", "-n", f"e2e-{os.getpid()}@%h", "--without-mingle",
-           "--without-gossip"]
+    cmd = [
+        str(BIN / "celery"),
+        "-A",
+        "email_service.worker",
+        "worker",
+        "-Q",
+        "sync,send,delete,spam,periodic",
+        "-c",
+        "2",
+        "-E",
+        "--loglevel",
+        "INFO",
+        "-n",
+        f"e2e-{os.getpid()}@%h",
+        "--without-mingle",
+        "--without-gossip",
+    ]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, env={**os.environ, **servers.env}, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
@@ -59,8 +73,14 @@ def worker(servers: ServerSet, tmp_path_factory: pytest.TempPathFactory) -> Iter
 @pytest.fixture(scope="session")
 def api_url(servers: ServerSet) -> Iterator[str]:
     port = free_port()
-    cmd = [str(BIN / "gunicorn"), "-c", "python:email_service.gunicorn_conf", "-b", f"127.0.0.1:{port}",
-           "email_service.wsgi:app"]
+    cmd = [
+        str(BIN / "gunicorn"),
+        "-c",
+        "python:email_service.gunicorn_conf",
+        "-b",
+        f"127.0.0.1:{port}",
+        "email_service.wsgi:app",
+    ]
     proc = subprocess.Popen(cmd, env={**os.environ, **servers.env, "API_WORKERS": "1"})
     url = f"http://127.0.0.1:{port}"
     try:

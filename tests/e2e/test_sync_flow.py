@@ -21,13 +21,26 @@ def _mail(n: int) -> bytes:
 def test_sync_through_worker_and_api(api_url, worker, clean_db, dovecot, imap_user) -> None:
     dovecot.seed_maildir(imap_user.username, "INBOX", [_mail(n) for n in range(5)])
     owner, stranger = make_caller(), make_caller()
-    status, account = call("POST", f"{api_url}/api/accounts", owner.token, {
-        "email_address": imap_user.email, "imap_host": imap_user.host, "imap_port": imap_user.port,
-        "imap_security": "none", "smtp_host": imap_user.host, "smtp_port": 1, "smtp_security": "none",
-        "username": imap_user.username, "password": imap_user.password,
-    })
+    status, account = call(
+        "POST",
+        f"{api_url}/api/accounts",
+        owner.token,
+        {
+            "email_address": imap_user.email,
+            "imap_host": imap_user.host,
+            "imap_port": imap_user.port,
+            "imap_security": "none",
+            "smtp_host": imap_user.host,
+            "smtp_port": 1,
+            "smtp_security": "none",
+            "username": imap_user.username,
+            "password": imap_user.password,
+        },
+    )
     assert status == 201, account
-    status, started = call("POST", f"{api_url}/api/email/sync", owner.token, {"email_client_id": account["id"]})
+    status, started = call(
+        "POST", f"{api_url}/api/email/sync", owner.token, {"email_client_id": account["id"]}
+    )
     assert status == 202 and started["status"] == "pending"
 
     assert call("GET", f"{api_url}/api/tasks/{started['taskId']}", stranger.token)[0] == 404
@@ -45,7 +58,9 @@ def test_sync_through_worker_and_api(api_url, worker, clean_db, dovecot, imap_us
 def test_task_of_missing_tenant_argument_fails_without_retry(api_url, worker, clean_db) -> None:
     from email_service.tasks.celery_app import celery_app
 
-    result = celery_app.send_task("email_service.tasks.sync_emails", kwargs={"email_client_id": "x", "tenant_id": "t"})
+    result = celery_app.send_task(
+        "email_service.tasks.sync_emails", kwargs={"email_client_id": "x", "tenant_id": "t"}
+    )
     try:
         result.get(timeout=30)
     except ValueError as exc:

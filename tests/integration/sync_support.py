@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,11 +30,13 @@ class SyncAccount:
         return self.account_id, self.caller.tenant_id, self.caller.user_id
 
 
-def make_account(caller: Caller, user: ImapUser, password: str | None = None) -> SyncAccount:
+def make_account(
+    caller: Caller, user: ImapUser, password: str | None = None, port: int | None = None
+) -> SyncAccount:
     data = {
         "email_address": user.email,
         "imap_host": user.host,
-        "imap_port": user.port,
+        "imap_port": port or user.port,
         "imap_security": "none",
         "smtp_host": user.host,
         "smtp_port": 25,
@@ -92,3 +97,45 @@ def uids(account: SyncAccount, folder: str = "INBOX") -> list[int]:
 
 def summary(result: Any) -> tuple[int, int, int]:
     return result.messages_synced, result.messages_updated, result.messages_deleted
+
+
+class CuttableProxy:
+    """A TCP proxy in front of the IMAP server whose connections can be cut mid-transfer."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target = ("127.0.0.1", target_port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        """Reset every open connection, as a network failure would."""
+        for sock in self.sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+        self.sockets.clear()
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()

@@ -32,7 +32,9 @@ def test_create_list_get_update_delete(client, owner: Caller) -> None:
     listed = client.get("/api/accounts", headers=owner.headers).get_json()["items"]
     assert [a["id"] for a in listed] == [account["id"]]
     patched = client.patch(
-        f"/api/accounts/{account['id']}", json={"is_sync_enabled": False, "sync_interval": 600}, headers=owner.headers
+        f"/api/accounts/{account['id']}",
+        json={"is_sync_enabled": False, "sync_interval": 600},
+        headers=owner.headers,
     )
     assert patched.status_code == 200
     assert (patched.get_json()["is_sync_enabled"], patched.get_json()["sync_interval"]) == (False, 600)
@@ -50,8 +52,14 @@ def test_password_is_encrypted_at_rest(client, owner: Caller, clean_db: ServerSe
 
 
 def test_validation_names_the_field(client, owner: Caller) -> None:
-    for field, value in [("imap_port", 0), ("imap_security", "tls"), ("email_address", "nope"), ("sync_interval", 5),
-                         ("imap_host", "bad host;"), ("password", "")]:
+    for field, value in [
+        ("imap_port", 0),
+        ("imap_security", "tls"),
+        ("email_address", "nope"),
+        ("sync_interval", 5),
+        ("imap_host", "bad host;"),
+        ("password", ""),
+    ]:
         response = client.post("/api/accounts", json={**ACCOUNT, field: value}, headers=owner.headers)
         assert response.status_code == 422, field
         assert response.get_json()["error"]["details"]["fields"][0]["field"] == field
@@ -60,8 +68,16 @@ def test_validation_names_the_field(client, owner: Caller) -> None:
 
 
 def test_connection_test_reports_which_side_failed(client, owner: Caller) -> None:
-    account = create(client, owner, imap_host="127.0.0.1", imap_port=1, smtp_host="127.0.0.1", smtp_port=1,
-                     imap_security="none", smtp_security="none")
+    account = create(
+        client,
+        owner,
+        imap_host="127.0.0.1",
+        imap_port=1,
+        smtp_host="127.0.0.1",
+        smtp_port=1,
+        imap_security="none",
+        smtp_security="none",
+    )
     result = client.post(f"/api/accounts/{account['id']}/test", headers=owner.headers).get_json()
     assert result["ok"] is False
     assert result["imap"]["reason"] == "connection_failed"

@@ -25,11 +25,22 @@ def test_every_api_path_requires_a_token(client) -> None:
 
 def test_refused_tokens(client, owner: Caller) -> None:
     secret = "test-secret-" + "x" * 40
-    expired = jwt.encode({"sub": owner.user_id, "tenant_id": owner.tenant_id, "exp": int(time.time()) - 5}, secret)
-    forged = jwt.encode({"sub": owner.user_id, "tenant_id": owner.tenant_id, "exp": int(time.time()) + 60}, "x" * 40)
+    expired = jwt.encode(
+        {"sub": owner.user_id, "tenant_id": owner.tenant_id, "exp": int(time.time()) - 5}, secret
+    )
+    forged = jwt.encode(
+        {"sub": owner.user_id, "tenant_id": owner.tenant_id, "exp": int(time.time()) + 60}, "x" * 40
+    )
     no_tenant = jwt.encode({"sub": owner.user_id, "exp": int(time.time()) + 60}, secret)
-    wrong_tenant = jwt.encode({"sub": owner.user_id, "tenant_id": "other", "exp": int(time.time()) + 60}, secret)
-    for token, reason in [(expired, "expired"), (forged, "invalid"), (no_tenant, "tenant_id"), (wrong_tenant, "unknown")]:
+    wrong_tenant = jwt.encode(
+        {"sub": owner.user_id, "tenant_id": "other", "exp": int(time.time()) + 60}, secret
+    )
+    for token, reason in [
+        (expired, "expired"),
+        (forged, "invalid"),
+        (no_tenant, "tenant_id"),
+        (wrong_tenant, "unknown"),
+    ]:
         response = client.get("/api/tasks", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, reason
         assert reason in response.get_json()["error"]["message"]
@@ -39,7 +50,9 @@ def test_json_errors_for_client_mistakes(client, owner: Caller) -> None:
     assert client.get("/api/nope", headers=owner.headers).get_json()["error"]["code"] == "not_found"
     response = client.put("/api/tasks", headers=owner.headers)
     assert response.status_code == 405 and response.get_json()["error"]["code"] == "method_not_allowed"
-    bad_json = client.post("/api/email/sync", data="{nope", headers={**owner.headers, "Content-Type": "application/json"})
+    bad_json = client.post(
+        "/api/email/sync", data="{nope", headers={**owner.headers, "Content-Type": "application/json"}
+    )
     assert bad_json.status_code == 400 and bad_json.get_json()["error"]["code"] == "bad_request"
     wrong_type = client.post("/api/email/sync", json={"email_client_id": 5}, headers=owner.headers)
     assert wrong_type.status_code == 422

@@ -21,7 +21,9 @@ def _seed(tenant_id: str, user_id: str) -> str:
 
 def test_app_role_is_subject_to_rls(clean_db) -> None:
     with session_scope(system=True) as session:
-        row = session.execute(text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")).one()
+        row = session.execute(
+            text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        ).one()
     assert tuple(row) == (False, False)
 
 

@@ -50,7 +50,12 @@ def send(settings: SandboxSettings, to: str, subject: str) -> None:
     msg.set_content("sent through the sandbox")
     asyncio.run(
         aiosmtplib.send(
-            msg, hostname="127.0.0.1", port=settings.smtp_port, username=USER, password=PASSWORD, start_tls=False
+            msg,
+            hostname="127.0.0.1",
+            port=settings.smtp_port,
+            username=USER,
+            password=PASSWORD,
+            start_tls=False,
         )
     )
 

@@ -56,7 +56,9 @@ def test_broker_outage_is_503_and_leaves_no_record(client, owner: Caller, clean_
     os.environ["REDIS_URL"] = "redis://127.0.0.1:1/0"
     apply_environment()
     try:
-        response = client.post("/api/email/sync", json={"email_client_id": account["id"]}, headers=owner.headers)
+        response = client.post(
+            "/api/email/sync", json={"email_client_id": account["id"]}, headers=owner.headers
+        )
     finally:
         os.environ["REDIS_URL"] = clean_db.redis_url
         apply_environment()

@@ -10,8 +10,16 @@ from tests.integration.test_accounts_api import create
 
 @pytest.fixture
 def owned(client, owner: Caller) -> dict[str, str]:
-    account = create(client, owner, imap_host="127.0.0.1", imap_port=1, smtp_host="127.0.0.1", smtp_port=1,
-                     imap_security="none", smtp_security="none")
+    account = create(
+        client,
+        owner,
+        imap_host="127.0.0.1",
+        imap_port=1,
+        smtp_host="127.0.0.1",
+        smtp_port=1,
+        imap_security="none",
+        smtp_security="none",
+    )
     task = client.post("/api/email/sync", json={"email_client_id": account["id"]}, headers=owner.headers)
     return {"account": account["id"], "task": task.get_json()["taskId"]}
 
@@ -35,7 +43,9 @@ def _call(client, caller: Caller, method: str, path: str, body, ids: dict[str, s
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
-def test_only_the_owner(client, owned, owner, same_tenant_other_user, other_tenant, method, path, body) -> None:
+def test_only_the_owner(
+    client, owned, owner, same_tenant_other_user, other_tenant, method, path, body
+) -> None:
     for stranger in (same_tenant_other_user, other_tenant):
         response = _call(client, stranger, method, path, body, owned)
         assert response.status_code == 404, (stranger, method, path)

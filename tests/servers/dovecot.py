@@ -11,6 +11,7 @@ import datetime as dt
 import ipaddress
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -28,6 +29,7 @@ from cryptography.x509.oid import NameOID
 
 SPECIAL_FOLDERS = ("Drafts", "Sent", "Trash", "Junk", "Archive")
 MAILDIR_FLAG_LETTERS = {"\\Draft": "D", "\\Flagged": "F", "\\Answered": "R", "\\Seen": "S", "\\Deleted": "T"}
+_USERNAME = re.compile(r"^[A-Za-z0-9_@+-][A-Za-z0-9._@+-]*$")
 MISSING_BINARY = "dovecot binary not found: run `make test` (it installs the Debian package dovecot-imapd)"
 
 
@@ -114,7 +116,7 @@ class DovecotServer:
         (self.root / "cert.pem").write_bytes(self.cert_pem)
         (self.root / "key.pem").write_bytes(key_pem)
         (self.root / "key.pem").chmod(0o600)
-        (self.root / "passwd").touch()
+        (self.root / "users").mkdir(exist_ok=True)
         (self.root / "mail").mkdir(exist_ok=True)
         os.chown(self.root / "mail", self.mail_uid, self.mail_gid)  # Dovecot creates homes on first login
         self.users: dict[str, str] = {}
@@ -224,7 +226,7 @@ first_valid_uid = {self.mail_uid}
 first_valid_gid = {self.mail_gid}
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN {root}/passwd
+  args = scheme=PLAIN {root}/users/%u
 }}
 userdb {{
   driver = static
@@ -241,6 +243,11 @@ service imap-login {{
     ssl = yes
   }}
 }}
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 namespace inbox {{
   inbox = yes
 {mailboxes}
@@ -250,12 +257,17 @@ namespace inbox {{
     # -- users and seeding -------------------------------------------------------------------
 
     def add_user(self, username: str, password: str) -> None:
-        """Append a {PLAIN} passwd-file entry; Dovecot re-reads the file when it changes."""
-        if any(c in username + password for c in ":\n\r"):
-            raise ValueError("username/password must not contain ':' or newlines")
+        """Write a one-line {PLAIN} passwd-file for the user.
+
+        One file per user (path /users/%u) because Dovecot re-reads a shared passwd-file only when its
+        mtime changes, which misses users added within the same second.
+        """
+        if not _USERNAME.match(username) or any(c in password for c in ":\n\r"):
+            raise ValueError(
+                "username must match [A-Za-z0-9._@+-]+; password must not contain ':' or newlines"
+            )
         self.users[username] = password
-        with (self.root / "passwd").open("a") as fh:
-            fh.write(f"{username}:{{PLAIN}}{password}\n")
+        (self.root / "users" / username).write_text(f"{username}:{{PLAIN}}{password}\n")
 
     def maildir(self, user: str, folder: str = "INBOX") -> Path:
         """Path of a folder's Maildir++ directory (INBOX is the Maildir root)."""

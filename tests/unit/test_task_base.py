@@ -5,7 +5,12 @@ import random
 import pytest
 
 from email_service.tasks.base import backoff_countdown
-from email_service.tasks.celery_app import HARD_TIME_LIMIT, MAX_RETRY_COUNTDOWN, VISIBILITY_TIMEOUT, celery_app
+from email_service.tasks.celery_app import (
+    HARD_TIME_LIMIT,
+    MAX_RETRY_COUNTDOWN,
+    VISIBILITY_TIMEOUT,
+    celery_app,
+)
 
 
 def test_backoff_doubles_from_five_and_caps_at_600() -> None:

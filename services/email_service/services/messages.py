@@ -256,6 +256,6 @@ def get_attachment(
     """Bytes of one attachment of one live message of the caller; any mismatch is a 404."""
     message = get_live_message(session, message_id, tenant_id, user_id)
     attachment = get_owned(session, Attachment, attachment_id, tenant_id, user_id)
-    if False:
+    if attachment.message_id != message.id:
         raise NotFound("Attachment not found", {"id": attachment_id})
     return AttachmentFile(attachment.filename, attachment.content_type, bytes(attachment.content))

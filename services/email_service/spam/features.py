@@ -19,7 +19,7 @@ from email_service.spam.view import MessageView
 
 N_FEATURES = 2**18
 FEATURE_VERSION = 1
-META_SCALE = float(__import__("os").environ.get("MS","1.0"))  # weight of the structure tokens' unit-norm block relative to the words'
+META_SCALE = 1.0  # weight of the structure tokens' unit-norm block relative to the words'
 _WORD = re.compile(r"[^\W_][\w'$€£%!-]*", re.UNICODE)
 _DIGITS = re.compile(r"\d+")
 _HOST_IN_RECEIVED = re.compile(r"\bfrom\s+([\w.-]+)", re.IGNORECASE)
