@@ -33,3 +33,12 @@ def add_account(tenant_id: str, user_id: str, **fields: object) -> None:
     with session_scope(tenant_id) as session:
         account = create_account(session, get_secret_box(), tenant_id, user_id, data)
         click.echo(account.id)
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def sandbox(ctx: click.Context) -> None:
+    """Run the local IMAP + SMTP mail sandbox in the foreground (options: see --help of the module)."""
+    from email_service.sandbox.__main__ import main as run_sandbox
+
+    run_sandbox(list(ctx.args))

@@ -1,4 +1,4 @@
-"""The `make run` mail sandbox as a newcomer meets it: real pymap IMAP + aiosmtpd SMTP in their own process."""
+"""The `make run` mail sandbox as a newcomer meets it: pymap IMAP + aiosmtpd SMTP in their own process."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import aiosmtplib
 import pytest
-from email_service.sandbox.runner import Sandbox, start_sandbox, stop_sandbox
-from email_service.sandbox.settings import SandboxSettings
 from imapclient import IMAPClient
 
+from email_service.sandbox.runner import Sandbox, start_sandbox, stop_sandbox
+from email_service.sandbox.settings import SandboxSettings
 from tests.conftest import ServerSet, make_caller
 from tests.servers.smtp_server import free_port
 
@@ -109,15 +109,24 @@ def test_restart_keeps_mailbox_without_reseeding(sandbox_env: SandboxSettings, t
         client.logout()
     finally:
         stop_sandbox(first)
-    second = start_sandbox(tmp_path)
+    assert inbox_count_after_restart(sandbox_env, tmp_path) == count, "deleted demo mail stays deleted"
+    (tmp_path / "sandbox" / "seeded").unlink()
+    assert inbox_count_after_restart(sandbox_env, tmp_path) == count + 1, (
+        "re-seeding adds only what is missing"
+    )
+
+
+def inbox_count_after_restart(settings: SandboxSettings, var: Path) -> int:
+    running = start_sandbox(var)
     try:
-        client = imap(sandbox_env)
+        client = imap(settings)
         client.select_folder("INBOX")
-        assert len(client.search("ALL")) == count
         assert client.search(["SUBJECT", "survives restart"])
+        count = len(client.search("ALL"))
         client.logout()
+        return count
     finally:
-        stop_sandbox(second)
+        stop_sandbox(running)
 
 
 def test_sandbox_off(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

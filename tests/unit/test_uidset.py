@@ -141,6 +141,16 @@ def test_fetch_with_tricky_literal_is_exact() -> None:
     assert msg.internaldate == datetime(2021, 7, 7, 2, 44, 25, tzinfo=timezone(timedelta(hours=-7)))
 
 
+def test_literal_ending_like_a_literal_marker() -> None:
+    body = b"Subject: y\r\n\r\nlooks like a marker {12}\r\n"
+    responses = _read_all(_fetch_bytes(body, uid=8) + b"* 9 EXISTS\r\n")
+    items = fetch_items(responses[0])
+    assert items is not None
+    msg = to_message(items)
+    assert msg is not None and msg.raw == body and msg.uid == 8
+    assert responses[1].head == b"* 9 EXISTS"
+
+
 def test_interleaved_untagged_responses_are_separate() -> None:
     data = (
         b"* 12 EXISTS\r\n"

@@ -78,7 +78,7 @@ def download(message_id: str, attachment_id: str) -> ResponseReturnValue:
         file = service.get_attachment(session, message_id, attachment_id, g.tenant_id, g.user_id)
     response = Response(file.content, content_type=safe_media_type(file.content_type))
     response.headers["Content-Disposition"] = content_disposition(file.filename)
-
+    response.headers["X-Content-Type-Options"] = "nosniff"
     # Even if a browser renders it, a sandboxed document cannot run script in our origin.
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"

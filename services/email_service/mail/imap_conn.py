@@ -10,7 +10,7 @@ from __future__ import annotations
 import imaplib
 import re
 import ssl
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager, suppress
 from typing import BinaryIO, cast
 
@@ -107,6 +107,8 @@ def guard(what: str) -> Iterator[None]:
         raise ImapConnectionError(f"{what}: {exc}") from exc
     except imaplib.IMAP4.error as exc:
         raise ImapCommandError(f"{what}: {exc}") from exc
+    except ValueError as exc:  # imap_wire could not make sense of a reply (it was drained first)
+        raise ImapCommandError(f"{what}: unexpected server response: {exc}") from exc
 
 
 class RawChannel:
@@ -117,7 +119,7 @@ class RawChannel:
         self._counter = 0
         self.last_status = b""
 
-    def stream(self, command: bytes) -> Iterator[Response]:
+    def stream(self, command: bytes) -> Generator[Response, None, None]:
         """Yield untagged responses of `command`; raise ImapCommandError on NO/BAD.
 
         Closing the iterator early drains the rest so the connection stays usable.

@@ -5,9 +5,9 @@ Going through IMAP APPEND (like an LDA would) keeps pymap the only writer of its
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from email.parser import BytesParser
 
 from imapclient import IMAPClient
 
@@ -28,26 +28,21 @@ def demo_session(settings: SandboxSettings, timeout: float = 10.0) -> Iterator[I
             client.shutdown()
 
 
-def has_message_id(client: IMAPClient, folder: str, message_id: str) -> bool:
-    """Whether `folder` already holds a message with this Message-ID (seeding is idempotent)."""
+def message_ids(client: IMAPClient, folder: str) -> set[str]:
+    """Message-IDs already in `folder`, read in one FETCH (seeding skips these)."""
     client.select_folder(folder, readonly=True)
-    return bool(client.search(["HEADER", "Message-ID", message_id]))
-
-
-def append_message(
-    client: IMAPClient,
-    folder: str,
-    raw: bytes,
-    flags: Sequence[str] = (),
-    when: datetime | None = None,
-) -> None:
-    """APPEND with flags and an internal date, creating the folder on first use."""
-    if not client.folder_exists(folder):
-        client.create_folder(folder)
-    client.append(folder, raw, flags=tuple(flags), msg_time=when)
+    uids = client.search("ALL")
+    if not uids:
+        return set()
+    section = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
+    fetched = client.fetch(uids, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+    headers = (
+        BytesParser().parsebytes(data.get(section, b""), headersonly=True) for data in fetched.values()
+    )
+    return {str(h["Message-ID"]).strip() for h in headers if h["Message-ID"]}
 
 
 def deliver(settings: SandboxSettings, raw: bytes) -> None:
     """Drop one message into the demo INBOX, unread."""
     with demo_session(settings) as client:
-        append_message(client, "INBOX", raw)
+        client.append("INBOX", raw)

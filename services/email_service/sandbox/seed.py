@@ -7,9 +7,10 @@ across restarts; an interrupted seed resumes without duplicates (messages are ma
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 
-from email_service.sandbox.mailbox import append_message, demo_session, has_message_id
-from email_service.sandbox.seed_messages import demo_messages
+from email_service.sandbox.mailbox import demo_session, message_ids
+from email_service.sandbox.seed_messages import SeedMessage, demo_messages
 from email_service.sandbox.settings import SandboxSettings
 
 log = logging.getLogger(__name__)
@@ -22,16 +23,21 @@ def seed_mailbox(settings: SandboxSettings) -> int:
     marker = settings.data_dir / MARKER
     if marker.exists():
         return 0
+    by_folder: dict[str, list[SeedMessage]] = defaultdict(list)
+    for seed in demo_messages(settings.address):
+        by_folder[seed.folder].append(seed)
     added = 0
     with demo_session(settings) as client:
         for folder in FOLDERS:
             if not client.folder_exists(folder):
                 client.create_folder(folder)
-        for seed in demo_messages(settings.address):
-            if client.folder_exists(seed.folder) and has_message_id(client, seed.folder, seed.message_id):
-                continue
-            append_message(client, seed.folder, seed.as_bytes(), seed.flags, seed.when)
-            added += 1
+        for folder, seeds in by_folder.items():
+            present = message_ids(client, folder)
+            missing = [seed for seed in seeds if seed.message_id not in present]
+            if missing:  # one MULTIAPPEND per folder: pymap writes each APPEND command durably
+                batch = [{"msg": s.as_bytes(), "flags": s.flags, "date": s.when} for s in missing]
+                client.multiappend(folder, batch)
+            added += len(missing)
     marker.write_text("demo mailbox seeded; delete this file to re-add missing demo messages\n")
     log.info("seeded %d demo messages for %s", added, settings.address)
     return added

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import warnings
 from contextlib import AsyncExitStack
 from email.utils import formatdate
 from typing import Any
@@ -63,6 +64,11 @@ class DeliverToInbox:
 
 async def start_smtp(settings: SandboxSettings, stack: AsyncExitStack) -> None:
     """Listen on settings.host:smtp_port until the stack closes."""
+    # Plain-text AUTH is the point of this loopback sandbox; say it once in describe(), not per connection.
+    warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
+    logging.getLogger("mail.log").addFilter(
+        lambda record: "auth_require_tls == False" not in record.getMessage()
+    )
     handler = DeliverToInbox(settings)
     authenticator = DemoAuthenticator(settings)
 

@@ -36,7 +36,14 @@ FREE_HOSTS = frozenset(
 
 # Brand word in a display name -> registrable domains that may legitimately use it.
 BRANDS: dict[str, tuple[str, ...]] = {
-    "microsoft": ("microsoft.com", "office.com", "outlook.com", "live.com", "office365.com", "sharepoint.com"),
+    "microsoft": (
+        "microsoft.com",
+        "office.com",
+        "outlook.com",
+        "live.com",
+        "office365.com",
+        "sharepoint.com",
+    ),
     "office 365": ("microsoft.com", "office.com", "office365.com", "outlook.com"),
     "outlook": ("microsoft.com", "outlook.com", "live.com", "office.com"),
     "onedrive": ("microsoft.com", "onedrive.com", "live.com", "sharepoint.com"),

@@ -6,6 +6,7 @@ what spam looks like rather than which 2002 mailing lists sent the training mail
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable
@@ -100,7 +101,7 @@ def feature_dict(view: MessageView, indicators: tuple[str, ...]) -> dict[str, fl
     tokens: set[str] = set()
     subject = words(view.subject)
     tokens.update("s:" + w for w in subject)
-    tokens.update(f"s2:{a}_{b}" for a, b in zip(subject, subject[1:], strict=False))
+    tokens.update(f"s2:{a}_{b}" for a, b in itertools.pairwise(subject))
     tokens.update("b:" + w for w in words(view.text))
     text_scale = 1.0 / math.sqrt(max(len(tokens), 1))
     values = dict.fromkeys(tokens, text_scale)

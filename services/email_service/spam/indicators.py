@@ -31,7 +31,10 @@ INDICATORS: tuple[tuple[str, str], ...] = (
     ("return_path_mismatch", "The envelope sender (Return-Path) domain differs from the From domain."),
     ("display_name_spoof", "The sender's display name shows an email address or domain that is not theirs."),
     ("brand_impersonation", "The display name names a well-known brand the sending domain does not own."),
-    ("dangerous_attachment", "An attachment can run code or open a web page (exe, script, html, macro, ...)."),
+    (
+        "dangerous_attachment",
+        "An attachment can run code or open a web page (exe, script, html, macro, ...).",
+    ),
     ("auth_failed", "SPF, DKIM or DMARC checks failed for the sender's domain."),
     ("missing_message_id", "The message has no Message-ID header, as bulk tools often omit it."),
     ("all_caps_subject", "The subject is written in capital letters."),
@@ -66,10 +69,52 @@ DEFAULT_BUMPS: dict[str, float] = {
 
 _BRAND_DOMAINS = frozenset(d for owned in BRANDS.values() for d in owned)
 _DANGEROUS_EXT = frozenset(
-    ["exe", "scr", "com", "pif", "bat", "cmd", "js", "jse", "vbs", "vbe", "wsf", "wsh", "hta", "html", "htm", "shtml", "svg", "xhtml", "iso", "img", "vhd", "lnk", "jar", "msi", "ps1", "cpl", "reg", "docm", "xlsm", "pptm", "dotm", "xltm", "xlam", "one", "zipx", "ace"]
+    [
+        "exe",
+        "scr",
+        "com",
+        "pif",
+        "bat",
+        "cmd",
+        "js",
+        "jse",
+        "vbs",
+        "vbe",
+        "wsf",
+        "wsh",
+        "hta",
+        "html",
+        "htm",
+        "shtml",
+        "svg",
+        "xhtml",
+        "iso",
+        "img",
+        "vhd",
+        "lnk",
+        "jar",
+        "msi",
+        "ps1",
+        "cpl",
+        "reg",
+        "docm",
+        "xlsm",
+        "pptm",
+        "dotm",
+        "xltm",
+        "xlam",
+        "one",
+        "zipx",
+        "ace",
+    ]
 )
 _DECOY_EXT = frozenset(["pdf", "doc", "docx", "xls", "xlsx", "jpg", "jpeg", "png", "txt", "zip", "rar"])
-_DANGEROUS_TYPES = ("application/x-msdownload", "application/x-ms-dos-executable", "text/html", "application/hta")
+_DANGEROUS_TYPES = (
+    "application/x-msdownload",
+    "application/x-ms-dos-executable",
+    "text/html",
+    "application/hta",
+)
 _AUTH_FAIL = re.compile(r"\b(spf=(soft)?fail|dkim=fail|dmarc=fail|compauth=fail)\b", re.IGNORECASE)
 _SPF_FAIL = re.compile(r"^\s*(soft)?fail\b", re.IGNORECASE)
 _EMAIL_IN_NAME = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")

@@ -58,7 +58,7 @@ class GlobalModel:
 
     def logit(self, analysis: Analysis) -> float:
         """Linear score plus the hand-set indicator bumps, before any user model."""
-        linear = float(analysis.features @ self.weights) + self.intercept
+        linear = float((analysis.features @ self.weights)[0]) + self.intercept
         return linear + sum(self.bumps.get(name, 0.0) for name in analysis.indicators)
 
     @classmethod

@@ -79,7 +79,7 @@ def _has_form(raw: bytes | None, html: str | None) -> bool:
 
 def view_from_parsed(parsed: ParsedMessage, raw: bytes | None = None) -> MessageView:
     """Combine the parser's output with the raw Received/auth headers."""
-    headers = {k.lower(): (v,) for k, v in parsed.headers.items()}
+    headers: dict[str, tuple[str, ...]] = {k.lower(): (v,) for k, v in parsed.headers.items()}
     if "received" in headers:  # the parser joins the first few Received values with newlines
         headers["received"] = tuple(headers["received"][0].split("\n"))
     headers.update(raw_headers(raw))

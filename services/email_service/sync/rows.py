@@ -90,6 +90,8 @@ def _base_row(ctx: RowContext, fetched: FetchedMessage, now: datetime) -> dict[s
         "raw_size": fetched.size or len(fetched.raw),
         "created_at": now,
         "updated_at": now,
+        "spam_indicators": [],
+        "priority": 0,
         **flag_columns(fetched.flags),
     }
 

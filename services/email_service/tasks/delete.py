@@ -1,12 +1,19 @@
-"""delete_emails task (queue delete). The delete use case lands with the delete issue."""
+"""delete_emails and restore_emails (queue delete): thin entry points over services.deletion/restore.
+
+Both are idempotent, so a transient failure retries the whole request: what was done stays done.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from celery import shared_task
+from sqlalchemy.exc import OperationalError
 
-from email_service.errors import PermanentError
+from email_service.mail.imap_types import ImapConnectionError
+from email_service.services.deletion import delete_messages
+from email_service.services.deletion_batches import Outcome
+from email_service.services.restore import restore_messages
 from email_service.tasks.base import TenantTask
 
 
@@ -14,4 +21,28 @@ from email_service.tasks.base import TenantTask
 def delete_emails(
     self: TenantTask, email_ids: list[str], tenant_id: str, user_id: str, permanent: bool = False
 ) -> dict[str, Any]:
-    raise PermanentError("deleting is not available in this build")
+    """Soft: move to Trash and keep hidden (restorable). Permanent: UID EXPUNGE exactly, then purge."""
+    try:
+        outcome, result = delete_messages(email_ids, tenant_id, user_id, permanent=permanent)
+    except OperationalError as exc:
+        raise self.retry_later(exc) from exc
+    _retry_if_worth_it(self, outcome)
+    return result
+
+
+@shared_task(bind=True, base=TenantTask, name="email_service.tasks.restore_emails", max_retries=5)
+def restore_emails(self: TenantTask, email_ids: list[str], tenant_id: str, user_id: str) -> dict[str, Any]:
+    """Move soft-deleted messages back to their original folder and show them again."""
+    try:
+        outcome, result = restore_messages(email_ids, tenant_id, user_id)
+    except OperationalError as exc:
+        raise self.retry_later(exc) from exc
+    _retry_if_worth_it(self, outcome)
+    return result
+
+
+def _retry_if_worth_it(task: TenantTask, outcome: Outcome) -> None:
+    """Retry on connection trouble while attempts remain; the last attempt reports what failed."""
+    if outcome.retryable and (task.request.retries or 0) < (task.max_retries or 0):
+        reasons = sorted(set(outcome.failed.values()))
+        raise task.retry_later(ImapConnectionError("; ".join(reasons)[:500]))

@@ -1,13 +1,27 @@
-"""send_email task (queue send). The outbox use case lands with the send issue."""
+"""send_email task (queue send): a thin entry point over services.send_service.
+
+The task id is the outbox row's id, so a redelivered or retried message finds the same row and
+never starts a second SMTP transaction for a message already sent.
+"""
 
 from __future__ import annotations
 
+import atexit
 from typing import Any
 
 from celery import shared_task
+from sqlalchemy.exc import OperationalError
 
-from email_service.errors import PermanentError
+from email_service.mail.smtp import SmtpTransientError
+from email_service.models import new_id
+from email_service.services.send_delivery import SmtpConnections
+from email_service.services.send_service import SendJob, send_outbox_message
 from email_service.tasks.base import TenantTask
+
+# One SMTP connection per account, reused by consecutive sends in this worker process.
+SMTP_CONNECTIONS = SmtpConnections()
+atexit.register(SMTP_CONNECTIONS.close)
+RETRYABLE = (SmtpTransientError, OperationalError)
 
 
 @shared_task(bind=True, base=TenantTask, name="email_service.tasks.send_email", max_retries=3)
@@ -24,4 +38,25 @@ def send_email(
     body_html: str | None = None,
     attachment_ids: list[str] | None = None,
 ) -> dict[str, Any]:
-    raise PermanentError("sending is not available in this build")
+    """Send the outbox row named by this task's id (made from the arguments when the API did not)."""
+    request = {
+        "to": to,
+        "cc": cc,
+        "bcc": bcc,
+        "subject": subject,
+        "body_text": body_text,
+        "body_html": body_html,
+        "attachment_ids": attachment_ids,
+    }
+    job = SendJob(
+        outbox_id=self.request.id or new_id(),
+        account_id=email_client_id,
+        tenant_id=tenant_id,
+        user_id=user_id,
+        request=request,
+        final_attempt=(self.request.retries or 0) >= (self.max_retries or 0),
+    )
+    try:
+        return send_outbox_message(job, SMTP_CONNECTIONS)
+    except RETRYABLE as exc:
+        raise self.retry_later(exc) from exc

@@ -1,0 +1,102 @@
+"""Throughput and accuracy of parse+score over a ham/ + spam/ corpus, next to SpamAssassin if installed.
+
+Usage: python bench/spam_bench.py [--corpus DIR] [--sa-sample 300]
+SpamAssassin runs as one spamd on loopback with local tests only (-L); prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from email_service.spam.corpus import CorpusFile, default_corpus_dir, is_holdout, list_corpus
+from email_service.spam.evaluate import evaluate_dir, metrics
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for(port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError("spamd did not start")
+
+
+def spamassassin(files: list[CorpusFile]) -> dict[str, Any] | None:
+    """Score files through spamc against a private spamd (local tests only); None if SA is absent."""
+    spamd, spamc = shutil.which("spamd") or "/usr/sbin/spamd", shutil.which("spamc")
+    if not spamc or not Path(spamd).exists():
+        return None
+    port = _free_port()
+    cmd = [spamd, "-L", "-p", str(port), "-i", "127.0.0.1", "-A", "127.0.0.1", "-m", "1", "-u", "nobody"]
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(port)
+        predictions = []
+        start = time.perf_counter()
+        for item in files:
+            done = subprocess.run(
+                [spamc, "-p", str(port), "-c", "-s", "5000000"],
+                input=item.path.read_bytes(),
+                capture_output=True,
+                check=False,
+            )
+            predictions.append(done.returncode == 1)
+        result = metrics([f.label for f in files], predictions, time.perf_counter() - start)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    result["version"] = subprocess.run([spamd, "--version"], capture_output=True, text=True).stdout.split(
+        "\n"
+    )[0]
+    return result
+
+
+def main() -> int:
+    """Run both benchmarks and print one JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpus", type=Path, default=None)
+    parser.add_argument("--sa-sample", type=int, default=300, help="messages for SpamAssassin (it is slow)")
+    args = parser.parse_args()
+    corpus = args.corpus or default_corpus_dir()
+    ours = evaluate_dir(corpus)
+    held_out = [f for f in list_corpus(corpus) if is_holdout(f.name)]  # never trained on
+    sample = random.Random(1).sample(held_out, k=min(args.sa_sample, len(held_out)))
+    sample_ours = metrics(
+        [f.label for f in sample], [score_single(f) for f in sample], 1.0
+    )  # same sample for a fair comparison
+    sample_ours.pop("msgs_per_second")
+    report = {
+        "email_service_full": ours,
+        "email_service_sample": sample_ours,
+        "spamassassin_sample": spamassassin(sample),
+    }
+    print(json.dumps(report))
+    return 0
+
+
+def score_single(item: CorpusFile) -> bool:
+    """Shipped-model decision for one file."""
+    from email_service.spam.model import score_message
+
+    return score_message(item.path.read_bytes()).is_spam
+
+
+if __name__ == "__main__":
+    sys.exit(main())

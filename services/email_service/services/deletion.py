@@ -1,0 +1,109 @@
+"""Use case: delete messages, soft (hide, move to Trash, restorable) or permanent (expunge and purge).
+
+The API hides messages in the request that records the task; the task then acts on the server
+folder by folder and re-points or purges rows so the next sync neither resurrects nor duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from email_service.db import session_scope
+from email_service.mail.imap import connect
+from email_service.services import deletion_store as store
+from email_service.services.deletion_batches import (
+    Connector,
+    FolderHandler,
+    Outcome,
+    group_by_folder,
+    run_batches,
+    unique_ids,
+)
+from email_service.services.deletion_imap import MailOps, Refused, expunge_exactly, transfer
+from email_service.services.deletion_store import Repoint, Target
+from email_service.services.folders import folder_by_role
+
+
+
+def hide_for_request(session: Session, tenant_id: str, user_id: str, ids: Sequence[str]) -> list[str]:
+    """Hide at once, in the transaction that records the task; returns the ids hidden by this call."""
+    return store.hide(session, tenant_id, user_id, unique_ids(ids))
+
+
+def undo_hide(session: Session, tenant_id: str, user_id: str, ids: Sequence[str]) -> None:
+    """The task could not be queued: show again exactly what this request hid."""
+    store.unhide(session, tenant_id, user_id, ids)
+
+
+def delete_messages(
+    email_ids: Sequence[str],
+    tenant_id: str,
+    user_id: str,
+    permanent: bool = False,
+    connector: Connector = connect,
+) -> tuple[Outcome, dict[str, Any]]:
+    """Run a delete; returns the outcome (retryable tells the task to try again) and the task result."""
+    ids = unique_ids(email_ids)
+    outcome = Outcome(ids)
+    with session_scope(tenant_id) as session:
+        targets = store.load_targets(session, tenant_id, user_id, ids)
+        if not permanent:
+            store.hide(session, tenant_id, user_id, [t.id for t in targets])
+    pending = targets
+    if not permanent:  # already in Trash: hidden is all there is to do
+        outcome.succeed(t.id for t in targets if t.folder_role == "trash")
+        pending = [t for t in targets if t.folder_role != "trash"]
+    handler = _expunge_handler(tenant_id) if permanent else _trash_handler(tenant_id)
+    run_batches((tenant_id, user_id), group_by_folder(pending), handler, outcome, connector)
+    result = outcome.as_dict("deleted_count", [t.id for t in targets])
+    result["permanent"] = permanent
+    return outcome, result
+
+
+def _trash_handler(tenant_id: str) -> FolderHandler:
+    def handle(imap: MailOps, targets: list[Target]) -> list[str]:
+        """MOVE to the account's Trash, then follow each row to its Trash UID (or purge it if gone)."""
+        first = targets[0]
+        with session_scope(tenant_id) as session:
+            trash = folder_by_role(session, first.account_id, "trash")
+            trash_ref = (trash.id, trash.name) if trash is not None else None
+        if trash_ref is None:
+            raise Refused("the account has no Trash folder; sync the account first")
+        move_rows(tenant_id, imap, targets, trash_ref, restore=False)
+        return [t.id for t in targets]
+
+    return handle
+
+
+def _expunge_handler(tenant_id: str) -> FolderHandler:
+    def handle(imap: MailOps, targets: list[Target]) -> list[str]:
+        """Expunge exactly these UIDs; only then purge (a message already gone counts as done)."""
+        first = targets[0]
+        expunge_exactly(imap, first.folder_name, first.uidvalidity, [t.uid for t in targets])
+        ids = [t.id for t in targets]
+        with session_scope(tenant_id) as session:
+            store.purge(session, ids)
+        return ids
+
+    return handle
+
+
+def move_rows(
+    tenant_id: str, imap: MailOps, targets: list[Target], dest: tuple[str, str], restore: bool
+) -> list[str]:
+    """Move one folder's targets to dest (folder id, name) and re-point their rows; returns ids gone."""
+    first = targets[0]
+    dest_id, dest_name = dest
+    headers = {t.uid: t.message_id_header for t in targets}
+    moved = transfer(imap, first.folder_name, first.uidvalidity, [t.uid for t in targets], dest_name, headers)
+    moves = [
+        Repoint(t.id, dest_id, moved.uidvalidity, moved.uids[t.uid]) for t in targets if t.uid in moved.uids
+    ]
+    gone = [t.id for t in targets if t.uid not in moved.uids]
+    with session_scope(tenant_id) as session:
+        store.repoint(session, first.account_id, moves, restore)
+        store.purge(session, gone)
+    return gone

@@ -1,0 +1,138 @@
+"""Turn an outbox row into wire bytes once, and gather what the IMAP write-back needs.
+
+The MIME (with its Message-ID and Date) is built on the first claim and stored on the row, so
+every retry transmits identical bytes and the copy in Sent is byte-for-byte what was delivered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from email_service.errors import PermanentError
+from email_service.mail.compose import ComposeRequest, InvalidAddressError, build_message
+from email_service.mail.imap_types import ImapSettings
+from email_service.mail.smtp import SmtpSettings
+from email_service.models import Attachment, EmailAccount, Folder, Message, OutboxMessage
+from email_service.services.folders import folder_by_role
+from email_service.services.send_delivery import ANSWERED, ParentRef, WriteBack
+from email_service.tenancy.scoping import scoped
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything a send attempt needs after the claim transaction has committed."""
+
+    raw: bytes
+    message_id: str
+    envelope_from: str
+    recipients: tuple[str, ...]
+    smtp: SmtpSettings
+    write_back: WriteBack
+    parent_id: str | None
+    recovering: bool
+
+
+def prepare(
+    session: Session,
+    row: OutboxMessage,
+    account: EmailAccount,
+    smtp: SmtpSettings,
+    imap: ImapSettings,
+    recovering: bool,
+) -> Prepared:
+    """Build and store the MIME when missing; raises PermanentError when it cannot be built."""
+    parent = _parent(session, row)
+    if row.mime is None or not row.message_id_header:
+        _compose_into(session, row, account, parent)
+    assert row.mime is not None and row.message_id_header is not None
+    envelope = (row.result or {}).get("envelope") or {}
+    sent = folder_by_role(session, account.id, "sent")
+    plan = WriteBack(
+        imap=imap,
+        save_copy=not account.provider_saves_sent,
+        sent_folder=sent.name if sent else None,
+        parent=_parent_ref(session, parent),
+    )
+    return Prepared(
+        raw=row.mime,
+        message_id=row.message_id_header,
+        envelope_from=envelope.get("from") or account.email_address,
+        recipients=tuple(envelope.get("recipients") or ()),
+        smtp=smtp,
+        write_back=plan,
+        parent_id=parent.id if parent else None,
+        recovering=recovering,
+    )
+
+
+def _compose_into(
+    session: Session, row: OutboxMessage, account: EmailAccount, parent: Message | None
+) -> None:
+    request = row.request or {}
+    compose = ComposeRequest(
+        from_address=account.email_address,
+        from_name=account.display_name or "",
+        subject=request.get("subject") or "",
+        body_text=request.get("body_text") or "",
+        body_html=request.get("body_html"),
+        to=tuple(request.get("to") or ()),
+        cc=tuple(request.get("cc") or ()),
+        bcc=tuple(request.get("bcc") or ()),
+        attachments=_attachments(session, row, request.get("attachment_ids") or []),
+        in_reply_to=parent.message_id_header if parent else None,
+        references=tuple((parent.references or "").split()) if parent else (),
+    )
+    try:
+        composed = build_message(compose)
+    except InvalidAddressError as exc:
+        raise PermanentError(f"cannot build the message: {exc}") from exc
+    row.mime = composed.raw
+    row.message_id_header = composed.message_id
+    row.result = {"envelope": {"from": composed.envelope_from, "recipients": list(composed.recipients)}}
+
+
+def _attachments(session: Session, row: OutboxMessage, ids: list[str]) -> list[tuple[str, str, bytes]]:
+    """The owner's uploads in request order; one gone since the API checked fails the send for good."""
+    if not ids:
+        return []
+    query = scoped(Attachment, row.tenant_id, row.user_id).where(
+        Attachment.id.in_(ids), Attachment.is_upload.is_(True)
+    )
+    found = {a.id: a for a in session.scalars(query)}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise PermanentError(f"attachments no longer available: {', '.join(missing)}")
+    return [(found[i].filename, found[i].content_type, found[i].content) for i in dict.fromkeys(ids)]
+
+
+def _parent(session: Session, row: OutboxMessage) -> Message | None:
+    parent_id = (row.request or {}).get("in_reply_to")
+    if not parent_id:
+        return None
+    query = scoped(Message, row.tenant_id, row.user_id).where(
+        Message.id == parent_id, Message.account_id == row.account_id
+    )
+    parent: Message | None = session.scalars(query).first()
+    return parent
+
+
+def _parent_ref(session: Session, parent: Message | None) -> ParentRef | None:
+    if parent is None or parent.deleted_at is not None:
+        return None
+    folder = session.get(Folder, parent.folder_id)
+    return ParentRef(folder.name, parent.uidvalidity, parent.uid) if folder else None
+
+
+def mark_parent_answered(session: Session, parent_id: str, tenant_id: str, user_id: str) -> None:
+    """\\Answered in the mirror right away; the server flag is set by the write-back."""
+    query = scoped(Message, tenant_id, user_id).where(Message.id == parent_id)
+    parent: Message | None = session.scalars(query).first()
+    if parent is None:
+        return
+    flags: list[Any] = list(parent.flags or [])
+    if ANSWERED.lower() not in {str(f).lower() for f in flags}:
+        parent.flags = sorted({*flags, ANSWERED})
+    parent.is_answered = True

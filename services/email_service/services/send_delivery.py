@@ -1,0 +1,190 @@
+"""Adapters around one send: a reusable SMTP connection per account, and IMAP write-back.
+
+The write-back (copy to Sent, \\Answered on the parent) is best effort: the message is already
+delivered, so a failure here is logged and reported, never turned into a failed send.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass
+from datetime import datetime
+
+from email_service.mail.imap import ImapError, ImapSession, connect
+from email_service.mail.imap_types import ImapSettings
+from email_service.mail.smtp import (
+    SendResult,
+    SmtpSession,
+    SmtpSettings,
+    SmtpTransientError,
+    SmtpUncertainError,
+    open_smtp,
+)
+
+log = logging.getLogger(__name__)
+SmtpOpener = Callable[[SmtpSettings], AbstractContextManager[SmtpSession]]
+ImapConnector = Callable[[ImapSettings], ImapSession]
+_SAFE_MSGID = re.compile(r"<[\x21-\x7e]+>")
+SEEN, ANSWERED = "\\Seen", "\\Answered"
+
+
+@dataclass
+class _Pooled:
+    stack: ExitStack
+    session: SmtpSession
+    settings: SmtpSettings
+    last_used: float
+
+
+class SmtpConnections:
+    """One logged-in SMTP session per account, reused across sends until idle for `max_idle` seconds.
+
+    A connection the server dropped while idle is detected on the next send (before any data went
+    out) and replaced once, so reuse never costs a retry or risks a duplicate.
+    """
+
+    def __init__(self, opener: SmtpOpener = open_smtp, max_idle: float = 30.0, max_accounts: int = 8) -> None:
+        self._opener = opener
+        self._max_idle = max_idle
+        self._max_accounts = max_accounts
+        self._pool: OrderedDict[str, _Pooled] = OrderedDict()
+
+    def send(
+        self, key: str, settings: SmtpSettings, envelope_from: str, recipients: Sequence[str], raw: bytes
+    ) -> SendResult:
+        pooled, fresh = self._checkout(key, settings)
+        try:
+            result = pooled.session.send(envelope_from, recipients, raw)
+        except SmtpUncertainError:
+            self.discard(key)
+            raise
+        except SmtpTransientError as exc:
+            self.discard(key)
+            if fresh or exc.code is not None:
+                raise
+            pooled, _ = self._checkout(key, settings)  # a stale reused connection: one fresh try
+            result = pooled.session.send(envelope_from, recipients, raw)
+        pooled.last_used = time.monotonic()
+        return result
+
+    def _checkout(self, key: str, settings: SmtpSettings) -> tuple[_Pooled, bool]:
+        pooled = self._pool.get(key)
+        if pooled is not None:
+            idle = time.monotonic() - pooled.last_used
+            if pooled.settings == settings and idle < self._max_idle:
+                self._pool.move_to_end(key)
+                return pooled, False
+            self.discard(key)
+        stack = ExitStack()
+        session = stack.enter_context(self._opener(settings))
+        pooled = _Pooled(stack, session, settings, time.monotonic())
+        self._pool[key] = pooled
+        while len(self._pool) > self._max_accounts:
+            self.discard(next(iter(self._pool)))
+        return pooled, True
+
+    def discard(self, key: str) -> None:
+        """Close one account's connection (QUIT, or just drop the socket if that fails)."""
+        pooled = self._pool.pop(key, None)
+        if pooled is not None:
+            try:
+                pooled.stack.close()
+            except Exception as exc:  # closing a broken connection must not fail a send
+                log.debug("closing SMTP connection failed: %s", exc)
+
+    def close(self) -> None:
+        for key in list(self._pool):
+            self.discard(key)
+
+
+@dataclass(frozen=True)
+class ParentRef:
+    """Where the replied-to message lives on the server, for \\Answered."""
+
+    folder: str
+    uidvalidity: int
+    uid: int
+
+
+@dataclass(frozen=True)
+class WriteBack:
+    """What to do over IMAP once the message is delivered."""
+
+    imap: ImapSettings
+    save_copy: bool
+    sent_folder: str | None
+    parent: ParentRef | None
+
+    @property
+    def needed(self) -> bool:
+        return self.save_copy or self.parent is not None
+
+
+def write_back(
+    plan: WriteBack, raw: bytes, sent_at: datetime, connector: ImapConnector = connect
+) -> dict[str, str]:
+    """APPEND the exact sent bytes to Sent with \\Seen and flag the parent; report each step's outcome."""
+    report = {"sent_copy": "saved" if plan.save_copy else "skipped", "parent_flag": "skipped"}
+    if not plan.needed:
+        return report
+    try:
+        with connector(plan.imap) as imap:
+            if plan.save_copy:
+                report["sent_copy"] = _append_sent(imap, plan.sent_folder, raw, sent_at)
+            if plan.parent is not None:
+                report["parent_flag"] = _flag_answered(imap, plan.parent)
+    except ImapError as exc:
+        log.warning("IMAP write-back after send failed: %s", exc)
+        report = {k: ("failed" if v == "saved" else v) for k, v in report.items()}
+        if plan.parent is not None and report["parent_flag"] == "skipped":
+            report["parent_flag"] = "failed"
+    return report
+
+
+def _append_sent(imap: ImapSession, folder: str | None, raw: bytes, sent_at: datetime) -> str:
+    name = folder or discover_sent_folder(imap)
+    if name is None:
+        log.warning("no Sent folder on the server; the copy was not saved")
+        return "no_sent_folder"
+    try:
+        imap.append(name, raw, flags=[SEEN], internaldate=sent_at)
+    except ImapError as exc:
+        log.warning("APPEND to %s failed: %s", name, exc)
+        return "failed"
+    return "saved"
+
+
+def _flag_answered(imap: ImapSession, parent: ParentRef) -> str:
+    try:
+        info = imap.select(parent.folder, readonly=False)
+        if info.uidvalidity != parent.uidvalidity:
+            return "moved"  # the folder was rebuilt; the next sync re-reads the flags
+        imap.add_flags([parent.uid], [ANSWERED])
+    except ImapError as exc:
+        log.warning("setting \\Answered on the parent failed: %s", exc)
+        return "failed"
+    return "set"
+
+
+def discover_sent_folder(imap: ImapSession) -> str | None:
+    """The folder with role 'sent' (SPECIAL-USE, else the usual names), when sync has not stored it yet."""
+    return next((f.name for f in imap.list_folders() if f.role == "sent"), None)
+
+
+def sent_copy_exists(
+    imap_settings: ImapSettings, folder: str | None, message_id: str, connector: ImapConnector = connect
+) -> bool:
+    """Does the Sent folder hold a message with this Message-ID? (proof that an earlier attempt sent it)."""
+    if not _SAFE_MSGID.fullmatch(message_id) or '"' in message_id or "\\" in message_id:
+        return False
+    with connector(imap_settings) as imap:
+        name = folder or discover_sent_folder(imap)
+        if name is None:
+            return False
+        imap.select(name)
+        return bool(imap.search_uids(f'HEADER Message-ID "{message_id}"'))

@@ -1,0 +1,90 @@
+"""Each rule indicator fires on a hand-written positive and stays quiet on a close negative."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from email_service.spam.indicators import DEFAULT_BUMPS, INDICATOR_NAMES, INDICATORS, detect_indicators
+from email_service.spam.view import AttachmentInfo, MessageView, view_from_raw
+
+BASE = MessageView(
+    subject="Lunch on Friday?",
+    text="Are you free for lunch on Friday? The usual place is fine.",
+    from_name="Bob Smith",
+    from_email="bob@example.com",
+    reply_to=(),
+    message_id="<1@example.com>",
+    headers={"message-id": ("<1@example.com>",), "return-path": ("<bob@example.com>",)},
+    links=(("https://www.example.com/menu", "www.example.com/menu"),),
+    attachments=(AttachmentInfo("menu.pdf", "application/pdf", 1000),),
+    content_types=("text/plain",),
+    has_html=False,
+    has_form=False,
+    parse_failed=False,
+)
+
+CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "potential_phishing_url": (
+        {"links": (("http://login.evil-host.net/x", "https://www.paypal.com/signin"),)},
+        {"links": (("https://www.paypal.com/signin?x=1", "https://www.paypal.com/signin"),)},
+    ),
+    "ip_literal_url": ({"links": (("http://192.0.2.7/login", "Log in"),)}, {}),
+    "punycode_url": ({"links": (("https://xn--pypal-4ve.com/", "PayPal"),)}, {}),
+    "url_shortener": (
+        {"links": (("https://bit.ly/abc", "click"),)},
+        {"links": (("https://bitly.example/", "x"),)},
+    ),
+    "free_host_link": ({"links": (("https://x-login.web.app/", "Sign in"),)}, {}),
+    "reply_to_mismatch": ({"reply_to": ("pay@other.ru",)}, {"reply_to": ("bob@mail.example.com",)}),
+    "return_path_mismatch": ({"headers": {"return-path": ("<b@bounce.other.net>",)}}, {}),
+    "display_name_spoof": ({"from_name": "ceo@company.com"}, {"from_name": "bob@example.com"}),
+    "brand_impersonation": (
+        {"from_name": "PayPal Security"},
+        {"from_name": "PayPal Security", "from_email": "service@paypal.com"},
+    ),
+    "dangerous_attachment": (
+        {"attachments": (AttachmentInfo("invoice.pdf.exe", "application/octet-stream", 9),)},
+        {"attachments": (AttachmentInfo("invoice.v2.pdf", "application/pdf", 9),)},
+    ),
+    "auth_failed": (
+        {"headers": {"authentication-results": ("mx; spf=softfail smtp.mailfrom=x; dkim=none",)}},
+        {"headers": {"authentication-results": ("mx; spf=pass; dkim=pass; dmarc=pass",)}},
+    ),
+    "missing_message_id": ({"message_id": "", "headers": {}}, {}),
+    "all_caps_subject": ({"subject": "FREE MONEY WAITING NOW"}, {"subject": "Meeting at NASA HQ"}),
+    "credential_request": (
+        {"text": "Please verify your account to avoid interruption."},
+        {"text": "Please verify the numbers in the attached budget."},
+    ),
+    "urgent_action": ({"text": "Respond within 24 hours or lose access."}, {}),
+    "html_form": ({"has_form": True}, {}),
+    "unparseable": ({"parse_failed": True}, {}),
+}
+
+
+def test_vocabulary_is_documented_and_fixed() -> None:
+    assert len(INDICATOR_NAMES) == len(set(INDICATOR_NAMES)) >= 10
+    assert all(description.endswith(".") for _, description in INDICATORS)
+    assert set(DEFAULT_BUMPS) == set(INDICATOR_NAMES)
+    assert set(CASES) == set(INDICATOR_NAMES)
+
+
+def test_plain_message_fires_nothing() -> None:
+    assert detect_indicators(BASE) == ()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_indicator_positive_and_negative(name: str) -> None:
+    positive, negative = CASES[name]
+    assert name in detect_indicators(replace(BASE, **positive))
+    assert name not in detect_indicators(replace(BASE, **negative))
+
+
+def test_raw_fallback_still_finds_links() -> None:
+    raw = b"From: x@y.com\nSubject: hi\n\n<html><a href='http://10.1.2.3/a'>here</a></html>"
+    view = view_from_raw(raw)
+    assert view.parse_failed
+    assert "ip_literal_url" in detect_indicators(view)
