@@ -55,7 +55,9 @@ def small_limits() -> Iterator[None]:
 
 def upload(client: Any, caller: Caller, data: bytes, name: str = "report.pdf") -> Any:
     files = {"file": (BytesIO(data), name, "application/pdf")}
-    return client.post("/api/attachments", data=files, headers=caller.headers, content_type="multipart/form-data")
+    return client.post(
+        "/api/attachments", data=files, headers=caller.headers, content_type="multipart/form-data"
+    )
 
 
 def field_of(response: Any) -> str:
@@ -130,7 +132,9 @@ def test_oversize_total_and_upload_limit(
 
 
 def test_upload_needs_a_file(client: Any, owner: Caller) -> None:
-    response = client.post("/api/attachments", data={}, headers=owner.headers, content_type="multipart/form-data")
+    response = client.post(
+        "/api/attachments", data={}, headers=owner.headers, content_type="multipart/form-data"
+    )
     assert response.status_code == 400
 
 

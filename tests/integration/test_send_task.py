@@ -60,7 +60,7 @@ def queue(client: Any, account: SendAccount, **fields: Any) -> str:
 
 
 def test_delivers_exact_bytes_bcc_hidden_and_copies_to_sent(
-    client: Any, account: SendAccount, smtp: SmtpTestServer
+    client: Any, account: SendAccount, smtp: SmtpTestServer, imap_user: ImapUser
 ) -> None:
     pdf = bytes(range(256)) * 20
     files = {"file": (BytesIO(pdf), "Bericht ü.pdf", "application/pdf")}
@@ -95,25 +95,16 @@ def test_delivers_exact_bytes_bcc_hidden_and_copies_to_sent(
     assert delivered["From"].addresses[0].display_name == "Ålice Sender"
     [attachment] = list(delivered.iter_attachments())
     assert attachment.get_filename() == "Bericht ü.pdf" and attachment.get_content() == pdf
-    assert delivered.get_body(("html",)).get_content().strip() == "<p>Hello <b>Bob</b></p>"
-    [(copy, flags)] = sent_folder(account_user(account, smtp))
+    html = delivered.get_body(("html",))
+    assert html is not None and html.get_content().strip() == "<p>Hello <b>Bob</b></p>"
+    [(copy, flags)] = sent_folder(imap_user)
     assert copy == received.data and b"\\Seen" in flags
     assert value["write_back"]["sent_copy"] == "saved"
 
 
-def account_user(account: SendAccount, smtp: SmtpTestServer) -> ImapUser:
-    return _USERS[account.account_id]
-
-
-_USERS: dict[str, ImapUser] = {}
-
-
-@pytest.fixture(autouse=True)
-def _remember_user(account: SendAccount, imap_user: ImapUser) -> None:
-    _USERS[account.account_id] = imap_user
-
-
-def test_same_task_delivered_twice_sends_once(client: Any, account: SendAccount, smtp: SmtpTestServer) -> None:
+def test_same_task_delivered_twice_sends_once(
+    client: Any, account: SendAccount, smtp: SmtpTestServer, imap_user: ImapUser
+) -> None:
     task_id = queue(client, account, subject="once")
     first = run_task(account, task_id).result
     connections = smtp.connections
@@ -121,7 +112,7 @@ def test_same_task_delivered_twice_sends_once(client: Any, account: SendAccount,
     assert len(smtp.messages) == 1 and smtp.connections == connections
     assert second["status"] == "sent" and second["message_id"] == first["message_id"]
     assert second["sent_timestamp"] == first["sent_timestamp"]
-    assert len(sent_folder(account_user(account, smtp))) == 1
+    assert len(sent_folder(imap_user)) == 1
 
 
 def test_451_then_success_delivers_once_with_the_same_bytes(
@@ -137,7 +128,9 @@ def test_451_then_success_delivers_once_with_the_same_bytes(
     assert received.data == row.mime
 
 
-def test_550_fails_at_once_with_the_reply_kept(client: Any, account: SendAccount, smtp: SmtpTestServer) -> None:
+def test_550_fails_at_once_with_the_reply_kept(
+    client: Any, account: SendAccount, smtp: SmtpTestServer
+) -> None:
     smtp.script_reply("DATA", "550 5.7.1 message rejected")
     task_id = queue(client, account)
     result = run_task(account, task_id)
@@ -162,7 +155,9 @@ def test_partial_acceptance_and_all_refused(client: Any, account: SendAccount, s
     assert row.status == "failed" and row.result is not None and row.result["refused"][BOB]["code"] == 550
 
 
-def test_cancelled_scheduled_send_sends_nothing(client: Any, account: SendAccount, smtp: SmtpTestServer) -> None:
+def test_cancelled_scheduled_send_sends_nothing(
+    client: Any, account: SendAccount, smtp: SmtpTestServer
+) -> None:
     task_id = queue(client, account, send_at="2099-01-01T00:00:00+00:00")
     assert client.delete(f"/api/email/outbox/{task_id}", headers=account.caller.headers).status_code == 200
     result = run_task(account, task_id).result
@@ -199,12 +194,12 @@ def test_redelivery_after_a_crash_mid_send_is_not_resent(
 
 
 def test_redelivery_after_a_crash_finds_the_copy_in_sent(
-    client: Any, account: SendAccount, smtp: SmtpTestServer
+    client: Any, account: SendAccount, smtp: SmtpTestServer, imap_user: ImapUser
 ) -> None:
     task_id = queue(client, account)
     row = claim_and_crash(account, task_id)
     assert row.mime is not None
-    with imap(account_user(account, smtp)) as server:
+    with imap(imap_user) as server:
         server.append("Sent", row.mime, flags=["\\Seen"])
     result = run_task(account, task_id).result
     assert result["status"] == "sent" and result["recovered"] is True and smtp.messages == []
@@ -230,9 +225,7 @@ def test_provider_saves_sent_skips_the_copy(
     assert sent_folder(imap_user) == []
 
 
-def test_failed_sent_copy_does_not_fail_the_send(
-    client: Any, owner: Caller, smtp: SmtpTestServer
-) -> None:
+def test_failed_sent_copy_does_not_fail_the_send(client: Any, owner: Caller, smtp: SmtpTestServer) -> None:
     account = make_send_account(owner, smtp)  # its IMAP port refuses connections
     task_id = queue(client, account)
     result = run_task(account, task_id)

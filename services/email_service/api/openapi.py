@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 
 from email_service.api import schemas
+from email_service.api.openapi_messages import MESSAGE_PATHS
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
@@ -41,7 +42,7 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     schemas.AccountCreate,
     schemas.AccountUpdate,
 )
-EXTRA_PATHS: dict[str, dict[str, Any]] = {}
+EXTRA_PATHS: dict[str, dict[str, Any]] = {**MESSAGE_PATHS}
 
 
 def _responses(ok_status: str, ok_schema: dict[str, Any] | None, *errors: str) -> dict[str, Any]:

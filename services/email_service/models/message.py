@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import text
 
 from email_service.models.base import Base, TenantOwned, new_id
 
@@ -29,6 +30,16 @@ class Message(Base, TenantOwned):
     __table_args__ = (
         UniqueConstraint("account_id", "folder_id", "uidvalidity", "uid", name="uq_messages_server_key"),
         Index("ix_messages_listing", "tenant_id", "user_id", "folder_id", "date_sort", "id"),
+        # Listing across folders (no folder_id filter) of live messages, newest first.
+        Index(
+            "ix_messages_listing_all",
+            "tenant_id",
+            "user_id",
+            "date_sort",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

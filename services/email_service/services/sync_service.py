@@ -22,11 +22,11 @@ from email_service.db import session_scope
 from email_service.errors import PermanentError, TaskUnauthorized, TransientError
 from email_service.mail.imap import ImapAuthError, ImapCommandError, ImapConnectionError, ImapSession, connect
 from email_service.mail.imap_types import ImapSettings
-from email_service.models import EmailAccount, Folder
+from email_service.models import EmailAccount
 from email_service.services.accounts import load_account_for_task
 from email_service.services.mail_settings import imap_settings
 from email_service.sync import store
-from email_service.sync.discovery import upsert_folders
+from email_service.sync.discovery import KnownFolders, load_known, upsert_folders
 from email_service.sync.engine import FolderStats, FolderSyncer
 from email_service.sync.lock import AccountLock, redis_client
 from email_service.sync.plan import SyncOptions
@@ -89,6 +89,7 @@ def run_account_sync(
     with session_scope(tenant_id) as session:
         account = load_account_for_task(session, account_id, tenant_id, user_id)
         settings = imap_settings(account, get_secret_box())
+        known = load_known(session, account_id)
     client = lock_client or redis_client(get_settings().broker_url)
     lock = AccountLock(client, account_id, get_settings().sync_lock_ttl_seconds)
     try:
@@ -97,7 +98,9 @@ def run_account_sync(
         result = SyncResult(status="success")
         try:
             with connector(settings) as imap:
-                _sync_folders(imap, (tenant_id, user_id, account_id), folder_id, options, progress, result)
+                owner = (tenant_id, user_id, account_id)
+                folders = _folders_to_sync(imap, owner, known, folder_id)
+                _sync_folders(imap, owner, folders, options, progress, result)
         finally:
             lock.release()
     except redis.RedisError as exc:
@@ -115,24 +118,36 @@ def run_account_sync(
     return _finish(result, started)
 
 
+def _folders_to_sync(
+    imap: ImapSession, owner: tuple[str, str, str], known: KnownFolders, folder_id: str | None
+) -> list[store.FolderState]:
+    """The one requested folder, or every listed folder (discovery writes only when LIST changed)."""
+    tenant_id, user_id, account_id = owner
+    if folder_id is not None:  # known holds only this account's folders, so this is the owner check
+        wanted = [state for state in known.states if state.id == folder_id]
+        if not wanted:
+            raise TaskUnauthorized("folder does not belong to this account")
+        return wanted
+    listed = imap.list_folders()
+    if known.matches(listed):
+        return known.ordered(listed)
+    with session_scope(tenant_id) as session:
+        return upsert_folders(session, tenant_id, user_id, account_id, listed).folders
+
+
 def _sync_folders(
     imap: ImapSession,
     owner: tuple[str, str, str],
-    folder_id: str | None,
+    folders: list[store.FolderState],
     options: SyncOptions,
     progress: ProgressSink | None,
     result: SyncResult,
 ) -> None:
-    tenant_id, user_id, account_id = owner
+    tenant_id = owner[0]
 
     def unit() -> Any:
         return session_scope(tenant_id)
 
-    with unit() as session:
-        if folder_id is None:
-            folders = upsert_folders(session, tenant_id, user_id, account_id, imap.list_folders()).folders
-        else:
-            folders = [_owned_folder(session, folder_id, owner)]
     for index, folder in enumerate(folders):
 
         def report(name: str, done: int, total: int, index: int = index) -> None:
@@ -152,13 +167,6 @@ def _sync_folders(
         except ImapCommandError as exc:  # e.g. deleted between LIST and SELECT; the others still sync
             log.warning("folder %s not synced: %s", folder.name, exc)
             result.folder_errors[folder.name] = str(exc)
-
-
-def _owned_folder(session: Any, folder_id: str, owner: tuple[str, str, str]) -> store.FolderState:
-    folder = session.get(Folder, folder_id)
-    if folder is None or (folder.tenant_id, folder.user_id, folder.account_id) != owner:
-        raise TaskUnauthorized("folder does not belong to this account")
-    return store.FolderState.of(folder)
 
 
 def _mark_account(tenant_id: str, account_id: str, **values: Any) -> None:

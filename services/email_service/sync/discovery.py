@@ -24,6 +24,31 @@ class DiscoveryResult:
     removed: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class KnownFolders:
+    """Folder rows as stored, read in the same transaction as the account (saves one on resync)."""
+
+    states: list[FolderState]
+    shape: dict[str, tuple[str | None, str | None, bool]]
+
+    def matches(self, listed: Sequence[FolderInfo]) -> bool:
+        """True when LIST shows exactly the stored folders with the same roles: nothing to write."""
+        seen = {info.name: (info.role, info.delimiter, True) for info in listed}
+        return seen == self.shape and len(seen) == len(listed)
+
+    def ordered(self, listed: Sequence[FolderInfo]) -> list[FolderState]:
+        by_name = {state.name: state for state in self.states}
+        return [by_name[info.name] for info in listed]
+
+
+def load_known(session: Session, account_id: str) -> KnownFolders:
+    folders = list(session.scalars(select(Folder).where(Folder.account_id == account_id)))
+    return KnownFolders(
+        [FolderState.of(f) for f in folders],
+        {f.name: (f.role, f.delimiter, f.is_selectable) for f in folders},
+    )
+
+
 def upsert_folders(
     session: Session, tenant_id: str, user_id: str, account_id: str, listed: Sequence[FolderInfo]
 ) -> DiscoveryResult:

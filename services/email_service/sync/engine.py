@@ -88,7 +88,7 @@ class FolderSyncer:
         count = None
         if needs_count(state, status, self.imap.condstore):
             with self.unit() as session:
-                count = store.count_rows(session, state.id, status.uidvalidity)
+                count = store.count_rows(session, self.account_id, state.id, status.uidvalidity)
         if not full and not needs_sync(state, status, self.imap.condstore, count):
             return FolderStats(skipped=True)
         stats = FolderStats()
@@ -100,7 +100,7 @@ class FolderSyncer:
         stats.updated = self._flags(state, selected, full)
         self._new_mail(state, selected.info, all_uids, rebuilding, stats)
         with self.unit() as session:
-            store.finish_folder(session, state.id, selected.info, now if full else None)
+            store.finish_folder(session, self.account_id, state.id, selected.info, now if full else None)
         return stats
 
     def _select(self, state: FolderState) -> _Selected:
@@ -113,7 +113,7 @@ class FolderSyncer:
         """New UIDVALIDITY (or first sync): old rows go, the resync data from SELECT is meaningless."""
         validity = selected.info.uidvalidity
         with self.unit() as session:
-            store.reset_folder(session, state.id, validity)
+            store.reset_folder(session, self.account_id, state.id, validity)
         selected.vanished = selected.changed = None
         return replace(state, uidvalidity=validity, synced_uid=0, uidnext=None, highestmodseq=None)
 
@@ -130,15 +130,15 @@ class FolderSyncer:
             gone = selected.vanished
         else:
             with self.unit() as session:
-                count = store.count_rows(session, state.id, state.uidvalidity)
+                count = store.count_rows(session, self.account_id, state.id, state.uidvalidity)
             if full or count != selected.info.exists:
                 all_uids = self.imap.search_uids("ALL")
                 with self.unit() as session:
-                    stored = store.stored_uids(session, state.id, state.uidvalidity)
+                    stored = store.stored_uids(session, self.account_id, state.id, state.uidvalidity)
                 gone = sorted(set(stored).difference(all_uids))
         if gone:
             with self.unit() as session:
-                stats.deleted = store.delete_uids(session, state.id, state.uidvalidity, gone)
+                stats.deleted = store.delete_uids(session, self.account_id, state.id, state.uidvalidity, gone)
         return all_uids
 
     def _flags(self, state: FolderState, selected: _Selected, full: bool) -> int:
@@ -150,7 +150,7 @@ class FolderSyncer:
         if full:
             current = self.imap.fetch_flags(f"1:{top}")
             with self.unit() as session:
-                known = store.stored_flags(session, state.id, state.uidvalidity)
+                known = store.stored_flags(session, self.account_id, state.id, state.uidvalidity)
             updates = [u for u in current if u.uid in known and known[u.uid] != sorted(set(u.flags))]
         elif selected.changed is not None:
             updates = [u for u in selected.changed if u.uid <= top]
@@ -161,7 +161,7 @@ class FolderSyncer:
         else:
             return 0
         with self.unit() as session:
-            return store.update_flags(session, state.id, state.uidvalidity, updates)
+            return store.update_flags(session, self.account_id, state.id, state.uidvalidity, updates)
 
     def _new_mail(
         self,

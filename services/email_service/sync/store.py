@@ -67,11 +67,15 @@ def load_folder(session: Session, folder_id: str) -> FolderState | None:
     return FolderState.of(folder) if folder is not None else None
 
 
-def reset_folder(session: Session, folder_id: str, uidvalidity: int) -> int:
+def reset_folder(session: Session, account_id: str, folder_id: str, uidvalidity: int) -> int:
     """Start over under a new UIDVALIDITY: rows of any other UIDVALIDITY go, the checkpoint restarts."""
     gone = _rowcount(
         session.execute(
-            delete(MESSAGES).where(MESSAGES.c.folder_id == folder_id, MESSAGES.c.uidvalidity != uidvalidity)
+            delete(MESSAGES).where(
+                MESSAGES.c.account_id == account_id,
+                MESSAGES.c.folder_id == folder_id,
+                MESSAGES.c.uidvalidity != uidvalidity,
+            )
         )
     )
     session.execute(
@@ -129,28 +133,35 @@ def _pg_values(row: dict[str, Any], columns: tuple[str, ...]) -> tuple[Any, ...]
     return tuple(Json(row[name]) if name in JSON_COLUMNS else row[name] for name in columns)
 
 
-def stored_uids(session: Session, folder_id: str, uidvalidity: int) -> list[int]:
+def stored_uids(session: Session, account_id: str, folder_id: str, uidvalidity: int) -> list[int]:
     """Every UID stored for the folder (one narrow index scan)."""
     query = select(MESSAGES.c.uid).where(
-        MESSAGES.c.folder_id == folder_id, MESSAGES.c.uidvalidity == uidvalidity
+        MESSAGES.c.account_id == account_id,
+        MESSAGES.c.folder_id == folder_id,
+        MESSAGES.c.uidvalidity == uidvalidity,
     )
     return list(session.execute(query).scalars())
 
 
-def stored_flags(session: Session, folder_id: str, uidvalidity: int) -> dict[int, list[str]]:
+def stored_flags(session: Session, account_id: str, folder_id: str, uidvalidity: int) -> dict[int, list[str]]:
     query = select(MESSAGES.c.uid, MESSAGES.c.flags).where(
-        MESSAGES.c.folder_id == folder_id, MESSAGES.c.uidvalidity == uidvalidity
+        MESSAGES.c.account_id == account_id,
+        MESSAGES.c.folder_id == folder_id,
+        MESSAGES.c.uidvalidity == uidvalidity,
     )
     return {uid: sorted(flags or []) for uid, flags in session.execute(query)}
 
 
-def update_flags(session: Session, folder_id: str, uidvalidity: int, updates: Sequence[FlagUpdate]) -> int:
+def update_flags(
+    session: Session, account_id: str, folder_id: str, uidvalidity: int, updates: Sequence[FlagUpdate]
+) -> int:
     """Write new flags for existing rows (one pipelined executemany); returns rows changed."""
     if not updates:
         return 0
     stmt = (
         update(MESSAGES)
         .where(
+            MESSAGES.c.account_id == bindparam("b_account"),
             MESSAGES.c.folder_id == bindparam("b_folder"),
             MESSAGES.c.uidvalidity == bindparam("b_validity"),
             MESSAGES.c.uid == bindparam("b_uid"),
@@ -165,6 +176,7 @@ def update_flags(session: Session, folder_id: str, uidvalidity: int, updates: Se
     )
     params = [
         {
+            "b_account": account_id,
             "b_folder": folder_id,
             "b_validity": uidvalidity,
             "b_uid": u.uid,
@@ -177,12 +189,15 @@ def update_flags(session: Session, folder_id: str, uidvalidity: int, updates: Se
     return _rowcount(result)
 
 
-def delete_uids(session: Session, folder_id: str, uidvalidity: int, uids: Iterable[int]) -> int:
+def delete_uids(
+    session: Session, account_id: str, folder_id: str, uidvalidity: int, uids: Iterable[int]
+) -> int:
     """Remove rows of messages expunged on the server; soft-deleted rows are left to the delete task."""
     wanted = sorted(set(uids))
     removed = 0
     for start in range(0, len(wanted), IN_CHUNK):
         stmt = delete(MESSAGES).where(
+            MESSAGES.c.account_id == account_id,
             MESSAGES.c.folder_id == folder_id,
             MESSAGES.c.uidvalidity == uidvalidity,
             MESSAGES.c.uid.in_(wanted[start : start + IN_CHUNK]),
@@ -192,16 +207,24 @@ def delete_uids(session: Session, folder_id: str, uidvalidity: int, uids: Iterab
     return removed
 
 
-def count_rows(session: Session, folder_id: str, uidvalidity: int) -> int:
+def count_rows(session: Session, account_id: str, folder_id: str, uidvalidity: int) -> int:
     query = select(func.count()).where(
-        MESSAGES.c.folder_id == folder_id, MESSAGES.c.uidvalidity == uidvalidity
+        MESSAGES.c.account_id == account_id,
+        MESSAGES.c.folder_id == folder_id,
+        MESSAGES.c.uidvalidity == uidvalidity,
     )
     return int(session.execute(query).scalar_one())
 
 
-def finish_folder(session: Session, folder_id: str, info: SelectInfo, scanned_at: datetime | None) -> None:
+def finish_folder(
+    session: Session, account_id: str, folder_id: str, info: SelectInfo, scanned_at: datetime | None
+) -> None:
     """Record the server state the folder is now in sync with, and refresh the visible counts."""
-    visible = (MESSAGES.c.folder_id == folder_id) & MESSAGES.c.deleted_at.is_(None)
+    visible = (
+        (MESSAGES.c.account_id == account_id)
+        & (MESSAGES.c.folder_id == folder_id)
+        & MESSAGES.c.deleted_at.is_(None)
+    )
     total, unread = session.execute(
         select(
             func.count(), func.coalesce(func.sum(case((MESSAGES.c.is_read.is_(False), 1), else_=0)), 0)

@@ -316,6 +316,13 @@ def upgrade() -> None:
             "ix_messages_listing", ["tenant_id", "user_id", "folder_id", "date_sort", "id"], unique=False
         )
         batch_op.create_index(
+            "ix_messages_listing_all",
+            ["tenant_id", "user_id", "date_sort", "id"],
+            unique=False,
+            postgresql_where=sa.text("deleted_at IS NULL"),
+            sqlite_where=sa.text("deleted_at IS NULL"),
+        )
+        batch_op.create_index(
             batch_op.f("ix_messages_message_id_header"), ["message_id_header"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_messages_tenant_id"), ["tenant_id"], unique=False)
@@ -373,6 +380,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_messages_thread_id"))
         batch_op.drop_index(batch_op.f("ix_messages_tenant_id"))
         batch_op.drop_index(batch_op.f("ix_messages_message_id_header"))
+        batch_op.drop_index("ix_messages_listing_all")
         batch_op.drop_index("ix_messages_listing")
         batch_op.drop_index(batch_op.f("ix_messages_account_id"))
 

@@ -1,0 +1,140 @@
+"""Permanent delete against real Dovecot: exactly these UIDs, purge, refusal without UIDPLUS, command count."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from email_service.db import session_scope
+from email_service.models import EmailAccount
+from email_service.tasks.delete import delete_emails
+from tests.conftest import Caller
+from tests.integration.delete_support import (
+    NO_MOVE,
+    NO_MOVE_NO_UIDPLUS,
+    CountingProxy,
+    attachment_count,
+    ids_by_subject,
+    rows_in,
+    seeded_account,
+    server_subjects,
+    sync,
+    with_attachment,
+)
+from tests.integration.sync_support import SyncAccount, imap, make_account, message
+from tests.servers.dovecot_fixtures import (  # noqa: F401  (until conftest registers the plugin)
+    DovecotFactory,
+    ImapUser,
+    dovecot,
+    dovecot_factory,
+    imap_user,
+    new_user,
+)
+
+
+def purge(account: SyncAccount, ids: list[str]) -> dict[str, Any]:
+    caller = account.caller
+    kwargs = {"email_ids": ids, "tenant_id": caller.tenant_id, "user_id": caller.user_id, "permanent": True}
+    return delete_emails.apply(kwargs=kwargs).get()
+
+
+@pytest.mark.parametrize("capabilities", [None, NO_MOVE])
+def test_expunges_exactly_these_and_the_other_deleted_message_survives(
+    owner: Caller, dovecot_factory: DovecotFactory, capabilities: str | None
+) -> None:
+    account = seeded_account(owner, new_user(dovecot_factory(capabilities=capabilities)), deleted_extra=True)
+    ids = ids_by_subject(account, "INBOX", "message 1", "message 3")
+    result = purge(account, ids)
+    assert result == {"status": "success", "deleted_count": 2, "not_found": [], "failed": [], "permanent": True}
+    assert server_subjects(account.user, "INBOX") == ["flagged elsewhere", "message 2"]
+    assert server_subjects(account.user, "Trash") == []
+    assert sorted(m.subject for m in rows_in(account, "INBOX")) == ["flagged elsewhere", "message 2"]
+    assert sync(account).messages_synced == 0  # nothing purged comes back
+    assert purge(account, ids)["not_found"] == ids  # a second run touches nothing
+
+
+def test_rows_and_attachment_blobs_are_purged(owner: Caller, imap_user: ImapUser) -> None:
+    imap_user.server.seed_maildir(imap_user.username, "INBOX", [with_attachment(1), with_attachment(2)])
+    account = make_account(owner, imap_user)
+    sync(account)
+    assert attachment_count(account) == 2
+    purge(account, ids_by_subject(account, "INBOX", "attached 1"))
+    assert attachment_count(account) == 1
+    assert [m.subject for m in rows_in(account, "INBOX")] == ["attached 2"]
+
+
+def test_permanent_from_trash_after_soft_delete(owner: Caller, imap_user: ImapUser) -> None:
+    account = seeded_account(owner, imap_user)
+    ids = ids_by_subject(account, "INBOX", "message 2")
+    caller = account.caller
+    delete_emails.apply(kwargs={"email_ids": ids, "tenant_id": caller.tenant_id, "user_id": caller.user_id}).get()
+    assert purge(account, ids)["deleted_count"] == 1
+    assert server_subjects(imap_user, "Trash") == [] and rows_in(account, "Trash") == []
+    assert sync(account).messages_synced == 0
+
+
+def test_without_uidplus_refuses_when_others_are_deleted(owner: Caller, dovecot_factory: DovecotFactory) -> None:
+    account = seeded_account(owner, new_user(dovecot_factory(capabilities=NO_MOVE_NO_UIDPLUS)), deleted_extra=True)
+    ids = ids_by_subject(account, "INBOX", "message 1")
+    result = purge(account, ids)
+    assert result["status"] == "failed" and result["deleted_count"] == 0
+    assert result["failed"][0]["id"] == ids[0] and "UIDPLUS" in result["failed"][0]["reason"]
+    assert server_subjects(account.user, "INBOX") == ["flagged elsewhere", "message 1", "message 2", "message 3"]
+    assert server_subjects(account.user, "INBOX", "DELETED") == ["flagged elsewhere"]  # ours not left flagged
+    assert len(rows_in(account, "INBOX")) == 4
+
+
+def test_without_uidplus_allowed_when_no_other_message_is_deleted(
+    owner: Caller, dovecot_factory: DovecotFactory
+) -> None:
+    account = seeded_account(owner, new_user(dovecot_factory(capabilities=NO_MOVE_NO_UIDPLUS)))
+    assert purge(account, ids_by_subject(account, "INBOX", "message 1", "message 2"))["deleted_count"] == 2
+    assert server_subjects(account.user, "INBOX") == ["message 3"]
+    assert [m.subject for m in rows_in(account, "INBOX")] == ["message 3"]
+
+
+def test_a_failing_folder_does_not_undo_the_others(owner: Caller, imap_user: ImapUser) -> None:
+    imap_user.server.seed_maildir(imap_user.username, "INBOX", [message(1), message(2)])
+    imap_user.server.seed_maildir(imap_user.username, "Archive", [message(3)])
+    account = make_account(owner, imap_user)
+    sync(account)
+    inbox_ids = ids_by_subject(account, "INBOX", "message 1")
+    archive_ids = ids_by_subject(account, "Archive", "message 3")
+    client = imap(imap_user)  # a new Archive has a new UIDVALIDITY: the stored UIDs are stale
+    client.rename_folder("Archive", "Archive-old")
+    client.create_folder("Archive")
+    client.logout()
+    result = purge(account, [*inbox_ids, *archive_ids])
+    assert result["status"] == "partial" and result["deleted_count"] == 1
+    assert [f["id"] for f in result["failed"]] == archive_ids
+    assert "UIDVALIDITY" in result["failed"][0]["reason"]
+    assert server_subjects(imap_user, "INBOX") == ["message 2"]
+    assert server_subjects(imap_user, "Archive-old") == ["message 3"]
+
+
+def test_command_count_of_a_1000_message_permanent_delete(
+    owner: Caller, imap_user: ImapUser, record_property: Any
+) -> None:
+    imap_user.server.seed_maildir(imap_user.username, "INBOX", [message(i) for i in range(1, 2001)])
+    account = make_account(owner, imap_user)
+    sync(account)
+    every_other = [m.id for m in rows_in(account, "INBOX") if m.uid % 2 == 1]  # 1000 UIDs, no two adjacent
+    assert len(every_other) == 1000
+    proxy = CountingProxy(imap_user.port)
+    try:
+        with session_scope(owner.tenant_id) as session:
+            session.execute(
+                update(EmailAccount).where(EmailAccount.id == account.account_id).values(imap_port=proxy.port)
+            )
+        result = purge(account, every_other)
+    finally:
+        proxy.close()
+    assert result["deleted_count"] == 1000
+    mail_commands = [c for c in proxy.commands if c.split(" ")[0] not in ("CAPABILITY", "LOGIN", "ENABLE", "LOGOUT")]
+    record_property("imap_commands", proxy.commands)
+    assert [c.split(" ")[:2] for c in mail_commands] == [["SELECT"], ["UID", "STORE"], ["UID", "EXPUNGE"]]
+    assert len(proxy.commands) <= 7, proxy.commands
+    assert len(rows_in(account, "INBOX")) == 1000
+    assert len(server_subjects(imap_user, "INBOX")) == 1000
