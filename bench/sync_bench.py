@@ -26,13 +26,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from imapclient import IMAPClient  # noqa: E402
+from imapclient import IMAPClient
 
-from tests.servers.dovecot import DovecotServer  # noqa: E402
-from tests.servers.postgres import create_test_database, drop_test_database  # noqa: E402
-from tests.servers.redis_server import RedisServer  # noqa: E402
+from tests.servers.dovecot import DovecotServer
+from tests.servers.postgres import create_test_database, drop_test_database
+from tests.servers.redis_server import RedisServer
 
-WORDS = "alpha beta gamma delta sync mailbox folder message invoice meeting report update".split()
+WORDS = ("alpha", "beta", "gamma", "delta", "sync", "mailbox", "folder", "message", "invoice", "report")
 
 
 def make_messages(count: int, size: int) -> Iterator[bytes]:
@@ -111,7 +111,7 @@ def listable(ids: tuple[str, str, str]) -> int:
     from email_service.db import session_scope
     from email_service.models import Message
 
-    account_id, tenant, owner = ids
+    account_id, tenant, _owner = ids
     with session_scope(tenant) as session:
         query = select(func.count()).where(Message.account_id == account_id, Message.deleted_at.is_(None))
         return int(session.execute(query).scalar_one())

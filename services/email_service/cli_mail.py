@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from email_service.cli import main
@@ -42,3 +44,62 @@ def sandbox(ctx: click.Context) -> None:
     from email_service.sandbox.__main__ import main as run_sandbox
 
     run_sandbox(list(ctx.args))
+
+
+class _ProgressBars:
+    """One click progress bar per folder that has new mail, fed by the sync's progress reports."""
+
+    def __init__(self) -> None:
+        self._folder: str | None = None
+        self._bar: Any = None
+        self._done = 0
+
+    def __call__(self, meta: dict[str, Any]) -> None:
+        if meta["folder"] != self._folder:
+            self.close()
+            self._folder, self._done = meta["folder"], 0
+            self._bar = click.progressbar(length=int(meta["total"]), label=str(meta["folder"]))
+            self._bar.__enter__()
+        self._bar.update(int(meta["done"]) - self._done)
+        self._done = int(meta["done"])
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+@main.command("sync")
+@click.argument("account_id")
+@click.option("--folder-id", default=None, help="sync only this folder")
+@click.option("--full", "force_full_sync", is_flag=True, help="rescan all flags and UIDs")
+def sync(account_id: str, folder_id: str | None, force_full_sync: bool) -> None:
+    """Sync one account in the foreground with a progress bar; prints the result as JSON."""
+    import json
+
+    from sqlalchemy import select
+
+    from email_service.models import EmailAccount
+    from email_service.services.sync_service import run_account_sync
+
+    with session_scope(system=True) as session:  # the operator names an account; find its owner
+        owner = session.execute(
+            select(EmailAccount.tenant_id, EmailAccount.user_id).where(EmailAccount.id == account_id)
+        ).first()
+    if owner is None:
+        raise click.ClickException(f"no account {account_id}")
+    bars = _ProgressBars()
+    try:
+        result = run_account_sync(
+            account_id,
+            owner[0],
+            owner[1],
+            folder_id=folder_id,
+            force_full_sync=force_full_sync,
+            progress=bars,
+        )
+    except Exception as exc:  # any failure: a message and a non-zero exit, no traceback for operators
+        raise click.ClickException(f"sync failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        bars.close()
+    click.echo(json.dumps(result.as_dict()))

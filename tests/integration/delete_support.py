@@ -27,16 +27,21 @@ def with_attachment(i: int) -> bytes:
         f"Message-ID: <att{i}@example.test>\r\nMIME-Version: 1.0\r\n"
         'Content-Type: multipart/mixed; boundary="XX"\r\n\r\n'
         "--XX\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
-        '--XX\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename="a.bin"\r\n'
+        "--XX\r\nContent-Type: application/octet-stream\r\n"
+        'Content-Disposition: attachment; filename="a.bin"\r\n'
         "Content-Transfer-Encoding: base64\r\n\r\nAAECAwQ=\r\n--XX--\r\n"
     ).encode()
 
 
-def seeded_account(caller: Caller, user: ImapUser, inbox: int = 3, deleted_extra: bool = False) -> SyncAccount:
+def seeded_account(
+    caller: Caller, user: ImapUser, inbox: int = 3, deleted_extra: bool = False
+) -> SyncAccount:
     """INBOX with `inbox` messages (plus one unrelated \\Deleted message), synced into the DB."""
     user.server.seed_maildir(user.username, "INBOX", [message(i) for i in range(1, inbox + 1)])
     if deleted_extra:
-        user.server.seed_maildir(user.username, "INBOX", [message(900, "flagged elsewhere")], flags=["\\Deleted"])
+        user.server.seed_maildir(
+            user.username, "INBOX", [message(900, "flagged elsewhere")], flags=["\\Deleted"]
+        )
     account = make_account(caller, user)
     sync(account)
     return account
@@ -129,8 +134,6 @@ class CountingProxy:
 
 
 def _verb(line: bytes) -> str:
-    """'EZ7 UID STORE 1:1000 +FLAGS.SILENT (\\Deleted)' -> 'UID STORE 1:1000'."""
-    words = line.decode("ascii", "replace").split(" ")[1:]
-    if words and words[0].upper() == "UID":
-        return " ".join(words[:3])
-    return " ".join(words[:1]).upper()
+    """'EZ7 UID STORE 1:1000 +FLAGS.SILENT (\\Deleted)' -> 'UID STORE' (never arguments, e.g. passwords)."""
+    words = line.decode("ascii", "replace").upper().split(" ")[1:]
+    return " ".join(words[:2] if words[:1] == ["UID"] else words[:1])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from email_service.db import session_scope
+from email_service.services.deletion import hide_for_request
 from email_service.tasks.delete import delete_emails, restore_emails
 from tests.conftest import Caller
 from tests.integration.delete_support import (
@@ -18,24 +20,21 @@ from tests.integration.delete_support import (
     visible_subjects,
 )
 from tests.integration.sync_support import SyncAccount, imap
-from tests.servers.dovecot_fixtures import (  # noqa: F401  (until conftest registers the plugin)
-    DovecotFactory,
-    ImapUser,
-    dovecot,
-    dovecot_factory,
-    imap_user,
-    new_user,
-)
+from tests.servers.dovecot_fixtures import DovecotFactory, ImapUser, new_user
 
 
 def soft_delete(account: SyncAccount, ids: list[str]) -> dict:
     caller = account.caller
-    return delete_emails.apply(kwargs={"email_ids": ids, "tenant_id": caller.tenant_id, "user_id": caller.user_id}).get()
+    return delete_emails.apply(
+        kwargs={"email_ids": ids, "tenant_id": caller.tenant_id, "user_id": caller.user_id}
+    ).get()
 
 
 def restore(account: SyncAccount, ids: list[str]) -> dict:
     caller = account.caller
-    return restore_emails.apply(kwargs={"email_ids": ids, "tenant_id": caller.tenant_id, "user_id": caller.user_id}).get()
+    return restore_emails.apply(
+        kwargs={"email_ids": ids, "tenant_id": caller.tenant_id, "user_id": caller.user_id}
+    ).get()
 
 
 def assert_in_trash_and_stable(account: SyncAccount, subjects: list[str], inbox_left: list[str]) -> None:
@@ -61,7 +60,13 @@ def test_soft_delete_moves_to_trash_and_restore_round_trips(
     ids = ids_by_subject(account, "INBOX", "message 1", "message 3")
 
     result = soft_delete(account, ids)
-    assert result == {"status": "success", "deleted_count": 2, "not_found": [], "failed": [], "permanent": False}
+    assert result == {
+        "status": "success",
+        "deleted_count": 2,
+        "not_found": [],
+        "failed": [],
+        "permanent": False,
+    }
     assert_in_trash_and_stable(account, ["message 1", "message 3"], ["message 2"])
 
     restored = restore(account, ids)
@@ -130,7 +135,9 @@ def test_moved_by_an_earlier_attempt_is_found_by_message_id(owner: Caller, imap_
     assert sync(account).messages_synced == 0
 
 
-def test_foreign_ids_are_not_found_and_untouched(owner: Caller, other_tenant: Caller, imap_user: ImapUser) -> None:
+def test_foreign_ids_are_not_found_and_untouched(
+    owner: Caller, other_tenant: Caller, imap_user: ImapUser
+) -> None:
     account = seeded_account(owner, imap_user)
     ids = ids_by_subject(account, "INBOX", "message 1")
     stranger = SyncAccount(other_tenant, imap_user, account.account_id)
@@ -144,3 +151,21 @@ def test_foreign_ids_are_not_found_and_untouched(owner: Caller, other_tenant: Ca
     assert restore(stranger, ids)["not_found"] == ids
     assert server_subjects(imap_user, "INBOX") == ["message 1", "message 2", "message 3"]
     assert all(m.deleted_at is None for m in rows_in(account, "INBOX"))
+
+
+def test_a_sync_between_move_and_repoint_leaves_no_duplicate(owner: Caller, imap_user: ImapUser) -> None:
+    """The server move landed and a sync mirrored it into Trash before the task re-pointed our row."""
+    account = seeded_account(owner, imap_user)
+    [target] = ids_by_subject(account, "INBOX", "message 1")
+    with session_scope(owner.tenant_id) as session:
+        hide_for_request(session, owner.tenant_id, owner.user_id, [target])
+    client = imap(imap_user)
+    client.select_folder("INBOX")
+    client.move(client.search(["SUBJECT", "message 1"]), "Trash")
+    client.logout()
+    sync(account)
+    assert [m.deleted_at is None for m in rows_in(account, "Trash")] == [True]  # the sync's visible twin
+
+    assert soft_delete(account, [target])["deleted_count"] == 1
+    assert [(m.id, m.deleted_at is not None) for m in rows_in(account, "Trash")] == [(target, True)]
+    assert sync(account).messages_synced == 0

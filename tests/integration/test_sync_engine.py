@@ -1,9 +1,13 @@
-"""The sync use case against a real Dovecot and PostgreSQL: initial, new mail, flags, expunges, UIDVALIDITY."""
+"""The sync use case against real Dovecot and PostgreSQL: initial, new mail, flags, expunges, UIDVALIDITY."""
 
 from __future__ import annotations
 
-import pytest
+import json
 
+import pytest
+from sqlalchemy.exc import NoResultFound
+
+from email_service.errors import TaskUnauthorized
 from email_service.services.sync_service import run_account_sync
 from email_service.sync.plan import SyncOptions
 from tests.conftest import Caller
@@ -17,7 +21,7 @@ from tests.integration.sync_support import (
     summary,
     uids,
 )
-from tests.servers.dovecot_fixtures import ImapUser, dovecot, imap_user  # noqa: F401  (until conftest registers the plugin)
+from tests.servers.dovecot_fixtures import ImapUser
 
 
 @pytest.fixture
@@ -71,6 +75,16 @@ def test_batches_checkpoint_and_progress(account: SyncAccount) -> None:
     assert inbox_progress == [(4, 11), (8, 11), (11, 11)]
 
 
+def test_parse_worker_pool_keeps_order_and_checkpoints(account: SyncAccount) -> None:
+    account.user.server.seed_maildir(account.user.username, "INBOX", [message(i) for i in range(1, 32)])
+    seen: list[dict[str, object]] = []
+    result = sync(account, options=SyncOptions(batch_size=10, parse_workers=2), progress=seen.append)
+    assert summary(result) == (31, 0, 0)
+    assert [p["done"] for p in seen if p["folder"] == "INBOX"] == [10, 20, 30, 31]
+    assert [m.subject for m in rows(account)] == [f"message {i}" for i in range(1, 32)]
+    assert folder_row(account).synced_uid == 31
+
+
 def test_flag_changes_on_server(account: SyncAccount) -> None:
     account.user.server.append(account.user.username, "INBOX", [message(i) for i in range(1, 6)])
     sync(account)
@@ -113,3 +127,42 @@ def test_uidvalidity_change_rebuilds_quietly(account: SyncAccount) -> None:
     archived = rows(account, "Archive")
     assert len(archived) == 3 and {m.uidvalidity for m in archived} != {old}
     assert sorted(m.subject for m in archived) == ["message 1", "message 2", "message 3"]
+
+
+def test_one_folder_only_and_foreign_folder_refused(account: SyncAccount) -> None:
+    server, user = account.user.server, account.user.username
+    sync(account)
+    server.append(user, "INBOX", [message(1)])
+    server.append(user, "Sent", [message(2)])
+    sent = folder_row(account, "Sent")
+    result = sync(account, folder_id=sent.id)
+    assert result.messages_synced == 1 and uids(account) == []  # type: ignore[attr-defined]
+    with pytest.raises(TaskUnauthorized):
+        sync(account, folder_id="not-a-folder-of-this-account")
+
+
+def test_vanished_folder_is_dropped_with_its_messages(account: SyncAccount) -> None:
+    with imap(account.user) as client:
+        client.create_folder("Projects")
+    account.user.server.append(account.user.username, "Projects", [message(1), message(2)])
+    sync(account)
+    assert len(rows(account, "Projects")) == 2
+    with imap(account.user) as client:
+        client.delete_folder("Projects")
+    sync(account)
+    assert rows(account, "Projects") == []
+    with pytest.raises(NoResultFound):
+        folder_row(account, "Projects")
+
+
+def test_cli_sync_prints_the_result(account: SyncAccount) -> None:
+    from click.testing import CliRunner
+
+    from email_service.cli import main
+
+    account.user.server.append(account.user.username, "INBOX", [message(i) for i in range(1, 4)])
+    outcome = CliRunner().invoke(main, ["sync", account.account_id])
+    assert outcome.exit_code == 0, outcome.output
+    assert json.loads(outcome.output.strip().splitlines()[-1])["messages_synced"] == 3
+    missing = CliRunner().invoke(main, ["sync", "no-such-account"])
+    assert missing.exit_code != 0 and "no account" in missing.output

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from email_service.db import session_scope
 from email_service.mail.imap import ImapConnectionError
+from email_service.models import Message
 from email_service.services.sync_service import run_account_sync
 from email_service.sync import store
 from email_service.sync.plan import SyncOptions
@@ -25,14 +27,7 @@ from tests.integration.sync_support import (
     summary,
     uids,
 )
-from tests.servers.dovecot_fixtures import (  # noqa: F401  (until conftest registers the plugin)
-    DovecotFactory,
-    ImapUser,
-    dovecot,
-    dovecot_factory,
-    imap_user,
-    new_user,
-)
+from tests.servers.dovecot_fixtures import DovecotFactory, ImapUser, new_user
 
 SAMPLES = Path(__file__).parents[1] / "unit" / "mime_samples"
 NO_EXTENSIONS = "IMAP4rev1 LITERAL+ ENABLE IDLE NAMESPACE UIDPLUS"
@@ -79,7 +74,9 @@ def test_malformed_and_exotic_mime_is_kept(owner: Caller, imap_user: ImapUser) -
     assert all(a.content is not None for m in with_files for a in attachments(account, m.id))
 
 
-def test_connection_cut_mid_sync_resumes_without_loss_or_duplicates(owner: Caller, imap_user: ImapUser) -> None:
+def test_connection_cut_mid_sync_resumes_without_loss_or_duplicates(
+    owner: Caller, imap_user: ImapUser
+) -> None:
     proxy = CuttableProxy(imap_user.port)
     try:
         account = make_account(owner, imap_user, port=proxy.port)
@@ -113,3 +110,19 @@ def test_redelivered_batch_is_harmless(owner: Caller, imap_user: ImapUser) -> No
     with session_scope(owner.tenant_id) as session:
         assert store.insert_batch(session, folder.id, BuiltBatch(again, [], 2)) == 0
     assert uids(account) == [1, 2]
+
+
+def test_soft_deleted_rows_stay_hidden(owner: Caller, imap_user: ImapUser) -> None:
+    account = make_account(owner, imap_user)
+    imap_user.server.append(imap_user.username, "INBOX", [message(1), message(2)])
+    run_account_sync(*account.ids)
+    hidden = rows(account)[0]
+    with session_scope(owner.tenant_id) as session:
+        session.execute(update(Message).where(Message.id == hidden.id).values(deleted_at=datetime.now(UTC)))
+    with imap(imap_user) as client:
+        client.select_folder("INBOX")
+        client.add_flags([1, 2], ["\\Seen"])
+    result = run_account_sync(*account.ids, force_full_sync=True)
+    assert result.messages_synced == 0 and result.messages_updated == 2
+    again = {m.uid: m for m in rows(account)}
+    assert len(again) == 2 and again[1].id == hidden.id and again[1].deleted_at is not None

@@ -41,7 +41,9 @@ class RecordingImap:
     def fetch_messages(self, uids: list[int] | str) -> Iterator[FetchedMessage]:
         raise AssertionError("unexpected FETCH")
 
-    def fetch_flags(self, uid_range: list[int] | str = "1:*", changedsince: int | None = None) -> list[FlagUpdate]:
+    def fetch_flags(
+        self, uid_range: list[int] | str = "1:*", changedsince: int | None = None
+    ) -> list[FlagUpdate]:
         raise AssertionError("unexpected FETCH FLAGS")
 
 

@@ -75,7 +75,12 @@ def test_full_scan_rules() -> None:
 
 def test_flag_columns_and_clean() -> None:
     cols = flag_columns(["\\Seen", "$Work", "\\Flagged", "\\Seen"])
-    assert cols == {"flags": ["$Work", "\\Flagged", "\\Seen"], "is_read": True, "is_flagged": True, "is_answered": False}
+    assert cols == {
+        "flags": ["$Work", "\\Flagged", "\\Seen"],
+        "is_read": True,
+        "is_flagged": True,
+        "is_answered": False,
+    }
     assert clean("a\x00b") == "ab"
     assert clean("x\udcff") == "x?"
     assert clean("abcdef", 3) == "abc"
@@ -90,7 +95,8 @@ def test_build_rows_parses_and_quarantines() -> None:
         b"From: Ann <ann@example.test>\r\nTo: bob@example.test\r\nSubject: Hi\r\n"
         b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
         b"--XX\r\nContent-Type: text/plain\r\n\r\nhello there\r\n"
-        b"--XX\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\n\r\n%PDF\r\n"
+        b"--XX\r\nContent-Type: application/pdf\r\n"
+        b"Content-Disposition: attachment; filename=a.pdf\r\n\r\n%PDF\r\n"
         b"--XX--\r\n"
     )
     built = build_rows(CTX, [fetched(3, good), fetched(4, b"  \r\n")])
@@ -101,3 +107,16 @@ def test_build_rows_parses_and_quarantines() -> None:
     assert row["to_addresses"] == [{"name": "", "email": "bob@example.test"}]
     assert built.attachments[0]["message_id"] == row["id"] and built.attachments[0]["filename"] == "a.pdf"
     assert bad["parse_error"] and bad["raw"] == b"  \r\n" and bad["date_sort"] == NOW
+
+
+def test_json_fields_match_the_model() -> None:
+    from email_service.sync.rows import JSON_FIELDS
+    from email_service.sync.store import JSON_COLUMNS
+
+    assert JSON_FIELDS == JSON_COLUMNS
+
+
+def test_json_as_text_encodes_in_the_worker() -> None:
+    raw = b"From: a@example.test\r\nSubject: x\r\n\r\nbody\r\n"
+    row = build_rows(RowContext("t", "u", "a", "f", 1, json_as_text=True), [fetched(1, raw)]).messages[0]
+    assert row["flags"] == '["\\\\Seen"]' and row["to_addresses"] == "[]"

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 
-from email_service.api import schemas
+from email_service.api import openapi_delete, schemas, schemas_delete
 from email_service.api.openapi_messages import MESSAGE_PATHS
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
@@ -41,8 +41,10 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     schemas.SyncRequest,
     schemas.AccountCreate,
     schemas.AccountUpdate,
+    schemas_delete.DeleteRequest,
+    schemas_delete.RestoreRequest,
 )
-EXTRA_PATHS: dict[str, dict[str, Any]] = {**MESSAGE_PATHS}
+EXTRA_PATHS: dict[str, dict[str, Any]] = {**MESSAGE_PATHS, **openapi_delete.PATHS}
 
 
 def _responses(ok_status: str, ok_schema: dict[str, Any] | None, *errors: str) -> dict[str, Any]:

@@ -27,7 +27,6 @@ from email_service.services.deletion_store import Repoint, Target
 from email_service.services.folders import folder_by_role
 
 
-
 def hide_for_request(session: Session, tenant_id: str, user_id: str, ids: Sequence[str]) -> list[str]:
     """Hide at once, in the transaction that records the task; returns the ids hidden by this call."""
     return store.hide(session, tenant_id, user_id, unique_ids(ids))

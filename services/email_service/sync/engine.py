@@ -100,7 +100,8 @@ class FolderSyncer:
         stats.updated = self._flags(state, selected, full)
         self._new_mail(state, selected.info, all_uids, rebuilding, stats)
         with self.unit() as session:
-            store.finish_folder(session, self.account_id, state.id, selected.info, now if full else None)
+            counts = (status.messages, status.unseen)
+            store.finish_folder(session, state.id, selected.info, counts, now if full else None)
         return stats
 
     def _select(self, state: FolderState) -> _Selected:
@@ -180,7 +181,11 @@ class FolderSyncer:
         new_uids = [uid for uid in found if uid >= start]
         if not new_uids:
             return
-        ctx = RowContext(self.tenant_id, self.user_id, self.account_id, state.id, state.uidvalidity)
+        with self.unit() as session:
+            json_text = store.wants_json_text(session)
+        ctx = RowContext(
+            self.tenant_id, self.user_id, self.account_id, state.id, state.uidvalidity, json_text
+        )
         done = 0
         with BatchParser(self._workers(len(new_uids))) as parser:
             for built in parser.parse(ctx, self._batches(new_uids)):

@@ -6,6 +6,7 @@ A message that cannot be parsed becomes a quarantine row (raw bytes + parse_erro
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from email_service.mail.imap_types import FetchedMessage
 from email_service.mail.mime import Address, ParsedMessage, parse_message
 
 SEEN, FLAGGED, ANSWERED = "\\Seen", "\\Flagged", "\\Answered"
+JSON_FIELDS = frozenset({"to_addresses", "cc_addresses", "reply_to", "headers", "flags", "spam_indicators"})
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class RowContext:
     account_id: str
     folder_id: str
     uidvalidity: int
+    json_as_text: bool = False  # PostgreSQL fast path: encode JSON columns here, in the worker
 
 
 @dataclass
@@ -188,4 +191,8 @@ def build_rows(ctx: RowContext, messages: list[FetchedMessage]) -> BuiltBatch:
             continue
         out.messages.append(row)
         out.attachments.extend(atts)
+    if ctx.json_as_text:
+        for row in out.messages:
+            for name in JSON_FIELDS:
+                row[name] = json.dumps(row[name], ensure_ascii=False, separators=(",", ":"))
     return out

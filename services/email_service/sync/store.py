@@ -9,23 +9,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-from psycopg import sql as pgsql
-from psycopg.types.json import Json
-from sqlalchemy import JSON, CursorResult, Result, Table, bindparam, case, delete, func, select, update
+from sqlalchemy import CursorResult, Result, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from email_service.mail.imap_types import FlagUpdate, SelectInfo
 from email_service.models import Attachment, Folder, Message
+from email_service.sync import pg_fast
 from email_service.sync.rows import BuiltBatch, flag_columns
 
 MESSAGES: Table = Message.__table__  # type: ignore[assignment]
 ATTACHMENTS: Table = Attachment.__table__  # type: ignore[assignment]
 FOLDERS: Table = Folder.__table__  # type: ignore[assignment]
-JSON_COLUMNS = frozenset(c.name for c in MESSAGES.columns if isinstance(c.type, JSON))
+JSON_COLUMNS = pg_fast.JSON_COLUMNS
 IN_CHUNK = 1000  # bound the size of IN (...) lists
 
 
@@ -104,33 +102,15 @@ def insert_batch(session: Session, folder_id: str, built: BuiltBatch) -> int:
 
 def _insert_messages(session: Session, rows: list[dict[str, Any]]) -> set[str]:
     """INSERT ... ON CONFLICT DO NOTHING; returns the ids that were actually inserted."""
-    if session.get_bind().dialect.name != "postgresql":
-        stmt = sqlite.insert(MESSAGES).on_conflict_do_nothing().returning(MESSAGES.c.id)
-        return set(session.execute(stmt, rows).scalars())
-    # psycopg's pipelined executemany of one cached statement is ~3x faster than SQLAlchemy's
-    # multi-VALUES form here, whose 18k-parameter statements psycopg re-parses every batch.
-    columns = tuple(rows[0])
-    driver = session.connection().connection.driver_connection
-    assert driver is not None
-    with driver.cursor() as cursor:
-        cursor.executemany(_pg_insert_sql(columns), [_pg_values(row, columns) for row in rows])
-        cursor.execute("SELECT id FROM messages WHERE id = ANY(%s)", [[row["id"] for row in rows]])
-        return {str(found[0]) for found in cursor.fetchall()}
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_fast.insert_messages(session, rows)
+    stmt = sqlite.insert(MESSAGES).on_conflict_do_nothing().returning(MESSAGES.c.id)
+    return set(session.execute(stmt, rows).scalars())
 
 
-@lru_cache(maxsize=8)
-def _pg_insert_sql(columns: tuple[str, ...]) -> pgsql.Composed:
-    unknown = set(columns).difference(MESSAGES.c.keys())
-    if unknown:
-        raise ValueError(f"not columns of messages: {sorted(unknown)}")
-    return pgsql.SQL("INSERT INTO messages ({}) VALUES ({}) ON CONFLICT DO NOTHING").format(
-        pgsql.SQL(", ").join(pgsql.Identifier(name) for name in columns),
-        pgsql.SQL(", ").join(pgsql.Placeholder() for _ in columns),
-    )
-
-
-def _pg_values(row: dict[str, Any], columns: tuple[str, ...]) -> tuple[Any, ...]:
-    return tuple(Json(row[name]) if name in JSON_COLUMNS else row[name] for name in columns)
+def wants_json_text(session: Session) -> bool:
+    """Whether batch rows for this database should carry JSON columns pre-encoded (PostgreSQL)."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def stored_uids(session: Session, account_id: str, folder_id: str, uidvalidity: int) -> list[int]:
@@ -155,9 +135,11 @@ def stored_flags(session: Session, account_id: str, folder_id: str, uidvalidity:
 def update_flags(
     session: Session, account_id: str, folder_id: str, uidvalidity: int, updates: Sequence[FlagUpdate]
 ) -> int:
-    """Write new flags for existing rows (one pipelined executemany); returns rows changed."""
+    """Write new flags for existing rows; returns rows changed."""
     if not updates:
         return 0
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_fast.update_flags(session, (account_id, folder_id, uidvalidity), updates)
     stmt = (
         update(MESSAGES)
         .where(
@@ -217,25 +199,18 @@ def count_rows(session: Session, account_id: str, folder_id: str, uidvalidity: i
 
 
 def finish_folder(
-    session: Session, account_id: str, folder_id: str, info: SelectInfo, scanned_at: datetime | None
+    session: Session, folder_id: str, info: SelectInfo, counts: tuple[int, int], scanned_at: datetime | None
 ) -> None:
-    """Record the server state the folder is now in sync with, and refresh the visible counts."""
-    visible = (
-        (MESSAGES.c.account_id == account_id)
-        & (MESSAGES.c.folder_id == folder_id)
-        & MESSAGES.c.deleted_at.is_(None)
-    )
-    total, unread = session.execute(
-        select(
-            func.count(), func.coalesce(func.sum(case((MESSAGES.c.is_read.is_(False), 1), else_=0)), 0)
-        ).where(visible)
-    ).one()
+    """Record the server state the folder is now in sync with, and its (total, unread) counts.
+
+    The counts come from STATUS: counting rows instead would grow with the folder on every change.
+    """
     values: dict[str, Any] = {
         "uidvalidity": info.uidvalidity,
         "uidnext": info.uidnext,
         "highestmodseq": info.highestmodseq,
-        "total_count": int(total),
-        "unread_count": int(unread),
+        "total_count": counts[0],
+        "unread_count": counts[1],
         "is_selectable": True,
     }
     if scanned_at is not None:
