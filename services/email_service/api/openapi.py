@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 
-from email_service.api import openapi_delete, schemas, schemas_delete
+from email_service.api import openapi_delete, openapi_spam, schemas, schemas_delete, schemas_spam
 from email_service.api.openapi_messages import MESSAGE_PATHS
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
@@ -43,8 +43,9 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     schemas.AccountUpdate,
     schemas_delete.DeleteRequest,
     schemas_delete.RestoreRequest,
+    schemas_spam.SpamFeedbackRequest,
 )
-EXTRA_PATHS: dict[str, dict[str, Any]] = {**MESSAGE_PATHS, **openapi_delete.PATHS}
+EXTRA_PATHS: dict[str, dict[str, Any]] = {**MESSAGE_PATHS, **openapi_delete.PATHS, **openapi_spam.PATHS}
 
 
 def _responses(ok_status: str, ok_schema: dict[str, Any] | None, *errors: str) -> dict[str, Any]:

@@ -27,12 +27,21 @@ JSON_COLUMNS = frozenset(c.name for c in MESSAGES.columns if isinstance(c.type, 
 
 _UPDATE_FLAGS = """
 UPDATE messages AS m
-   SET flags = v.flags::json, is_read = v.is_read, is_flagged = v.is_flagged,
-       is_answered = v.is_answered, modseq = v.modseq, updated_at = now()
-  FROM unnest(%s::bigint[], %s::text[], %s::bool[], %s::bool[], %s::bool[], %s::bigint[])
-       AS v(uid, flags, is_read, is_flagged, is_answered, modseq)
- WHERE m.account_id = %s AND m.folder_id = %s AND m.uidvalidity = %s AND m.uid = v.uid
+   SET flags = s.flags::json, is_read = s.is_read, is_flagged = s.is_flagged,
+       is_answered = s.is_answered, modseq = s.modseq, updated_at = now()
+  FROM (SELECT x.id, v.*
+          FROM unnest(%s::bigint[], %s::text[], %s::bool[], %s::bool[], %s::bool[], %s::bigint[])
+               AS v(uid, flags, is_read, is_flagged, is_answered, modseq)
+         CROSS JOIN LATERAL (
+               SELECT id FROM messages
+                WHERE account_id = %s AND folder_id = %s AND uidvalidity = %s AND uid = v.uid
+                LIMIT 1
+         ) AS x) AS s
+ WHERE m.id = s.id
 """
+# LATERAL + LIMIT (never flattened into a join) makes one unique-index probe per changed UID. A join
+# lets the planner hash the whole folder when statistics are missing (right after a big initial
+# sync), and RLS keeps `uid = ANY(...)` out of the index condition, so that does not help either.
 
 
 def _driver(session: Session) -> psycopg.Connection[Any]:
@@ -54,6 +63,9 @@ def insert_messages(session: Session, rows: list[dict[str, Any]]) -> set[str]:
     else:
         params = [_values(row, columns) for row in rows]
     with _driver(session).cursor() as cursor:
+        # The mirror can be re-fetched: a commit lost in a database crash only means the batch and its
+        # checkpoint are redone, so this transaction need not wait for the WAL flush.
+        cursor.execute("SET LOCAL synchronous_commit TO off")
         cursor.executemany(_insert_sql(columns), params)
         cursor.execute("SELECT id FROM messages WHERE id = ANY(%s)", [[row["id"] for row in rows]])
         return {str(found[0]) for found in cursor.fetchall()}
