@@ -135,3 +135,18 @@ def same_tenant_other_user(owner: Caller) -> Caller:
 @pytest.fixture
 def other_tenant(clean_db: ServerSet) -> Caller:
     return make_caller()
+
+
+@pytest.fixture
+def task_retries() -> Iterator[list[BaseException]]:
+    """Retries as Celery itself reports them (its task_retry signal), in eager runs and in workers."""
+    from celery.signals import task_retry
+
+    seen: list[BaseException] = []
+
+    def record(sender: Any = None, reason: Any = None, **_: Any) -> None:
+        seen.append(getattr(reason, "exc", None) or reason)
+
+    task_retry.connect(record, weak=False)
+    yield seen
+    task_retry.disconnect(record)

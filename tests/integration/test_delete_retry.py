@@ -19,17 +19,9 @@ from tests.servers.dovecot_fixtures import ImapUser
 
 
 @pytest.fixture
-def retries(monkeypatch: pytest.MonkeyPatch) -> list[BaseException]:
-    """Record retry_later calls and stop there (eager retries would otherwise loop at once)."""
-    seen: list[BaseException] = []
-
-    def spy(exc: BaseException) -> Exception:
-        seen.append(exc)
-        return RuntimeError("retry scheduled")
-
-    monkeypatch.setattr(delete_emails, "retry_later", spy)
-    monkeypatch.setattr(restore_emails, "retry_later", spy)
-    return seen
+def retries(task_retries: list[BaseException]) -> list[BaseException]:
+    """Eager runs chain Celery's retries inline; each one is reported through the task_retry signal."""
+    return task_retries
 
 
 def point_at(account: SyncAccount, port: int) -> None:
@@ -55,15 +47,16 @@ def test_unreachable_server_retries_then_reports_and_a_rerun_completes(
     ids = ids_by_subject(account, "INBOX", "message 1")
     point_at(account, free_port())  # nothing listens there: connection refused
 
-    first = delete_emails.apply(kwargs=kwargs(account, ids))
-    assert first.failed() and str(first.result) == "retry scheduled"
-    assert len(retries) == 1 and isinstance(retries[0], ImapConnectionError)
+    first = delete_emails.apply(kwargs=kwargs(account, ids)).get()  # eager: the retries run inline
+    assert first["status"] == "failed" and first["deleted_count"] == 0
+    assert len(retries) == delete_emails.max_retries
+    assert all(isinstance(exc, ImapConnectionError) for exc in retries)
     assert all(m.deleted_at is not None for m in rows_in(account, "INBOX") if m.id in ids)  # still hidden
 
     last = delete_emails.apply(kwargs=kwargs(account, ids), retries=delete_emails.max_retries).get()
     assert last["status"] == "failed" and last["deleted_count"] == 0
     assert "IMAP connection failed" in last["failed"][0]["reason"]
-    assert len(retries) == 1  # the last attempt reports instead of retrying
+    assert len(retries) == delete_emails.max_retries  # the last attempt reports instead of retrying
 
     point_at(account, imap_user.port)
     done = delete_emails.apply(kwargs=kwargs(account, ids)).get()

@@ -9,6 +9,7 @@ import pytest
 from email_service.config import get_settings
 from email_service.db import session_scope
 from email_service.errors import TaskUnauthorized
+from email_service.mail.imap_types import ImapConnectionError
 from email_service.models import EmailAccount
 from email_service.services.sync_service import SyncAuthError, run_account_sync
 from email_service.sync.lock import AccountLock, redis_client
@@ -33,16 +34,9 @@ def account(owner: Caller, imap_user: ImapUser) -> SyncAccount:
 
 
 @pytest.fixture
-def retries(monkeypatch: pytest.MonkeyPatch) -> list[BaseException]:
-    """Record retry_later calls and stop there (eager retries would otherwise loop at once)."""
-    seen: list[BaseException] = []
-
-    def spy(exc: BaseException) -> Exception:
-        seen.append(exc)
-        return RuntimeError("retry scheduled")
-
-    monkeypatch.setattr(sync_emails, "retry_later", spy)
-    return seen
+def retries(task_retries: list[BaseException]) -> list[BaseException]:
+    """Eager runs chain Celery's retries inline; each one is reported through the task_retry signal."""
+    return task_retries
 
 
 def kwargs(account: SyncAccount, **extra: Any) -> dict[str, Any]:
@@ -99,7 +93,9 @@ def test_connection_refused_is_retried(
 ) -> None:
     account = make_account(owner, imap_user, port=1)  # nothing listens on port 1
     outcome = sync_emails.apply(kwargs=kwargs(account))
-    assert outcome.failed() and len(retries) == 1
+    assert outcome.failed() and isinstance(outcome.result, ImapConnectionError)  # after the last retry
+    assert len(retries) == sync_emails.max_retries == 5
+    assert all(isinstance(exc, ImapConnectionError) for exc in retries)
 
 
 def test_concurrent_sync_returns_already_running(account: SyncAccount) -> None:

@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from email_service.models import Attachment, Message, UserSpamModel
+from email_service.db import session_scope
+from email_service.models import Attachment, Folder, Message, UserSpamModel
 from email_service.spam.model import verdict
 from email_service.spam.stored import StoredMessage, analyse_stored
 from email_service.spam.user_model import UserWeights, update_weights
@@ -115,3 +116,25 @@ def record_feedback(
         "ham_labels": state.n_ham,
         "user_model_active": state.is_active,
     }
+
+
+def unscored_inbox_ids(tenant_id: str, user_id: str, account_id: str, limit: int = 5000) -> list[str]:
+    """New INBOX mail still waiting for a verdict, newest first; a missed batch is picked up next sync."""
+    with session_scope(tenant_id) as session:
+        inbox = scoped(Folder, tenant_id, user_id).where(
+            Folder.account_id == account_id, Folder.role == "inbox"
+        )
+        query = (
+            select(Message.id)
+            .where(
+                Message.tenant_id == tenant_id,
+                Message.user_id == user_id,
+                Message.account_id == account_id,
+                Message.folder_id.in_(inbox.with_only_columns(Folder.id).scalar_subquery()),
+                Message.spam_checked_at.is_(None),
+                Message.deleted_at.is_(None),
+            )
+            .order_by(Message.date_sort.desc())
+            .limit(limit)
+        )
+        return list(session.scalars(query))

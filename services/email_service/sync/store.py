@@ -60,11 +60,6 @@ def _rowcount(result: Result[Any]) -> int:
     return max(0, int(count or 0))
 
 
-def load_folder(session: Session, folder_id: str) -> FolderState | None:
-    folder = session.get(Folder, folder_id)
-    return FolderState.of(folder) if folder is not None else None
-
-
 def reset_folder(session: Session, account_id: str, folder_id: str, uidvalidity: int) -> int:
     """Start over under a new UIDVALIDITY: rows of any other UIDVALIDITY go, the checkpoint restarts."""
     gone = _rowcount(

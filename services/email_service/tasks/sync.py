@@ -10,8 +10,10 @@ from sqlalchemy.exc import OperationalError
 
 from email_service.errors import TransientError
 from email_service.mail.imap_types import ImapConnectionError
+from email_service.services.spam_service import unscored_inbox_ids
 from email_service.services.sync_service import run_account_sync
 from email_service.tasks.base import TenantTask
+from email_service.tasks.spam import enqueue_spam_scoring
 
 RETRYABLE = (ImapConnectionError, TransientError, OperationalError, RedisConnectionError)
 
@@ -37,4 +39,6 @@ def sync_emails(
         )
     except RETRYABLE as exc:
         raise self.retry_later(exc) from exc
+    if result.messages_synced:
+        enqueue_spam_scoring(tenant_id, user_id, unscored_inbox_ids(tenant_id, user_id, email_client_id))
     return result.as_dict()
