@@ -19,11 +19,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import aiosmtplib  # noqa: E402
+import aiosmtplib
 
-from tests.servers.postgres import create_test_database, drop_test_database  # noqa: E402
-from tests.servers.redis_server import RedisServer  # noqa: E402
-from tests.servers.smtp_server import SmtpTestServer  # noqa: E402
+from tests.servers.postgres import create_test_database, drop_test_database
+from tests.servers.redis_server import RedisServer
+from tests.servers.smtp_server import SmtpTestServer
 
 USER, PASSWORD = "alice@example.test", "alice-secret"
 KEYS = "bench:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="

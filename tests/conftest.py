@@ -74,7 +74,20 @@ def apply_environment() -> None:
     reconfigure()
 
 
-TABLES = "attachments, messages, folders, outbox_messages, task_records, user_spam_models, email_accounts, users, tenants"
+# Every table, children first; truncated between tests.
+TABLES = ", ".join(
+    [
+        "attachments",
+        "messages",
+        "folders",
+        "outbox_messages",
+        "task_records",
+        "user_spam_models",
+        "email_accounts",
+        "users",
+        "tenants",
+    ]
+)
 
 
 @pytest.fixture

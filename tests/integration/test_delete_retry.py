@@ -10,7 +10,7 @@ from sqlalchemy import update
 from email_service.db import session_scope
 from email_service.mail.imap_types import ImapConnectionError
 from email_service.models import EmailAccount
-from email_service.tasks.delete import delete_emails, restore_emails
+from email_service.tasks.delete import delete_emails
 from tests.conftest import Caller
 from tests.integration.delete_support import ids_by_subject, rows_in, seeded_account, server_subjects
 from tests.integration.sync_support import SyncAccount

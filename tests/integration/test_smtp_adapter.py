@@ -13,6 +13,7 @@ from typing import cast
 
 import aiosmtplib
 import pytest
+
 from email_service.mail.compose import ComposedMessage, ComposeRequest, build_message
 from email_service.mail.smtp import (
     SmtpAuthError,
@@ -24,7 +25,6 @@ from email_service.mail.smtp import (
     check_login,
     open_smtp,
 )
-
 from tests.servers.smtp_fixtures import SMTP_USERS
 from tests.servers.smtp_server import SmtpTestServer, free_port
 

@@ -1,4 +1,4 @@
-"""Every endpoint × (owner, another user of the same tenant, another tenant): only the owner sees it."""
+"""Every endpoint x (owner, another user of the same tenant, another tenant): only the owner sees it."""
 
 from __future__ import annotations
 

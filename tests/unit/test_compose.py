@@ -10,6 +10,7 @@ from email.parser import BytesParser
 from typing import Any, cast
 
 import pytest
+
 from email_service.mail.compose import (
     ComposeRequest,
     InvalidAddressError,

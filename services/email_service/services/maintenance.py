@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import redis
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 
 from email_service.config import get_settings
 from email_service.db import session_scope
@@ -30,16 +30,16 @@ def expire_unbounded_results(client: redis.Redis, ttl_seconds: int) -> int:
 def prune_rows(record_days: int, outbox_days: int) -> dict[str, int]:
     now = utcnow()
     with session_scope(system=True) as session:
-        records = session.execute(
+        records: CursorResult[Any] = session.execute(  # type: ignore[assignment]
             delete(TaskRecord).where(TaskRecord.created_at < now - timedelta(days=record_days))
-        ).rowcount
-        outbox = session.execute(
+        )
+        outbox: CursorResult[Any] = session.execute(  # type: ignore[assignment]
             delete(OutboxMessage).where(
                 OutboxMessage.status.in_(FINAL_OUTBOX_STATES),
                 OutboxMessage.updated_at < now - timedelta(days=outbox_days),
             )
-        ).rowcount
-    return {"task_records_removed": int(records or 0), "outbox_removed": int(outbox or 0)}
+        )
+    return {"task_records_removed": records.rowcount, "outbox_removed": outbox.rowcount}
 
 
 def release_orphaned_syncs(client: redis.Redis) -> dict[str, int]:

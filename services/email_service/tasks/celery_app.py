@@ -9,6 +9,7 @@ from celery.backends.base import Backend
 from celery.backends.redis import RedisBackend
 from celery.signals import setup_logging, worker_process_init
 from kombu import Queue
+from kombu import pools as kombu_pools
 
 from email_service.config import get_settings
 
@@ -120,9 +121,8 @@ def reconfigure() -> None:
     """Re-read settings into the app and drop cached connections (tests and tools that change the env)."""
     celery_app.conf.update(celery_config())
     app: Any = celery_app
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    kombu_pools.reset()  # producer pools are global in kombu, keyed by connection
+    app._pool = None
     app.amqp._producer_pool = None
     app._backend_cache = None
     app._local.__dict__.pop("backend", None)
