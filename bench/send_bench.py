@@ -53,8 +53,10 @@ def configure(app_url: str, admin_url: str, redis_url: str) -> None:
     upgrade()
 
 
-def prepare_rows(smtp: SmtpTestServer, count: int) -> tuple[dict[str, Any], list[str]]:
-    """A tenant, user and account on the SMTP server, and `count` queued outbox rows."""
+def prepare_rows(
+    smtp: SmtpTestServer, count: int, account_kwargs: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """A tenant, user and account on the SMTP server (or the given one), and `count` queued rows."""
     from email_service.crypto import get_secret_box
     from email_service.db import session_scope
     from email_service.services.accounts import create_account
@@ -62,8 +64,9 @@ def prepare_rows(smtp: SmtpTestServer, count: int) -> tuple[dict[str, Any], list
     from email_service.services.outbox import queue_send, validate_send
 
     tenant, user = "bench-tenant", "bench-user"
-    with session_scope(system=True) as session:
-        ensure_tenant_user(session, tenant, user, "bench@example.test")
+    if account_kwargs is None:
+        with session_scope(system=True) as session:
+            ensure_tenant_user(session, tenant, user, "bench@example.test")
     data = {
         "email_address": USER,
         "imap_host": "127.0.0.1",
@@ -77,18 +80,38 @@ def prepare_rows(smtp: SmtpTestServer, count: int) -> tuple[dict[str, Any], list
     }
     ids = []
     with session_scope(tenant) as session:
-        account = create_account(session, get_secret_box(), tenant, user, data)
+        if account_kwargs is None:
+            account_id = create_account(session, get_secret_box(), tenant, user, data).id
+        else:
+            account_id = account_kwargs["email_client_id"]
         for i in range(count):
             request = {
-                "email_client_id": account.id,
+                "email_client_id": account_id,
                 "to": ["Bob <bob@example.test>"],
                 "subject": f"bench {i}",
                 "body_text": "Hello Bob,\n" + "lorem ipsum dolor sit amet " * 40,
             }
             validate_send(session, request, tenant, user)
             ids.append(queue_send(session, tenant, user, request, None).task_id)
-    kwargs = {"email_client_id": account.id, "tenant_id": tenant, "user_id": user, "to": ["bob@example.test"]}
+    kwargs = {"email_client_id": account_id, "tenant_id": tenant, "user_id": user, "to": ["bob@example.test"]}
     return kwargs, ids
+
+
+def run_batch_path(kwargs: dict[str, Any], ids: list[str]) -> float:
+    from email_service.services.send_batch import send_outbox_batch
+    from email_service.services.send_delivery import SmtpConnections
+    from email_service.services.send_service import SendJob
+
+    tenant, user, account = kwargs["tenant_id"], kwargs["user_id"], kwargs["email_client_id"]
+    jobs = [SendJob(i, account, tenant, user) for i in ids]
+    smtp = SmtpConnections()
+    started = time.perf_counter()
+    results = send_outbox_batch(tenant, jobs, smtp)
+    smtp.close()
+    elapsed = time.perf_counter() - started
+    if any(r["status"] != "sent" for r in results.values()):
+        raise RuntimeError("batch path failed")
+    return elapsed
 
 
 def run_task_path(kwargs: dict[str, Any], ids: list[str]) -> float:
@@ -136,6 +159,8 @@ def main() -> None:
             configure(pg.app_url, pg.admin_url, redis.url)
             kwargs, ids = prepare_rows(smtp, args.messages)
             task_seconds = run_task_path(kwargs, ids)
+            _kwargs, batch_ids = prepare_rows(smtp, args.messages, account_kwargs=kwargs)
+            batch_seconds = run_batch_path(kwargs, batch_ids)
             raws = stored_mimes(ids)
             raw_seconds = asyncio.run(run_raw(smtp, raws))
             delivered = len(smtp.messages)
@@ -148,14 +173,18 @@ def main() -> None:
     report = {
         "bench": "send",
         "messages": args.messages,
-        "task_path": "send_email.apply() in-process, PostgreSQL outbox, one reused SMTP connection",
+        "task_path": "send_email.apply() in-process per message, PostgreSQL outbox, reused SMTP connection",
+        "batch_path": "services.send_batch.send_outbox_batch in-process, same rows/rules, commits per 50",
         "task_seconds": round(task_seconds, 4),
+        "batch_seconds": round(batch_seconds, 4),
         "raw_seconds": round(raw_seconds, 4),
         "task_msgs_per_s": round(args.messages / task_seconds, 1),
+        "batch_msgs_per_s": round(args.messages / batch_seconds, 1),
         "raw_msgs_per_s": round(args.messages / raw_seconds, 1),
-        "throughput_ratio": round(raw_seconds / task_seconds, 3),
+        "task_throughput_ratio": round(raw_seconds / task_seconds, 3),
+        "batch_throughput_ratio": round(raw_seconds / batch_seconds, 3),
         "target_ratio": 0.7,
-        "delivered": delivered,
+        "delivered_total": delivered,
     }
     print(json.dumps(report))
 

@@ -262,3 +262,24 @@ def test_reply_threads_and_marks_the_parent_answered(
     with imap(imap_user) as server:
         server.select_folder("INBOX", readonly=True)
         assert b"\\Answered" in server.get_flags([parent_uid])[parent_uid]
+
+
+def test_batch_sends_each_row_once_over_one_connection(
+    client: Any, account: SendAccount, smtp: SmtpTestServer
+) -> None:
+    from email_service.services.send_batch import send_outbox_batch
+    from email_service.services.send_delivery import SmtpConnections
+
+    ids = [queue(client, account, subject=f"batch {i}") for i in range(4)]
+    run_task(account, ids[0])
+    owner = (account.account_id, account.caller.tenant_id, account.caller.user_id)
+    jobs = [SendJob(i, *owner) for i in ids]
+    pool = SmtpConnections()
+    connections = smtp.connections
+    try:
+        results = send_outbox_batch(account.caller.tenant_id, jobs, pool, record_every=2)
+    finally:
+        pool.close()
+    assert [results[i]["status"] for i in ids] == ["sent"] * 4
+    assert len(smtp.messages) == 4 and smtp.connections == connections + 1
+    assert {outbox_row(account.caller, i).status for i in ids} == {"sent"}

@@ -11,6 +11,8 @@ from pydantic import BaseModel
 
 from email_service.api import openapi_delete, openapi_spam, schemas, schemas_delete, schemas_spam
 from email_service.api.openapi_messages import MESSAGE_PATHS
+from email_service.api.openapi_send import SEND_PATHS
+from email_service.api.schemas_send import SendRequest
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
@@ -44,8 +46,14 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     schemas_delete.DeleteRequest,
     schemas_delete.RestoreRequest,
     schemas_spam.SpamFeedbackRequest,
+    SendRequest,
 )
-EXTRA_PATHS: dict[str, dict[str, Any]] = {**MESSAGE_PATHS, **openapi_delete.PATHS, **openapi_spam.PATHS}
+EXTRA_PATHS: dict[str, dict[str, Any]] = {
+    **MESSAGE_PATHS,
+    **openapi_delete.PATHS,
+    **openapi_spam.PATHS,
+    **SEND_PATHS,
+}
 
 
 def _responses(ok_status: str, ok_schema: dict[str, Any] | None, *errors: str) -> dict[str, Any]:

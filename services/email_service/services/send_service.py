@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from email_service.crypto import get_secret_box
 from email_service.db import get_engine, session_scope
@@ -53,6 +54,11 @@ class SendJob:
     final_attempt: bool = False
 
 
+def lock_key(outbox_id: str) -> int:
+    """A stable 64-bit advisory-lock key per outbox row (shared with the batch sender)."""
+    return int.from_bytes(hashlib.blake2b(outbox_id.encode(), digest_size=8).digest(), "big", signed=True)
+
+
 @contextmanager
 def exclusive_run(outbox_id: str) -> Iterator[bool]:
     """True when no other live run holds this row (PostgreSQL session lock, freed if a worker dies)."""
@@ -60,7 +66,7 @@ def exclusive_run(outbox_id: str) -> Iterator[bool]:
     if engine.dialect.name != "postgresql":
         yield True
         return
-    key = int.from_bytes(hashlib.blake2b(outbox_id.encode(), digest_size=8).digest(), "big", signed=True)
+    key = lock_key(outbox_id)
     with engine.connect() as conn:
         held = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
         conn.commit()
@@ -94,30 +100,32 @@ def send_outbox_message(job: SendJob, smtp: SmtpConnections) -> dict[str, Any]:
 def _claim(job: SendJob) -> Prepared | dict[str, Any]:
     """queued/scheduled → sending (committed); terminal rows answer from what is stored."""
     with session_scope(job.tenant_id) as session:
-        account = load_account_for_task(session, job.account_id, job.tenant_id, job.user_id)
-        row = _locked_row(session, job)
-        if row.account_id != account.id:
-            raise TaskUnauthorized("outbox row belongs to another account")
-        if row.status in TERMINAL:
-            return stored_result(row)
-        box = get_secret_box()
-        if row.status == "sending":
-            return prepare(
-                session, row, account, smtp_settings(account, box), imap_settings(account, box), True
-            )
-        try:
-            step = prepare(
-                session, row, account, smtp_settings(account, box), imap_settings(account, box), False
-            )
-        except PermanentError as exc:
-            _finish(row, "failed", {"status": "failed", "error": str(exc)}, str(exc))
-            return stored_result(row)
-        row.status = "sending"
-        row.attempts = (row.attempts or 0) + 1
-        return step
+        return claim_in(session, job)
 
 
-def _locked_row(session: Any, job: SendJob) -> OutboxMessage:
+def claim_in(session: Session, job: SendJob) -> Prepared | dict[str, Any]:
+    """The claim inside the caller's transaction (a batch claims many rows in one)."""
+    account = load_account_for_task(session, job.account_id, job.tenant_id, job.user_id)
+    row = _locked_row(session, job)
+    if row.account_id != account.id:
+        raise TaskUnauthorized("outbox row belongs to another account")
+    if row.status in TERMINAL:
+        return stored_result(row)
+    box = get_secret_box()
+    settings = (smtp_settings(account, box), imap_settings(account, box))
+    if row.status == "sending":
+        return prepare(session, row, account, *settings, recovering=True)
+    try:
+        step = prepare(session, row, account, *settings, recovering=False)
+    except PermanentError as exc:
+        _finish(row, "failed", {"status": "failed", "error": str(exc)}, str(exc))
+        return stored_result(row)
+    row.status = "sending"
+    row.attempts = (row.attempts or 0) + 1
+    return step
+
+
+def _locked_row(session: Session, job: SendJob) -> OutboxMessage:
     """The row under FOR UPDATE; a task published without the API (contract callers) gets one made."""
     query = scoped(OutboxMessage, job.tenant_id, job.user_id).where(OutboxMessage.id == job.outbox_id)
     row: OutboxMessage | None = session.scalars(query.with_for_update()).first()
@@ -136,22 +144,34 @@ def _locked_row(session: Any, job: SendJob) -> OutboxMessage:
     return row
 
 
-def _transmit(job: SendJob, step: Prepared, smtp: SmtpConnections) -> dict[str, Any]:
-    """SMTP, then record the outcome; transient errors requeue the row (or fail it on the last try)."""
+@dataclass
+class Outcome:
+    """What one SMTP attempt decided; `exc` is raised to the task after the outcome is committed."""
+
+    status: str
+    result: dict[str, Any]
+    error: str | None = None
+    sent_at: datetime | None = None
+    exc: Exception | None = None
+
+
+def attempt(job: SendJob, step: Prepared, smtp: SmtpConnections) -> Outcome:
+    """One SMTP transaction, classified: sent / uncertain / failed (permanent or out of retries) / queued."""
     try:
         sent = smtp.send(job.account_id, step.smtp, step.envelope_from, step.recipients, step.raw)
     except SmtpUncertainError as exc:
         log.error("send %s: no reply after the body; marked uncertain, not resent", job.outbox_id)
-        return _record(job, "uncertain", _failure(step, exc, "uncertain"), str(exc))
+        return Outcome("uncertain", _failure(step, exc, "uncertain"), str(exc))
     except SmtpPermanentError as exc:
-        result = _record(job, "failed", _failure(step, exc, "failed"), str(exc))
-        raise SendFailed(f"send refused: {exc}", result) from exc
+        result = _failure(step, exc, "failed")
+        return Outcome("failed", result, str(exc), exc=SendFailed(f"send refused: {exc}", result))
     except SmtpError as exc:
-        status = "failed" if job.final_attempt else "queued"
-        result = _record(job, status, _failure(step, exc, status), str(exc))
-        if job.final_attempt:
-            raise SendFailed(f"send failed after retries: {exc}", result) from exc
-        raise
+        if not job.final_attempt:
+            return Outcome("queued", _failure(step, exc, "queued"), str(exc), exc=exc)
+        result = _failure(step, exc, "failed")
+        return Outcome(
+            "failed", result, str(exc), exc=SendFailed(f"send failed after retries: {exc}", result)
+        )
     sent_at = datetime.now(UTC)
     result = {
         "status": "partially_sent" if sent.refused else "sent",
@@ -162,9 +182,28 @@ def _transmit(job: SendJob, step: Prepared, smtp: SmtpConnections) -> dict[str, 
         "refused": {addr: {"code": code, "reply": reply} for addr, (code, reply) in sent.refused.items()},
         "server_reply": sent.reply,
     }
-    _record(job, "sent", result, None, sent_at=sent_at, parent_id=step.parent_id)
-    result["write_back"] = _write_back(job, step.write_back, step.raw, sent_at)
-    return result
+    return Outcome("sent", result, sent_at=sent_at)
+
+
+def record_outcome(session: Session, job: SendJob, step: Prepared, outcome: Outcome) -> None:
+    """Store the outcome on the row (keeping the envelope); a delivered reply marks its parent answered."""
+    row = _locked_row(session, job)
+    _finish(row, outcome.status, outcome.result, outcome.error, outcome.sent_at)
+    if outcome.status == "sent" and step.parent_id:
+        mark_parent_answered(session, step.parent_id, job.tenant_id, job.user_id)
+
+
+def _transmit(job: SendJob, step: Prepared, smtp: SmtpConnections) -> dict[str, Any]:
+    """SMTP, commit the outcome, then the best-effort IMAP write-back; errors reach the task after commit."""
+    outcome = attempt(job, step, smtp)
+    with session_scope(job.tenant_id) as session:
+        record_outcome(session, job, step, outcome)
+    if outcome.exc is not None:
+        raise outcome.exc
+    if outcome.status == "sent":
+        assert outcome.sent_at is not None
+        outcome.result["write_back"] = write_back_safely(job, step.write_back, step.raw, outcome.sent_at)
+    return outcome.result
 
 
 def _failure(step: Prepared, exc: SmtpError, status: str) -> dict[str, Any]:
@@ -212,7 +251,7 @@ def _finish(
         row.sent_at = sent_at
 
 
-def _write_back(job: SendJob, plan: WriteBack, raw: bytes, sent_at: datetime) -> dict[str, str]:
+def write_back_safely(job: SendJob, plan: WriteBack, raw: bytes, sent_at: datetime) -> dict[str, str]:
     """Best effort: a failed APPEND or STORE is logged and reported, the send stays a success."""
     try:
         report = write_back(plan, raw, sent_at)
