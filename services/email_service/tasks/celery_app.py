@@ -18,14 +18,12 @@ TASK_PREFIX = "email_service.tasks."
 ROUTES = {
     f"{TASK_PREFIX}sync_emails": {"queue": "sync"},
     f"{TASK_PREFIX}send_email": {"queue": "send"},
-    f"{TASK_PREFIX}send_scheduled": {"queue": "send"},
     f"{TASK_PREFIX}delete_emails": {"queue": "delete"},
     f"{TASK_PREFIX}restore_emails": {"queue": "delete"},
     f"{TASK_PREFIX}check_spam": {"queue": "spam"},
     f"{TASK_PREFIX}check_spam_batch": {"queue": "spam"},
     f"{TASK_PREFIX}periodic_sync": {"queue": "periodic"},
     f"{TASK_PREFIX}cleanup_stale_results": {"queue": "periodic"},
-    f"{TASK_PREFIX}send_notification": {"queue": "send"},
 }
 SOFT_TIME_LIMIT = 25 * 60
 HARD_TIME_LIMIT = 30 * 60
