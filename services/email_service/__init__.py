@@ -11,7 +11,18 @@ from email_service.config import get_settings, load_settings, reset_settings
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the API app; test_config may carry environment overrides for settings."""
-    from email_service.api import accounts, delete, health, messages, openapi, send, spam, sync, tasks
+    from email_service.api import (
+        accounts,
+        delete,
+        health,
+        messages,
+        notifications,
+        openapi,
+        send,
+        spam,
+        sync,
+        tasks,
+    )
     from email_service.api.auth import init_auth
     from email_service.api.errors import register_error_handlers
     from email_service.api.metrics import init_metrics
@@ -29,6 +40,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     init_metrics(app)
     init_auth(app)
-    for module in (health, openapi, tasks, sync, accounts, messages, delete, spam, send):
+    for module in (health, openapi, tasks, sync, accounts, messages, delete, spam, send, notifications):
         app.register_blueprint(module.bp)
     return app

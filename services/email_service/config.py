@@ -124,6 +124,7 @@ class Settings:
     smtp_password: str = field(repr=False)
     smtp_from: str = "no-reply@localhost"
     smtp_starttls: bool = True
+    notification_skip_patterns: tuple[str, ...] = ("*@placeholder.*", "*.invalid", "*@example.invalid")
     flower_basic_auth: str = field(default="", repr=False)
 
     @property
@@ -219,6 +220,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_password=r.text("SMTP_PASSWORD"),
         smtp_from=r.text("SMTP_FROM", "no-reply@localhost"),
         smtp_starttls=r.get("SMTP_STARTTLS", True, _parse_bool),
+        notification_skip_patterns=r.get(
+            "NOTIFICATION_SKIP_PATTERNS", ("*@placeholder.*", "*.invalid", "*@example.invalid"), _parse_list
+        ),
         flower_basic_auth=r.text("FLOWER_BASIC_AUTH"),
     )
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from typing import Any
 
 workers = int(os.environ.get("API_WORKERS", "2"))
 threads = int(os.environ.get("API_THREADS", "4"))
@@ -14,3 +17,17 @@ accesslog = "-" if os.environ.get("API_ACCESS_LOG", "false").lower() == "true" e
 errorlog = "-"
 # Build the app in each worker after the fork: no DB pool is shared across processes.
 preload_app = False
+
+
+def on_starting(server: Any) -> None:
+    """Prometheus multiprocess mode: one fresh sample directory per gunicorn master, set before fork."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="es-prometheus-")
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -6,7 +6,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
@@ -33,6 +33,15 @@ def log_context(**values: Any) -> Iterator[None]:
         yield
     finally:
         _context.reset(token)
+
+
+def push_context(**values: Any) -> Token[dict[str, Any] | None]:
+    """Replace the context for a whole task run (Celery signals); undo with pop_context(token)."""
+    return _context.set({k: v for k, v in values.items() if v is not None})
+
+
+def pop_context(token: Token[dict[str, Any] | None]) -> None:
+    _context.reset(token)
 
 
 class ContextFilter(logging.Filter):

@@ -39,9 +39,15 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="session")
-def worker(servers: ServerSet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen[bytes]]:
+def worker_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the session worker writes its stdout/stderr (JSON log lines), for log assertions."""
+    return tmp_path_factory.mktemp("worker") / "worker.log"
+
+
+@pytest.fixture(scope="session")
+def worker(servers: ServerSet, worker_log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """One worker consuming every queue, with the production settings (prefork, acks late)."""
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    log = worker_log
     cmd = [
         str(BIN / "celery"),
         "-A",

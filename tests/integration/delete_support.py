@@ -100,13 +100,18 @@ def server_subjects(user: ImapUser, folder: str, criteria: str = "ALL") -> list[
 
 
 class CountingProxy:
-    """A TCP proxy that records every command line the client sends (tag stripped, verb kept)."""
+    """A TCP proxy that records every command line the client sends (tag stripped, verb kept).
+
+    `bursts` groups those commands by client turn: a new turn starts when the client writes after
+    the server has spoken, so len(bursts) is the number of round trips the client waited for.
+    """
 
     def __init__(self, target_port: int) -> None:
         self.target = ("127.0.0.1", target_port)
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.listener.getsockname()[1])
         self.commands: list[str] = []
+        self.bursts: list[list[str]] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -114,17 +119,27 @@ class CountingProxy:
             while True:
                 client, _ = self.listener.accept()
                 upstream = socket.create_connection(self.target)
-                threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
-                threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+                turn = {"server_spoke": True}  # per connection; the greeting comes first anyway
+                threading.Thread(target=self._pump, args=(client, upstream, turn), daemon=True).start()
+                threading.Thread(target=self._pump, args=(upstream, client, turn, False), daemon=True).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket, record: bool) -> None:
+    def _pump(
+        self, src: socket.socket, dst: socket.socket, turn: dict[str, bool], record: bool = True
+    ) -> None:
         pending = b""
         with contextlib.suppress(OSError):
             while data := src.recv(65536):
                 if record:
+                    if turn["server_spoke"]:
+                        turn["server_spoke"] = False
+                        self.bursts.append([])
                     pending += data
                     *lines, pending = pending.split(b"\r\n")
-                    self.commands.extend(_verb(line) for line in lines if line)
+                    verbs = [_verb(line) for line in lines if line]
+                    self.commands.extend(verbs)
+                    self.bursts[-1].extend(verbs)
+                else:
+                    turn["server_spoke"] = True  # before forwarding: the client's next write follows it
                 dst.sendall(data)
         with contextlib.suppress(OSError):
             dst.shutdown(socket.SHUT_RDWR)

@@ -124,20 +124,34 @@ def test_a_failing_folder_does_not_undo_the_others(owner: Caller, imap_user: Ima
     assert server_subjects(imap_user, "Archive-old") == ["message 3"]
 
 
+PIPELINED = ["UID STORE", "UID EXPUNGE"]  # written in one burst: one round trip
+
+
 @pytest.mark.parametrize(
-    ("permanent", "expected"),
-    [(True, ["SELECT", "UID STORE", "UID EXPUNGE"]), (False, ["STATUS", "SELECT", "UID MOVE"])],
+    ("permanent", "capabilities", "expected"),
+    [
+        (True, None, [["SELECT"], PIPELINED]),
+        (False, None, [["STATUS"], ["SELECT"], ["UID MOVE"]]),
+        (False, NO_MOVE, [["STATUS"], ["SELECT"], ["UID COPY"], PIPELINED]),
+    ],
+    ids=["permanent", "soft-move", "soft-copy"],
 )
-def test_command_count_of_a_1000_message_delete(
-    owner: Caller, imap_user: ImapUser, record_property: Any, permanent: bool, expected: list[str]
+def test_round_trips_of_a_1000_message_delete(
+    owner: Caller,
+    dovecot_factory: DovecotFactory,
+    record_property: Any,
+    permanent: bool,
+    capabilities: str | None,
+    expected: list[list[str]],
 ) -> None:
-    """1,000 non-adjacent UIDs still fit one range set, so each step is one command."""
-    imap_user.server.seed_maildir(imap_user.username, "INBOX", [message(i) for i in range(1, 2001)])
-    account = make_account(owner, imap_user)
+    """1,000 non-adjacent UIDs fit one range set: each step is one command, each chunk one round trip."""
+    user = new_user(dovecot_factory(capabilities=capabilities))
+    user.server.seed_maildir(user.username, "INBOX", [message(i) for i in range(1, 2001)])
+    account = make_account(owner, user)
     sync(account)
     every_other = [m.id for m in rows_in(account, "INBOX") if m.uid % 2 == 1]
     assert len(every_other) == 1000
-    proxy = CountingProxy(imap_user.port)
+    proxy = CountingProxy(user.port)
     try:
         with session_scope(owner.tenant_id) as session:
             session.execute(
@@ -149,8 +163,10 @@ def test_command_count_of_a_1000_message_delete(
     finally:
         proxy.close()
     assert result["deleted_count"] == 1000 and result["failed"] == []
-    record_property("imap_commands", proxy.commands)
-    assert proxy.commands == ["CAPABILITY", "LOGIN", "CAPABILITY", "ENABLE", *expected, "LOGOUT"]
-    assert len(server_subjects(imap_user, "INBOX")) == 1000
-    assert len(server_subjects(imap_user, "Trash")) == (0 if permanent else 1000)
+    record_property("imap_round_trips", proxy.bursts)
+    enable = [["ENABLE"]] if capabilities is None else []  # NO_MOVE also leaves out CONDSTORE
+    session_setup = [["CAPABILITY"], ["LOGIN"], ["CAPABILITY"], *enable]
+    assert proxy.bursts == [*session_setup, *expected, ["LOGOUT"]]
+    assert len(server_subjects(user, "INBOX")) == 1000
+    assert len(server_subjects(user, "Trash")) == (0 if permanent else 1000)
     assert len([m for m in rows_in(account, "INBOX") if m.deleted_at is None]) == 1000

@@ -15,6 +15,7 @@ from email_service.services.accounts import create_account
 from email_service.services.maintenance import cleanup_stale_state
 from email_service.services.scheduling import SyncDispatch, dispatch_due_syncs
 from email_service.sync.lock import lock_key
+from email_service.tasks.tick_guard import tick_key
 from tests.conftest import make_caller
 from tests.integration.test_accounts_api import ACCOUNT
 
@@ -79,12 +80,40 @@ def test_periodic_task_publishes_sync_tasks_with_tenant_headers(clean_db) -> Non
     caller = make_caller()
     account_id = _account(caller.tenant_id, caller.user_id)
     client = redis.Redis.from_url(clean_db.redis_url)
-    client.delete("sync")
+    client.delete("sync", tick_key("periodic_sync"))
     result = periodic_sync.apply().get()
     assert result["status"] == "success" and result["dispatched"] == 1
     [message] = client.lrange("sync", 0, -1)
     assert account_id.encode() in message and caller.tenant_id.encode() in message
     assert result["task_ids"][0].encode() in message
+
+
+def test_two_beats_fan_out_once_per_window(clean_db) -> None:
+    """Two beat processes publish a tick each: one fans out, the other (same window) does nothing,
+    even for accounts that became due again meanwhile (SQLite has no row locks to stop it)."""
+    from email_service.tasks.periodic import periodic_sync
+
+    caller = make_caller()
+    ids = {_account(caller.tenant_id, caller.user_id) for _ in range(30)}
+    client = redis.Redis.from_url(clean_db.redis_url)
+    client.delete("sync", tick_key("periodic_sync"))
+    results: list[dict] = []
+    threads = [threading.Thread(target=lambda: results.append(periodic_sync.apply().get())) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r["status"] for r in results) == ["duplicate_tick", "success"]
+    assert sum(r["dispatched"] for r in results) == len(ids)
+
+    with session_scope(system=True) as session:
+        session.execute(update(EmailAccount).values(next_sync_at=None))
+    assert periodic_sync.apply().get()["status"] == "duplicate_tick"
+    assert client.llen("sync") == len(ids)
+
+    client.delete(tick_key("periodic_sync"))  # the window is over: the next tick runs
+    assert periodic_sync.apply().get()["dispatched"] == len(ids)
+    assert client.llen("sync") == 2 * len(ids)
 
 
 def test_cleanup_prunes_old_records_and_frees_orphaned_syncs(clean_db) -> None:

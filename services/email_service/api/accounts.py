@@ -7,9 +7,11 @@ from flask.typing import ResponseReturnValue
 
 from email_service.api.body import parse_body
 from email_service.api.schemas import AccountCreate, AccountUpdate
+from email_service.config import get_settings
 from email_service.crypto import get_secret_box
 from email_service.db import session_scope
 from email_service.services import accounts as service
+from email_service.services.account_hosts import check_account_hosts
 from email_service.services.connection_test import test_account_connection
 from email_service.services.folders import folder_view, list_folders
 
@@ -19,6 +21,7 @@ bp = Blueprint("accounts", __name__, url_prefix="/api/accounts")
 @bp.post("")
 def create() -> ResponseReturnValue:
     body = parse_body(AccountCreate)
+    check_account_hosts(body.model_dump(), get_settings().allowed_private_hosts)
     with session_scope(g.tenant_id) as session:
         account = service.create_account(session, get_secret_box(), g.tenant_id, g.user_id, body.model_dump())
         view = service.account_view(account)
@@ -42,6 +45,7 @@ def show(account_id: str) -> ResponseReturnValue:
 @bp.patch("/<account_id>")
 def update(account_id: str) -> ResponseReturnValue:
     changes = parse_body(AccountUpdate).model_dump(exclude_unset=True)
+    check_account_hosts(changes, get_settings().allowed_private_hosts)
     with session_scope(g.tenant_id) as session:
         account = service.update_account(
             session, get_secret_box(), account_id, g.tenant_id, g.user_id, changes

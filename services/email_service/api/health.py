@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 from flask.typing import ResponseReturnValue
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
+from email_service.api.metrics import render_metrics
 from email_service.db import get_engine
 from email_service.tasks.celery_app import celery_app
 
@@ -50,4 +51,4 @@ def readyz() -> ResponseReturnValue:
 
 @bp.get("/metrics")
 def metrics() -> ResponseReturnValue:
-    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+    return Response(render_metrics(), mimetype=CONTENT_TYPE_LATEST)

@@ -1,11 +1,19 @@
-"""Prometheus request count and latency per endpoint (label: the route rule, never the raw path)."""
+"""Prometheus request count and latency per endpoint (label: the route rule, never the raw path).
+
+Under gunicorn, gunicorn_conf.py sets PROMETHEUS_MULTIPROC_DIR before the workers import this, so
+every worker writes its samples there and one scrape sums all processes. Worker metrics (tasks,
+sync messages, send results, queue lengths) come from Redis through WorkerMetricsCollector.
+"""
 
 from __future__ import annotations
 
+import os
 import time
 
 from flask import Flask, Response, g, request
-from prometheus_client import Counter, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+
+from email_service.tasks.worker_metrics import WorkerMetricsCollector
 
 REQUESTS = Counter("api_requests_total", "API requests", ["method", "endpoint", "status"])
 LATENCY = Histogram("api_request_seconds", "API request latency", ["method", "endpoint"])
@@ -24,3 +32,15 @@ def init_metrics(app: Flask) -> None:
         if started is not None:
             LATENCY.labels(request.method, endpoint).observe(time.perf_counter() - started)
         return response
+
+
+def render_metrics() -> bytes:
+    """API samples of every gunicorn process (multiprocess mode) or of this one, then worker metrics."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # read by prometheus_client itself, too
+        api: CollectorRegistry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(api)
+    else:
+        api = REGISTRY
+    workers = CollectorRegistry(auto_describe=False)
+    workers.register(WorkerMetricsCollector())
+    return generate_latest(api) + generate_latest(workers)

@@ -9,7 +9,14 @@ from flask import Blueprint, Response, jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 
-from email_service.api import openapi_delete, openapi_spam, schemas, schemas_delete, schemas_spam
+from email_service.api import (
+    openapi_delete,
+    openapi_notifications,
+    openapi_spam,
+    schemas,
+    schemas_delete,
+    schemas_spam,
+)
 from email_service.api.openapi_messages import MESSAGE_PATHS
 from email_service.api.openapi_send import SEND_PATHS
 from email_service.api.schemas_send import SendRequest
@@ -53,6 +60,7 @@ EXTRA_PATHS: dict[str, dict[str, Any]] = {
     **openapi_delete.PATHS,
     **openapi_spam.PATHS,
     **SEND_PATHS,
+    **openapi_notifications.PATHS,
 }
 
 

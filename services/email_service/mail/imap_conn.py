@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import imaplib
 import re
+import socket
 import ssl
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import BinaryIO, cast
 
 from imapclient import IMAPClient, SocketTimeout
 
+from email_service import net_policy
 from email_service.mail.imap_types import (
     ImapAuthError,
     ImapCommandError,
     ImapConnectionError,
     ImapError,
+    ImapHostRefused,
     ImapSettings,
+    ImapTlsError,
 )
 from email_service.mail.imap_wire import Read, ReadLine, Response, read_response
 
@@ -42,25 +46,62 @@ def make_ssl_context(settings: ImapSettings) -> ssl.SSLContext:
     return ctx
 
 
+def pinned_ders(pinned_pem: str) -> set[bytes]:
+    """DER of every certificate in the pin (one account may pin its IMAP and its SMTP certificate)."""
+    blocks = re.findall(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", pinned_pem, re.S)
+    return {ssl.PEM_cert_to_DER_cert(block) for block in blocks}
+
+
 def check_pin(client: IMAPClient, pinned_pem: str) -> None:
     """Trust exactly the pinned certificate, not anything it might have signed."""
     sock = client.socket()
     peer = sock.getpeercert(binary_form=True) if isinstance(sock, ssl.SSLSocket) else None
-    if peer != ssl.PEM_cert_to_DER_cert(pinned_pem.strip()):
-        raise ImapConnectionError("server certificate does not match the pinned certificate")
+    if peer not in pinned_ders(pinned_pem):
+        raise ImapTlsError("server certificate does not match the pinned certificate")
 
 
-def open_client(settings: ImapSettings) -> IMAPClient:
-    """Connect (implicit TLS, STARTTLS or plain) with connect/read timeouts, and log in."""
-    ctx = None if settings.security == "none" else make_ssl_context(settings)
-    with guard(f"connect to {settings.host}:{settings.port}"):
-        client = IMAPClient(
+class _PolicyIMAP4(imaplib.IMAP4):
+    """imaplib connection whose socket comes from net_policy.connect (the vetted address)."""
+
+    def __init__(self, settings: ImapSettings, tls: ssl.SSLContext | None) -> None:
+        self._settings = settings
+        self._tls = tls
+        super().__init__(settings.host, settings.port, timeout=settings.timeout)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        s = self._settings
+        sock = net_policy.connect(s.host, s.port, s.timeout, s.allowed_private_hosts)
+        if self._tls is None:
+            return sock
+        try:  # the name, not the IP, is what the certificate is checked against (and sent as SNI)
+            return self._tls.wrap_socket(sock, server_hostname=s.host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+class _PolicyIMAPClient(IMAPClient):
+    """IMAPClient that connects through the outbound policy; TLS still verifies the host name."""
+
+    def __init__(self, settings: ImapSettings, ctx: ssl.SSLContext | None) -> None:
+        self._settings = settings
+        super().__init__(
             settings.host,
             settings.port,
             ssl=settings.security == "ssl",
             ssl_context=ctx,
             timeout=SocketTimeout(connect=settings.timeout, read=settings.timeout),
         )
+
+    def _create_IMAP4(self) -> imaplib.IMAP4:  # imapclient's hook
+        return _PolicyIMAP4(self._settings, self.ssl_context if self.ssl else None)
+
+
+def open_client(settings: ImapSettings) -> IMAPClient:
+    """Connect (implicit TLS, STARTTLS or plain) to a vetted address with timeouts, and log in."""
+    ctx = None if settings.security == "none" else make_ssl_context(settings)
+    with guard(f"connect to {settings.host}:{settings.port}"):
+        client = _PolicyIMAPClient(settings, ctx)
     try:
         with guard("STARTTLS/login"):
             if settings.security == "starttls":
@@ -103,6 +144,11 @@ def guard(what: str) -> Iterator[None]:
         yield
     except ImapError:
         raise
+    except net_policy.HostNotAllowed as exc:
+        raise ImapHostRefused(f"imap_host {exc}") from None
+    except ssl.SSLCertVerificationError as exc:
+        hint = "" if "pinned" in what else "; pin the certificate on the account to trust it"
+        raise ImapTlsError(f"{what}: TLS certificate refused ({exc.verify_message}){hint}") from exc
     except (imaplib.IMAP4.abort, OSError, EOFError) as exc:
         raise ImapConnectionError(f"{what}: {exc}") from exc
     except imaplib.IMAP4.error as exc:
@@ -149,6 +195,29 @@ class RawChannel:
     def run(self, command: bytes) -> list[Response]:
         """Run a command to completion and return its untagged responses."""
         return list(self.stream(command))
+
+    def pipeline(self, commands: Sequence[bytes]) -> list[bytes]:
+        """Write all commands in one burst, then read their tagged statuses in order (one round trip).
+
+        Untagged responses are dropped; a NO/BAD is returned, not raised, so the caller decides what
+        a failed earlier command means for the later ones. Every reply is read before returning.
+        """
+        tags = []
+        burst = b""
+        for command in commands:
+            self._counter += 1
+            tags.append(b"EZ%d " % self._counter)
+            burst += tags[-1] + command + b"\r\n"
+        self._imap.send(burst)
+        reader = cast(BinaryIO, self._imap.file)
+        statuses = []
+        for tag in tags:
+            while not (head := read_response(reader.readline, reader.read).head).startswith(tag):
+                if head.startswith((b"* BYE", b"+")):
+                    raise ImapConnectionError(f"server ended the session: {head[:200]!r}")
+            statuses.append(head[len(tag) :])
+        self.last_status = statuses[-1] if statuses else self.last_status
+        return statuses
 
     def _finish(self, command: bytes, status: bytes) -> None:
         self.last_status = status

@@ -97,9 +97,8 @@ class MessageOps(SessionBase):
             return self._transfer(b"UID MOVE ", uids, dest)
         if not self.uidplus:
             raise ImapCommandError("server has neither MOVE nor UIDPLUS: cannot move without a bare EXPUNGE")
-        mapping = self.copy(uids, dest)
-        self.add_flags(uids, ["\\Deleted"])
-        self.uid_expunge(uids)
+        mapping = self.copy(uids, dest)  # only once the copy is confirmed may the originals go
+        self.expunge_uids(uids)
         return mapping
 
     def _transfer(self, verb: bytes, uids: UidsArg, dest: str) -> dict[int, int] | None:
@@ -122,6 +121,23 @@ class MessageOps(SessionBase):
         for seq in _sequence_sets(uids):
             with self._op("UID EXPUNGE"):
                 self._raw.run(b"UID EXPUNGE " + seq)
+
+    def expunge_uids(self, uids: UidsArg) -> None:
+        """\\Deleted + UID EXPUNGE of exactly these UIDs, both written before reading: one round trip a chunk.
+
+        A failed STORE fails the call even when the EXPUNGE succeeded (it only removed UIDs that were
+        already \\Deleted, which is harmless); the server runs pipelined commands in order.
+        """
+        if not self.uidplus:
+            raise ImapCommandError("UID EXPUNGE needs UIDPLUS")
+        for seq in _sequence_sets(uids):
+            commands = (b"UID STORE " + seq + b" +FLAGS.SILENT (\\Deleted)", b"UID EXPUNGE " + seq)
+            with self._op("UID STORE + UID EXPUNGE"):
+                statuses = self._raw.pipeline(commands)
+            for command, status in zip(commands, statuses, strict=True):
+                if not status.startswith(b"OK"):
+                    verb = b" ".join(command.split(b" ")[:2]).decode()
+                    raise ImapCommandError(f"{verb} failed: {status.decode('utf-8', 'replace')}")
 
     def expunge_all(self) -> None:
         """Bare EXPUNGE of every \\Deleted message: callers must first prove no others are flagged."""

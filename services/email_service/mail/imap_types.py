@@ -21,6 +21,14 @@ class ImapConnectionError(ImapError):
     """Socket, timeout, TLS or BYE: transient, the session is dropped and a retry may succeed."""
 
 
+class ImapTlsError(ImapConnectionError):
+    """The server's certificate failed verification or did not match the pinned one."""
+
+
+class ImapHostRefused(ImapAuthError):
+    """The host resolves to an address the outbound policy refuses: permanent, the account must change."""
+
+
 class ImapCommandError(ImapError):
     """The server answered NO/BAD, or the command needs a capability the server lacks."""
 
@@ -37,6 +45,8 @@ class ImapSettings:
     timeout: float = 60
     verify_cert: bool = True
     pinned_cert_pem: str | None = None
+    # Outbound policy allow-list for tenant-controlled hosts; None = operator-set host, no policy.
+    allowed_private_hosts: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:  # keep the password out of logs and tracebacks
         return (

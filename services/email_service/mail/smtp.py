@@ -17,10 +17,13 @@ from typing import Literal
 import aiosmtplib
 from aiosmtplib import SMTPResponse
 
+from email_service import net_policy
+
 __all__ = [
     "SendResult",
     "SmtpAuthError",
     "SmtpError",
+    "SmtpHostRefused",
     "SmtpPermanentError",
     "SmtpSession",
     "SmtpSettings",
@@ -47,6 +50,8 @@ class SmtpSettings:
     timeout: float = 60.0
     verify_cert: bool = True
     pinned_cert_pem: str | None = None
+    # Outbound policy allow-list for tenant-controlled hosts; None = operator-set host, no policy.
+    allowed_private_hosts: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,10 @@ class SmtpTlsError(SmtpPermanentError):
     """The server's certificate failed verification (or did not match the pinned one)."""
 
 
+class SmtpHostRefused(SmtpPermanentError):
+    """The host resolves to an address the outbound policy refuses; the account must change."""
+
+
 class SmtpUncertainError(SmtpTransientError):
     """The connection died after the body was sent: the message may have been delivered."""
 
@@ -123,8 +132,14 @@ def translate_error(exc: BaseException) -> SmtpError:
     """Map an aiosmtplib/socket/TLS exception onto the retry-oriented SmtpError hierarchy."""
     if isinstance(exc, SmtpError):
         return exc
-    if any(isinstance(e, ssl.SSLCertVerificationError) for e in _cause_chain(exc)):
-        return SmtpTlsError(f"TLS certificate verification failed: {exc}")
+    if isinstance(exc, net_policy.HostNotAllowed):
+        return SmtpHostRefused(f"smtp_host {exc}")
+    cert_error = next((e for e in _cause_chain(exc) if isinstance(e, ssl.SSLCertVerificationError)), None)
+    if cert_error is not None:
+        return SmtpTlsError(
+            f"TLS certificate refused ({cert_error.verify_message}); "
+            "pin the certificate on the account to trust it"
+        )
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
         if 400 <= exc.code < 500:
             return SmtpTransientError(f"authentication deferred: {exc.message}", exc.code, exc.message)
@@ -157,9 +172,11 @@ class _AsyncSmtpConnection:
 
     async def connect(self) -> None:
         s = self._settings
+        sock = await asyncio.to_thread(net_policy.connect, s.host, s.port, s.timeout, s.allowed_private_hosts)
+        sock.setblocking(False)
         client = aiosmtplib.SMTP(
-            hostname=s.host,
-            port=s.port,
+            hostname=s.host,  # with `sock`, the name only serves TLS (SNI and certificate check)
+            sock=sock,
             timeout=s.timeout,
             use_tls=s.security == "ssl",
             start_tls=s.security == "starttls",
@@ -175,6 +192,7 @@ class _AsyncSmtpConnection:
                 await client.login(s.username, s.password or "")
         except BaseException:
             client.close()
+            sock.close()
             raise
         self._client = client
 

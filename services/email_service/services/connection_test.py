@@ -6,7 +6,8 @@ from typing import Any
 
 from email_service.crypto import SecretBox
 from email_service.mail.imap import ImapAuthError, ImapError, connect
-from email_service.mail.smtp import SmtpAuthError, SmtpError, check_login
+from email_service.mail.imap_types import ImapHostRefused, ImapTlsError
+from email_service.mail.smtp import SmtpAuthError, SmtpError, SmtpHostRefused, SmtpTlsError, check_login
 from email_service.models import EmailAccount
 from email_service.services.mail_settings import imap_settings, smtp_settings
 
@@ -15,6 +16,10 @@ def _imap_check(account: EmailAccount, box: SecretBox) -> dict[str, Any]:
     try:
         with connect(imap_settings(account, box)) as session:
             capabilities = sorted(session.capabilities)
+    except ImapHostRefused as exc:
+        return {"ok": False, "reason": "host_not_allowed", "message": str(exc)}
+    except ImapTlsError as exc:
+        return {"ok": False, "reason": "certificate_refused", "message": str(exc)}
     except ImapAuthError as exc:
         return {"ok": False, "reason": "authentication_failed", "message": str(exc)}
     except (ImapError, OSError) as exc:
@@ -25,6 +30,10 @@ def _imap_check(account: EmailAccount, box: SecretBox) -> dict[str, Any]:
 def _smtp_check(account: EmailAccount, box: SecretBox) -> dict[str, Any]:
     try:
         check_login(smtp_settings(account, box))
+    except SmtpHostRefused as exc:
+        return {"ok": False, "reason": "host_not_allowed", "message": str(exc)}
+    except SmtpTlsError as exc:
+        return {"ok": False, "reason": "certificate_refused", "message": str(exc)}
     except SmtpAuthError as exc:
         return {"ok": False, "reason": "authentication_failed", "message": str(exc)}
     except (SmtpError, OSError) as exc:

@@ -1,7 +1,8 @@
 """IMAP side of delete/restore for one folder: move with new UIDs, expunge exactly some UIDs.
 
 Plain values in and out (UIDs, folder names), so unit tests drive it with a fake session. Every
-UID collection goes to the adapter, which sends it as chunked ranges (one command per chunk).
+UID collection goes to the adapter, which sends it as chunked ranges (one command per chunk, and
+one round trip per chunk for \\Deleted + UID EXPUNGE, which it pipelines).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class MailOps(Protocol):
     def copy(self, uids: Iterable[int], dest: str) -> dict[int, int] | None: ...
     def add_flags(self, uids: Iterable[int], flags: Iterable[str]) -> None: ...
     def uid_expunge(self, uids: Iterable[int]) -> None: ...
+    def expunge_uids(self, uids: Iterable[int]) -> None: ...
     def expunge_all(self) -> None: ...
 
 
@@ -56,8 +58,7 @@ def expunge_exactly(imap: MailOps, folder: str, uidvalidity: int, uids: list[int
     """\\Deleted then UID EXPUNGE of these UIDs; without UIDPLUS only when no other message is \\Deleted."""
     select_for_write(imap, folder, uidvalidity)
     if imap.uidplus:
-        imap.add_flags(uids, [DELETED])
-        imap.uid_expunge(uids)
+        imap.expunge_uids(uids)  # STORE and UID EXPUNGE pipelined: one round trip per chunk
         return
     _refuse_if_others_deleted(imap, folder, uids)
     imap.add_flags(uids, [DELETED])

@@ -19,6 +19,7 @@ def imap_settings(account: EmailAccount, box: SecretBox) -> ImapSettings:
         password=account_password(box, account),
         timeout=get_settings().imap_timeout_seconds,
         pinned_cert_pem=account.pinned_cert_pem,
+        allowed_private_hosts=get_settings().allowed_private_hosts,
     )
 
 
@@ -31,4 +32,5 @@ def smtp_settings(account: EmailAccount, box: SecretBox) -> SmtpSettings:
         password=account_password(box, account),
         timeout=get_settings().smtp_timeout_seconds,
         pinned_cert_pem=account.pinned_cert_pem,
+        allowed_private_hosts=get_settings().allowed_private_hosts,
     )

@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from email_service.config import get_settings
-from email_service.errors import Conflict, NotFound, ValidationFailed
+from email_service.errors import Conflict, NotFound, PermanentError, ValidationFailed
 from email_service.mail.compose import InvalidAddressError, parse_address_list
 from email_service.models import Attachment, Message, OutboxMessage, new_id
 from email_service.services.accounts import get_account
+from email_service.services.send_build import compose_queued
 from email_service.services.task_records import record_task
 from email_service.tenancy.scoping import get_owned, scoped
 
@@ -138,6 +139,8 @@ def queue_send(
         request=request,
         send_at=send_at,
     )
+    if status == "queued":  # a scheduled send gets its Date (and MIME) when it goes out
+        _compose(session, row, tenant_id, user_id)
     session.add(row)
     session.flush()
     record_task(
@@ -150,6 +153,14 @@ def queue_send(
         idempotency_key=key,
     )
     return QueuedSend(row.id, status, send_at, created=True)
+
+
+def _compose(session: Session, row: OutboxMessage, tenant_id: str, user_id: str) -> None:
+    account = get_account(session, row.account_id, tenant_id, user_id)  # already loaded by validate_send
+    try:
+        compose_queued(session, row, account)
+    except PermanentError as exc:
+        raise invalid("to", str(exc)) from None
 
 
 def _parse_send_at(value: str | None) -> datetime | None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import ARRAY, String, any_, bindparam, insert, or_, select, text, update
 
 from email_service.db import session_scope
 from email_service.models import EmailAccount, TaskRecord, new_id, utcnow
@@ -15,6 +16,8 @@ from email_service.models import EmailAccount, TaskRecord, new_id, utcnow
 # Spread this many starts per second so thousands of due accounts do not hit servers at once.
 STARTS_PER_SECOND = 20
 CLAIM_LIMIT = 50_000
+# Ids per UPDATE statement (SQLite allows at most 32,766 bound parameters).
+UPDATE_CHUNK = 5_000
 PARKED_STATES = frozenset({"auth_error", "syncing"})
 
 
@@ -68,6 +71,63 @@ def plan(rows: Sequence[Any], starts_per_second: int = STARTS_PER_SECOND) -> lis
     ]
 
 
+def _store_next_sync(session: Any, rows: Sequence[Any], now: datetime) -> None:
+    """One UPDATE … WHERE id IN (…) per distinct interval and chunk, not one statement per account."""
+    by_interval: dict[int, list[str]] = defaultdict(list)
+    for row in rows:
+        by_interval[row.sync_interval].append(row.id)
+    for interval, ids in by_interval.items():
+        for start in range(0, len(ids), UPDATE_CHUNK):
+            session.execute(
+                update(EmailAccount)
+                .where(_id_in(session, ids[start : start + UPDATE_CHUNK]))
+                .values(next_sync_at=now + timedelta(seconds=interval))
+                .execution_options(synchronize_session=False)
+            )
+
+
+def _id_in(session: Any, ids: list[str]) -> Any:
+    """`id = ANY(:array)` on PostgreSQL (one parameter), `id IN (…)` elsewhere."""
+    if session.get_bind().dialect.name == "postgresql":
+        return EmailAccount.id == any_(bindparam("claimed_ids", ids, type_=ARRAY(String)))
+    return EmailAccount.id.in_(ids)
+
+
+_UNNEST_INSERT = text(
+    "INSERT INTO task_records (id, tenant_id, user_id, kind, account_id, created_at, updated_at) "
+    "SELECT id, tenant_id, user_id, 'sync_emails', account_id, :now, :now FROM unnest("
+    "CAST(:ids AS text[]), CAST(:tenants AS text[]), CAST(:users AS text[]), CAST(:accounts AS text[])"
+    ") AS t(id, tenant_id, user_id, account_id)"
+)
+
+
+def _record_tasks(session: Any, dispatches: Sequence[SyncDispatch], now: datetime) -> None:
+    """PostgreSQL: one INSERT … SELECT FROM unnest(arrays); elsewhere an executemany."""
+    if session.get_bind().dialect.name == "postgresql":
+        params = {
+            "now": now,
+            "ids": [d.task_id for d in dispatches],
+            "tenants": [d.tenant_id for d in dispatches],
+            "users": [d.user_id for d in dispatches],
+            "accounts": [d.account_id for d in dispatches],
+        }
+        session.execute(_UNNEST_INSERT, params)
+        return
+    rows = [
+        {
+            "id": d.task_id,
+            "tenant_id": d.tenant_id,
+            "user_id": d.user_id,
+            "kind": "sync_emails",
+            "account_id": d.account_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for d in dispatches
+    ]
+    session.execute(insert(TaskRecord), rows)
+
+
 def claim_due_accounts(now: datetime | None = None) -> tuple[list[SyncDispatch], int]:
     """One SELECT (row-locked on PostgreSQL so a second beat skips them), then the claims are stored.
 
@@ -84,29 +144,8 @@ def claim_due_accounts(now: datetime | None = None) -> tuple[list[SyncDispatch],
         skipped = len(due) - len(rows)
         if not dispatches:
             return [], skipped
-        interval = {row.id: row.sync_interval for row in rows}
-        session.execute(
-            update(EmailAccount),
-            [
-                {"id": d.account_id, "next_sync_at": now + timedelta(seconds=interval[d.account_id])}
-                for d in dispatches
-            ],
-        )
-        session.execute(
-            insert(TaskRecord),
-            [
-                {
-                    "id": d.task_id,
-                    "tenant_id": d.tenant_id,
-                    "user_id": d.user_id,
-                    "kind": "sync_emails",
-                    "account_id": d.account_id,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for d in dispatches
-            ],
-        )
+        _store_next_sync(session, rows, now)
+        _record_tasks(session, dispatches, now)
     return dispatches, skipped
 
 

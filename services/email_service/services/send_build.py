@@ -46,7 +46,7 @@ def prepare(
     """Build and store the MIME when missing; raises PermanentError when it cannot be built."""
     parent = _parent(session, row)
     if row.mime is None or not row.message_id_header:
-        _compose_into(session, row, account, parent)
+        compose_into(session, row, account, parent)
     assert row.mime is not None and row.message_id_header is not None
     envelope = (row.result or {}).get("envelope") or {}
     sent = folder_by_role(session, account.id, "sent")
@@ -68,9 +68,12 @@ def prepare(
     )
 
 
-def _compose_into(
-    session: Session, row: OutboxMessage, account: EmailAccount, parent: Message | None
-) -> None:
+def compose_queued(session: Session, row: OutboxMessage, account: EmailAccount) -> None:
+    """Build the MIME when the API queues the row, so the send task only transmits stored bytes."""
+    compose_into(session, row, account, _parent(session, row))
+
+
+def compose_into(session: Session, row: OutboxMessage, account: EmailAccount, parent: Message | None) -> None:
     request = row.request or {}
     compose = ComposeRequest(
         from_address=account.email_address,

@@ -114,7 +114,10 @@ def run_account_sync(
     finally:
         if lock_client is None:
             client.close()
-    _mark_account(tenant_id, account_id, state="active", last_error=None, last_sync_at=datetime.now(UTC))
+    now = datetime.now(UTC)  # a login that works again re-arms the one-time auth-failure notice
+    _mark_account(
+        tenant_id, account_id, state="active", last_error=None, last_sync_at=now, auth_error_notified=False
+    )
     return _finish(result, started)
 
 

@@ -1,4 +1,4 @@
-"""Hashed features: robust word tokens, sender/route structure, URLs and the rule indicators.
+"""Hashed features: character n-grams of the text, sender/route structure, URLs and the rule indicators.
 
 Tokens are normalised (lower case, digits collapsed, no dates or exact hosts) so the model learns
 what spam looks like rather than which 2002 mailing lists sent the training mail.
@@ -6,42 +6,26 @@ what spam looks like rather than which 2002 mailing lists sent the training mail
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from collections.abc import Iterable
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction import FeatureHasher
+from sklearn.utils import murmurhash3_32
 
+from email_service.spam.chargrams import char_ngram_counts
 from email_service.spam.domains import email_domain, is_ip, registrable, url_host
 from email_service.spam.view import MessageView
 
 N_FEATURES = 2**18
-FEATURE_VERSION = 1
-META_SCALE = 1.0  # weight of the structure tokens' unit-norm block relative to the words'
-_WORD = re.compile(r"[^\W_][\w'$€£%!-]*", re.UNICODE)
+FEATURE_VERSION = 2
+URL_SCALE = 1.0  # weight of the URL tokens' unit-norm block relative to the char grams'
+HEADER_SCALE = 0.3  # header tokens memorise senders: low weight transfers better to unseen ones
+INDICATOR_SCALE = 1.0  # each fired indicator is a 1.0 flag
+CHAR_NORM_FLOOR = 8.0  # L2 floor (about 150 chars of text): a two-word mail must not weigh like a page
 _DIGITS = re.compile(r"\d+")
 _HOST_IN_RECEIVED = re.compile(r"\bfrom\s+([\w.-]+)", re.IGNORECASE)
-_hasher = FeatureHasher(n_features=N_FEATURES, input_type="dict", alternate_sign=False)
-
-
-def _norm_word(word: str) -> str | None:
-    word = word.lower().strip("'-!")
-    if not 2 <= len(word) <= 24:
-        return None
-    return _DIGITS.sub(lambda m: "#" * min(len(m.group()), 4), word)
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased word tokens with numbers reduced to their length, so years and prices generalise."""
-    out = []
-    for match in _WORD.finditer(text):
-        word = _norm_word(match.group())
-        if word:
-            out.append(word)
-    return out
 
 
 def _tld(host: str) -> str:
@@ -96,26 +80,39 @@ def _header_tokens(view: MessageView) -> Iterable[str]:
         yield "att:ext:" + attachment.filename.lower().rsplit(".", 1)[-1][:8]
 
 
-def feature_dict(view: MessageView, indicators: tuple[str, ...]) -> dict[str, float]:
-    """Token -> value; text and structure share one L2 budget, indicators are fixed 1.0 flags."""
-    tokens: set[str] = set()
-    subject = words(view.subject)
-    tokens.update("s:" + w for w in subject)
-    tokens.update(f"s2:{a}_{b}" for a, b in itertools.pairwise(subject))
-    tokens.update("b:" + w for w in words(view.text))
-    text_scale = 1.0 / math.sqrt(max(len(tokens), 1))
-    values = dict.fromkeys(tokens, text_scale)
-    meta = set(_url_tokens(view)) | set(_header_tokens(view))
-    values.update(dict.fromkeys(meta, META_SCALE / math.sqrt(max(len(meta), 1))))
-    caps = sum(c.isupper() for c in view.text[:5000]) / max(sum(c.isalpha() for c in view.text[:5000]), 1)
-    values["text:caps"] = caps
-    values["text:short"] = 1.0 if len(view.text) < 200 else 0.0
+def _unit_block(tokens: set[str], scale: float) -> dict[int, float]:
+    """Hash a token set into one L2-normalised block so its size does not decide its influence."""
+    if not tokens:
+        return {}
+    value = scale / math.sqrt(len(tokens))
+    return {murmurhash3_32(token, seed=0, positive=True) % N_FEATURES: value for token in tokens}
+
+
+def feature_row(view: MessageView, indicators: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of one message: char grams (log tf, L2), URL and header blocks, flags.
+
+    Indices may repeat (hash collisions across blocks); to_matrix sums them.
+    """
+    indices, counts = char_ngram_counts(f"{view.subject}\n{view.text}", N_FEATURES)
+    values = np.log1p(counts)
+    values /= max(float(np.sqrt((values * values).sum())), CHAR_NORM_FLOOR)
+    extra = _unit_block(set(_url_tokens(view)), URL_SCALE)
+    for index, value in _unit_block(set(_header_tokens(view)), HEADER_SCALE).items():
+        extra[index] = extra.get(index, 0.0) + value
     for name in indicators:
-        values["ind:" + name] = 1.0
-    return values
+        index = murmurhash3_32("ind:" + name, seed=0, positive=True) % N_FEATURES
+        extra[index] = extra.get(index, 0.0) + INDICATOR_SCALE
+    extra_idx = np.fromiter(extra.keys(), np.int64, len(extra))
+    extra_val = np.fromiter(extra.values(), np.float64, len(extra))
+    return np.concatenate([indices, extra_idx]), np.concatenate([values, extra_val])
 
 
-def hash_features(rows: list[dict[str, float]]) -> sp.csr_matrix:
-    """Hash feature dicts into the fixed N_FEATURES space (murmurhash3, seed 0, non-negative)."""
-    matrix = _hasher.transform(rows)
-    return sp.csr_matrix(matrix, dtype=np.float32)
+def to_matrix(rows: list[tuple[np.ndarray, np.ndarray]]) -> sp.csr_matrix:
+    """Stack feature rows into a CSR matrix over the fixed N_FEATURES space."""
+    lengths = [len(indices) for indices, _ in rows]
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    indices = np.concatenate([i for i, _ in rows]) if rows else np.zeros(0, np.int64)
+    data = np.concatenate([v for _, v in rows]) if rows else np.zeros(0)
+    matrix = sp.csr_matrix((data.astype(np.float32), indices, indptr), shape=(len(rows), N_FEATURES))
+    matrix.sum_duplicates()
+    return matrix

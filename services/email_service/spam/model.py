@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from email_service.mail.mime import MimeParseError, ParsedMessage, parse_message
-from email_service.spam.features import N_FEATURES, feature_dict, hash_features
+from email_service.spam.features import N_FEATURES, feature_row, to_matrix
 from email_service.spam.indicators import detect_indicators
 from email_service.spam.view import MessageView, view_from_parsed, view_from_raw
 
@@ -48,18 +48,20 @@ class Analysis:
 
 @dataclass(frozen=True)
 class GlobalModel:
-    """Dense float32 weights over the hashed space plus the decision settings."""
+    """Dense float32 weights over the hashed space, Platt scaling and the decision settings."""
 
     weights: np.ndarray
     intercept: float
     threshold: float
     bumps: dict[str, float]
     settings: dict[str, Any]
+    platt: tuple[float, float] = (1.0, 0.0)
 
     def logit(self, analysis: Analysis) -> float:
-        """Linear score plus the hand-set indicator bumps, before any user model."""
-        linear = float((analysis.features @ self.weights)[0]) + self.intercept
-        return linear + sum(self.bumps.get(name, 0.0) for name in analysis.indicators)
+        """Platt-calibrated linear margin plus the hand-set indicator bumps, before any user model."""
+        margin = float((analysis.features @ self.weights)[0]) + self.intercept
+        calibrated = self.platt[0] * margin + self.platt[1]
+        return calibrated + sum(self.bumps.get(name, 0.0) for name in analysis.indicators)
 
     @classmethod
     def load(cls, directory: Path = DATA_DIR) -> GlobalModel:
@@ -71,7 +73,9 @@ class GlobalModel:
             weights = np.zeros(N_FEATURES, dtype=np.float32)
             weights[data["indices"]] = data["values"]
             intercept = float(data["intercept"][0])
-        return cls(weights, intercept, float(settings["threshold"]), dict(settings["bumps"]), settings)
+        platt = settings.get("platt", [1.0, 0.0])
+        threshold = float(settings["threshold"])
+        return cls(weights, intercept, threshold, dict(settings["bumps"]), settings, (platt[0], platt[1]))
 
 
 @functools.lru_cache(maxsize=1)
@@ -91,7 +95,7 @@ def sigmoid(logit: float) -> float:
 def analyse_view(view: MessageView) -> Analysis:
     """Indicators and hashed features of a prepared view."""
     indicators = detect_indicators(view)
-    return Analysis(view, indicators, hash_features([feature_dict(view, indicators)]))
+    return Analysis(view, indicators, to_matrix([feature_row(view, indicators)]))
 
 
 def analyse_raw(raw: bytes) -> Analysis:

@@ -1,20 +1,19 @@
 """PostgreSQL fast paths for the sync hot loop, straight on the session's psycopg connection.
 
 Same transaction (so RLS and the checkpoint still apply), fewer round trips and less Python:
-one cached INSERT pipelined by executemany, and one UPDATE ... FROM unnest(...) per flag batch.
+COPY into a temp table + one INSERT ... SELECT per batch, and one UPDATE ... FROM unnest(...) per flag batch.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.types.json import Json
 from sqlalchemy import JSON, Table
 from sqlalchemy.orm import Session
 
@@ -51,41 +50,75 @@ def _driver(session: Session) -> psycopg.Connection[Any]:
 
 
 def insert_messages(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    """INSERT ... ON CONFLICT DO NOTHING for a batch; returns the ids actually inserted.
+    """INSERT ... ON CONFLICT DO NOTHING for a batch, via COPY; returns the ids actually inserted.
 
-    psycopg's pipelined executemany of one cached statement is ~3x faster than SQLAlchemy's
-    multi-VALUES form here, whose 18k-parameter statements psycopg re-parses every batch.
+    COPY into a transaction-scoped temp table, then one INSERT ... SELECT: a single statement for the
+    server instead of one execution per row (~3x less work for both sides than pipelined executemany).
     """
     columns = tuple(rows[0])
+    stage, insert = _copy_sql(columns)
     if all(isinstance(rows[0][name], str) for name in JSON_COLUMNS.intersection(columns)):
         getter = itemgetter(*columns)  # JSON already encoded by the parse workers
-        params = [getter(row) for row in rows]
+        params: Iterable[tuple[Any, ...]] = (getter(row) for row in rows)
     else:
-        params = [_values(row, columns) for row in rows]
+        params = (_values(row, columns) for row in rows)
     with _driver(session).cursor() as cursor:
         # The mirror can be re-fetched: a commit lost in a database crash only means the batch and its
         # checkpoint are redone, so this transaction need not wait for the WAL flush.
         cursor.execute("SET LOCAL synchronous_commit TO off")
-        cursor.executemany(_insert_sql(columns), params)
-        cursor.execute("SELECT id FROM messages WHERE id = ANY(%s)", [[row["id"] for row in rows]])
+        if _has_lz4(cursor):  # pglz compression of the TOASTed bodies was most of the server's work
+            cursor.execute("SET LOCAL default_toast_compression TO lz4")
+        cursor.execute(_CREATE_STAGE)
+        with cursor.copy(stage) as copy:
+            for values in params:
+                copy.write_row(values)
+        cursor.execute(insert)
         return {str(found[0]) for found in cursor.fetchall()}
 
 
+_LZ4: dict[tuple[str, int, str], bool] = {}
+
+
+def _has_lz4(cursor: psycopg.Cursor[Any]) -> bool:
+    """Whether this server was built with lz4 (PostgreSQL 14+); asked once per server and database."""
+    info = cursor.connection.info
+    key = (info.host, info.port, info.dbname)
+    if key not in _LZ4:
+        cursor.execute(
+            "SELECT coalesce(bool_or('lz4' = ANY(enumvals)), false) FROM pg_settings"
+            " WHERE name = 'default_toast_compression'"
+        )
+        row = cursor.fetchone()
+        _LZ4[key] = bool(row and row[0])
+    return _LZ4[key]
+
+
+# ON COMMIT DROP: nothing outlives the batch's transaction on a pooled connection, whatever happens.
+_CREATE_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS sync_message_stage (LIKE messages INCLUDING DEFAULTS) ON COMMIT DROP"
+)
+
+
 @lru_cache(maxsize=8)
-def _insert_sql(columns: tuple[str, ...]) -> sql.Composed:
+def _copy_sql(columns: tuple[str, ...]) -> tuple[sql.Composed, sql.Composed]:
+    """COPY into the stage table, and the idempotent INSERT ... SELECT ... RETURNING id out of it."""
     unknown = set(columns).difference(MESSAGES.c.keys())
     if unknown:
         raise ValueError(f"not columns of messages: {sorted(unknown)}")
-    return sql.SQL("INSERT INTO messages ({}) VALUES ({}) ON CONFLICT DO NOTHING").format(
-        sql.SQL(", ").join(sql.Identifier(name) for name in columns),
-        sql.SQL(", ").join(sql.Placeholder() for _ in columns),
-    )
+    names = sql.SQL(", ").join(sql.Identifier(name) for name in columns)
+    copy = sql.SQL("COPY sync_message_stage ({}) FROM STDIN").format(names)
+    insert = sql.SQL(
+        "INSERT INTO messages ({0}) SELECT {0} FROM sync_message_stage ON CONFLICT DO NOTHING RETURNING id"
+    ).format(names)
+    return copy, insert
 
 
 def _values(row: dict[str, Any], columns: tuple[str, ...]) -> tuple[Any, ...]:
-    """Pre-encoded JSON text passes as is (psycopg sends str untyped, the server casts it)."""
+    """JSON columns as JSON text for COPY; pre-encoded JSON text passes as is."""
     return tuple(
-        Json(row[name]) if name in JSON_COLUMNS and not isinstance(row[name], str) else row[name]
+        json.dumps(row[name], ensure_ascii=False, separators=(",", ":"))
+        if name in JSON_COLUMNS and not isinstance(row[name], str)
+        else row[name]
         for name in columns
     )
 

@@ -18,6 +18,7 @@ TASK_PREFIX = "email_service.tasks."
 ROUTES = {
     f"{TASK_PREFIX}sync_emails": {"queue": "sync"},
     f"{TASK_PREFIX}send_email": {"queue": "send"},
+    f"{TASK_PREFIX}send_notification": {"queue": "send"},
     f"{TASK_PREFIX}delete_emails": {"queue": "delete"},
     f"{TASK_PREFIX}restore_emails": {"queue": "delete"},
     f"{TASK_PREFIX}check_spam": {"queue": "spam"},
@@ -108,6 +109,7 @@ def create_celery() -> Celery:
             "email_service.tasks.delete",
             "email_service.tasks.spam",
             "email_service.tasks.periodic",
+            "email_service.tasks.notify",
         ],
     )
     # Lazy: settings are read when the configuration is first needed, not at import time.
@@ -143,3 +145,7 @@ def _configure_worker_logging(**_: Any) -> None:
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+
+
+# Signal handlers (log context for the whole task run, worker metrics); imported for their effect.
+import email_service.tasks.observability  # noqa: E402,F401

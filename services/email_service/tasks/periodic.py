@@ -10,15 +10,21 @@ from email_service.services.maintenance import cleanup_stale_state
 from email_service.services.scheduling import dispatch_due_syncs
 from email_service.tasks.base import SystemTask
 from email_service.tasks.dispatch import publish_syncs
+from email_service.tasks.schedules import CLEANUP_WINDOW_SECONDS, PERIODIC_SYNC_WINDOW_SECONDS
+from email_service.tasks.tick_guard import claim_tick
 
 
 @shared_task(bind=True, base=SystemTask, name="email_service.tasks.periodic_sync")
 def periodic_sync(self: SystemTask) -> dict[str, Any]:
-    """Every 5 minutes: start sync_emails for each enabled, due, healthy account."""
+    """Every 5 minutes: start sync_emails for each enabled, due, healthy account (once per window)."""
+    if not claim_tick("periodic_sync", PERIODIC_SYNC_WINDOW_SECONDS, self.request.id):
+        return {"status": "duplicate_tick", "dispatched": 0, "skipped": 0, "task_ids": []}
     return dispatch_due_syncs(publish_syncs).as_dict()
 
 
 @shared_task(bind=True, base=SystemTask, name="email_service.tasks.cleanup_stale_results")
 def cleanup_stale_results(self: SystemTask) -> dict[str, Any]:
-    """Hourly: expired results, old task records and outbox rows, orphaned sync locks."""
+    """Hourly: expired results, old task records and outbox rows, orphaned sync locks (once per window)."""
+    if not claim_tick("cleanup_stale_results", CLEANUP_WINDOW_SECONDS, self.request.id):
+        return {"status": "duplicate_tick"}
     return cleanup_stale_state()

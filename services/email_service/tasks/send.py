@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from email_service.mail.smtp import SmtpTransientError
 from email_service.models import new_id
+from email_service.notifications import EmailTemplate, email_notification
 from email_service.services.send_delivery import SmtpConnections
 from email_service.services.send_service import SendJob, send_outbox_message
 from email_service.tasks.base import TenantTask
@@ -25,6 +26,7 @@ RETRYABLE = (SmtpTransientError, OperationalError)
 
 
 @shared_task(bind=True, base=TenantTask, name="email_service.tasks.send_email", max_retries=3)
+@email_notification(template=EmailTemplate.SEND_FAILED)
 def send_email(
     self: TenantTask,
     email_client_id: str,

@@ -10,15 +10,22 @@ from sqlalchemy.exc import OperationalError
 
 from email_service.errors import TransientError
 from email_service.mail.imap_types import ImapConnectionError
+from email_service.notifications import EmailTemplate, email_notification
+from email_service.notifications.account_notice import notify_auth_failure
 from email_service.services.spam_service import unscored_inbox_ids
-from email_service.services.sync_service import run_account_sync
+from email_service.services.sync_service import SyncAuthError, run_account_sync
 from email_service.tasks.base import TenantTask
 from email_service.tasks.spam import enqueue_spam_scoring
 
 RETRYABLE = (ImapConnectionError, TransientError, OperationalError, RedisConnectionError)
 
 
+def _new_mail(result: Any) -> bool:
+    return isinstance(result, dict) and int(result.get("messages_synced") or 0) > 0
+
+
 @shared_task(bind=True, base=TenantTask, name="email_service.tasks.sync_emails", max_retries=5)
+@email_notification(template=EmailTemplate.SYNC_SUMMARY, only_if=_new_mail)
 def sync_emails(
     self: TenantTask,
     email_client_id: str,
@@ -39,6 +46,9 @@ def sync_emails(
         )
     except RETRYABLE as exc:
         raise self.retry_later(exc) from exc
+    except SyncAuthError as exc:  # the account is parked; its owner hears about it once
+        notify_auth_failure(email_client_id, tenant_id, user_id, self.name, self.request.id, str(exc))
+        raise
     if result.messages_synced:
         enqueue_spam_scoring(tenant_id, user_id, unscored_inbox_ids(tenant_id, user_id, email_client_id))
     return result.as_dict()
