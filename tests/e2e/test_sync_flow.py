@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
+from typing import Any
 
+import redis
+
+from email_service.crypto import get_secret_box
+from email_service.db import session_scope
+from email_service.models import EmailAccount
+from email_service.services.accounts import create_account
+from email_service.tasks.celery_app import celery_app
+from email_service.tasks.tick_guard import tick_key
 from tests.conftest import make_caller
 from tests.e2e.http import call, poll_task
+from tests.servers.dovecot_fixtures import ImapUser
 
 
 def _mail(n: int) -> bytes:
@@ -18,25 +28,25 @@ def _mail(n: int) -> bytes:
     return bytes(msg)
 
 
+def _account(imap_user: ImapUser) -> dict[str, Any]:
+    """An account on the test Dovecot (SMTP unused here)."""
+    return {
+        "email_address": imap_user.email,
+        "imap_host": imap_user.host,
+        "imap_port": imap_user.port,
+        "imap_security": "none",
+        "smtp_host": imap_user.host,
+        "smtp_port": 1,
+        "smtp_security": "none",
+        "username": imap_user.username,
+        "password": imap_user.password,
+    }
+
+
 def test_sync_through_worker_and_api(api_url, worker, clean_db, dovecot, imap_user) -> None:
     dovecot.seed_maildir(imap_user.username, "INBOX", [_mail(n) for n in range(5)])
     owner, stranger = make_caller(), make_caller()
-    status, account = call(
-        "POST",
-        f"{api_url}/api/accounts",
-        owner.token,
-        {
-            "email_address": imap_user.email,
-            "imap_host": imap_user.host,
-            "imap_port": imap_user.port,
-            "imap_security": "none",
-            "smtp_host": imap_user.host,
-            "smtp_port": 1,
-            "smtp_security": "none",
-            "username": imap_user.username,
-            "password": imap_user.password,
-        },
-    )
+    status, account = call("POST", f"{api_url}/api/accounts", owner.token, _account(imap_user))
     assert status == 201, account
     status, started = call(
         "POST", f"{api_url}/api/email/sync", owner.token, {"email_client_id": account["id"]}
@@ -56,8 +66,6 @@ def test_sync_through_worker_and_api(api_url, worker, clean_db, dovecot, imap_us
 
 
 def test_task_of_missing_tenant_argument_fails_without_retry(api_url, worker, clean_db) -> None:
-    from email_service.tasks.celery_app import celery_app
-
     result = celery_app.send_task(
         "email_service.tasks.sync_emails", kwargs={"email_client_id": "x", "tenant_id": "t"}
     )
@@ -68,3 +76,23 @@ def test_task_of_missing_tenant_argument_fails_without_retry(api_url, worker, cl
     else:
         raise AssertionError("a task without user_id must fail")
     assert result.state == "FAILURE"
+
+
+def test_beat_tick_fans_out_syncs_that_the_worker_runs(worker, clean_db, dovecot, imap_user) -> None:
+    """periodic_sync on the worker publishes sync_emails; the same worker runs them to success."""
+    dovecot.seed_maildir(imap_user.username, "INBOX", [_mail(n) for n in range(3)])
+    owner = make_caller()
+    with session_scope(owner.tenant_id) as session:
+        account = create_account(
+            session, get_secret_box(), owner.tenant_id, owner.user_id, _account(imap_user)
+        )
+    redis.Redis.from_url(clean_db.redis_url).delete(tick_key("periodic_sync"))  # earlier tests' window
+
+    tick = celery_app.send_task("email_service.tasks.periodic_sync").get(timeout=60)
+
+    assert tick["status"] == "success" and tick["dispatched"] == 1, tick
+    [task_id] = tick["task_ids"]
+    result = celery_app.AsyncResult(task_id).get(timeout=60)
+    assert result["status"] == "success" and result["messages_synced"] == 3
+    with session_scope(owner.tenant_id) as session:
+        assert session.get(EmailAccount, account.id).last_sync_at is not None

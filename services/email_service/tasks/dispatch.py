@@ -3,26 +3,41 @@
 from __future__ import annotations
 
 from email_service.services.scheduling import SyncDispatch
-from email_service.tasks.celery_app import TASK_PREFIX, celery_app
+from email_service.tasks.celery_app import ROUTES, TASK_PREFIX, celery_app
 
-# Redis commands per pipeline round trip (each task is an LPUSH plus its task-sent event PUBLISH).
+SYNC_TASK = TASK_PREFIX + "sync_emails"
+# Redis commands per pipeline round trip.
 PUBLISH_BATCH_COMMANDS = 1000
 
 
 def publish_syncs(dispatches: list[SyncDispatch]) -> None:
-    """One producer, kombu's publish batch: pipelined LPUSHes instead of a round trip per message."""
+    """One producer and kombu's publish batch: pipelined LPUSHes instead of a round trip per message.
+
+    Messages are built with Celery's own AMQP helpers, as send_task does, but without a 'task-sent'
+    event each: 10,000 of those doubled the tick's cost, and Flower still sees every task once a
+    worker receives it.
+    """
+    amqp = celery_app.amqp
+    queue = amqp.queues[ROUTES[SYNC_TASK]["queue"]]
     with celery_app.producer_or_acquire() as producer, producer.batch(PUBLISH_BATCH_COMMANDS):
         for d in dispatches:
             kwargs = {"email_client_id": d.account_id, "tenant_id": d.tenant_id, "user_id": d.user_id}
-            celery_app.send_task(
-                TASK_PREFIX + "sync_emails",
-                kwargs=kwargs,
+            message = amqp.create_task_message(
+                d.task_id,
+                SYNC_TASK,
+                (),
+                kwargs,
+                countdown=d.countdown,
                 argsrepr="()",
                 kwargsrepr=repr(kwargs),
-                task_id=d.task_id,
-                countdown=d.countdown,
+                create_sent_event=False,
+            )
+            amqp.send_task_message(
+                producer,
+                SYNC_TASK,
+                message,
+                queue=queue,
                 headers={"tenant_id": d.tenant_id, "user_id": d.user_id},
-                producer=producer,
                 declare=[],
                 retry=False,
             )
