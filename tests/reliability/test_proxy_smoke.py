@@ -17,6 +17,7 @@ from email_service.sync.plan import SyncOptions
 from tests.conftest import Caller
 from tests.integration.sync_support import imap, make_account, message, uids
 from tests.reliability.conftest import ProxyFactory
+from tests.reliability.scoreboard import ScenarioCount
 from tests.servers.dovecot_fixtures import ImapUser
 
 LINE = "The quick brown fox jumps over the lazy dog, again and again and again.\r\n"
@@ -32,7 +33,7 @@ def server_uids(user: ImapUser) -> list[int]:
 
 
 def test_cut_during_large_fetch_then_next_sync_is_exact(
-    owner: Caller, imap_user: ImapUser, tcp_proxy: ProxyFactory
+    owner: Caller, imap_user: ImapUser, tcp_proxy: ProxyFactory, scenario: ScenarioCount
 ) -> None:
     total = 600  # ~4.5 KB each, ~2.7 MB of FETCH in batches of 100
     imap_user.server.seed_maildir(
@@ -52,6 +53,7 @@ def test_cut_during_large_fetch_then_next_sync_is_exact(
 
     result = run_account_sync(*account.ids, options=options)
     stored = uids(account)
+    scenario.compare("INBOX messages", server_uids(imap_user), stored)
     assert stored == server_uids(imap_user) and len(stored) == len(set(stored)) == total
     assert result.messages_synced == total - partial
     with session_scope(owner.tenant_id) as session:

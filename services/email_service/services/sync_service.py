@@ -24,10 +24,12 @@ from email_service.mail.imap import ImapAuthError, ImapCommandError, ImapConnect
 from email_service.mail.imap_types import ImapSettings
 from email_service.models import EmailAccount
 from email_service.services.accounts import load_account_for_task
+from email_service.services.junk_feedback import ProductMoves, record_junk_moves
 from email_service.services.mail_settings import imap_settings
 from email_service.sync import store
 from email_service.sync.discovery import KnownFolders, load_known, upsert_folders
 from email_service.sync.engine import FolderStats, FolderSyncer
+from email_service.sync.junk_moves import MoveWatch
 from email_service.sync.lock import AccountLock, redis_client
 from email_service.sync.plan import SyncOptions
 
@@ -51,6 +53,7 @@ class SyncResult:
     messages_rebuilt: int = 0
     folders_synced: int = 0
     folders_unchanged: int = 0
+    junk_feedback: int = 0  # moves into / out of Junk by another client, learnt as spam / not spam
     folder_errors: dict[str, str] = field(default_factory=dict)
     sync_duration_seconds: float = 0.0
     timestamp: int = 0
@@ -96,11 +99,12 @@ def run_account_sync(
         if not lock.acquire():
             return _finish(SyncResult(status="already_running"), started)
         result = SyncResult(status="success")
+        owner, watch = (tenant_id, user_id, account_id), MoveWatch()
         try:
             with connector(settings) as imap:
-                owner = (tenant_id, user_id, account_id)
                 folders = _folders_to_sync(imap, owner, known, folder_id)
-                _sync_folders(imap, owner, folders, options, progress, result)
+                _sync_folders(imap, owner, folders, options, progress, result, watch)
+            result.junk_feedback = record_junk_moves(owner, watch.moves(), ProductMoves(client))
         finally:
             lock.release()
     except redis.RedisError as exc:
@@ -145,6 +149,7 @@ def _sync_folders(
     options: SyncOptions,
     progress: ProgressSink | None,
     result: SyncResult,
+    watch: MoveWatch | None = None,
 ) -> None:
     tenant_id = owner[0]
 
@@ -166,7 +171,7 @@ def _sync_folders(
                 )
 
         try:
-            result.add(FolderSyncer(imap, unit, owner, options, report).sync(folder))
+            result.add(FolderSyncer(imap, unit, owner, options, report, watch).sync(folder))
         except ImapCommandError as exc:  # e.g. deleted between LIST and SELECT; the others still sync
             log.warning("folder %s not synced: %s", folder.name, exc)
             result.folder_errors[folder.name] = str(exc)

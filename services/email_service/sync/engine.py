@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from email_service.mail.imap_types import FetchedMessage, FlagUpdate, FolderStatus, QresyncResult, SelectInfo
 from email_service.sync import store
+from email_service.sync.junk_moves import MoveWatch
 from email_service.sync.pipeline import POOL_THRESHOLD, BatchParser, default_workers
 from email_service.sync.plan import SyncOptions, full_scan_due, needs_count, needs_sync
 from email_service.sync.rows import RowContext
@@ -73,12 +74,14 @@ class FolderSyncer:
         owner: tuple[str, str, str],
         options: SyncOptions,
         progress: Progress | None = None,
+        watch: MoveWatch | None = None,
     ) -> None:
         self.imap = imap
         self.unit = unit
         self.tenant_id, self.user_id, self.account_id = owner
         self.options = options
         self.progress = progress
+        self.watch = watch  # collects INBOX/Junk moves made by other clients (None: not watched)
 
     def sync(self, state: FolderState) -> FolderStats:
         """Bring one folder up to date; a folder proven unchanged by STATUS costs one round trip."""
@@ -139,7 +142,10 @@ class FolderSyncer:
                 gone = sorted(set(stored).difference(all_uids))
         if gone:
             with self.unit() as session:
-                stats.deleted = store.delete_uids(session, self.account_id, state.id, state.uidvalidity, gone)
+                headers = store.delete_uids_headers(session, self.account_id, state.id, state.uidvalidity, gone)
+            stats.deleted = len(headers)
+            if self.watch is not None:
+                self.watch.vanished(state.role, headers)
         return all_uids
 
     def _flags(self, state: FolderState, selected: _Selected, full: bool) -> int:
@@ -187,10 +193,14 @@ class FolderSyncer:
             self.tenant_id, self.user_id, self.account_id, state.id, state.uidvalidity, json_text
         )
         done = 0
+        watch = self.watch if state.synced_uid and not rebuilding else None  # no moves in a first sync
         with BatchParser(self._workers(len(new_uids))) as parser:
             for built in parser.parse(ctx, self._batches(new_uids)):
                 with self.unit() as session:
-                    inserted = store.insert_batch(session, state.id, built)
+                    ids = store.insert_batch_ids(session, state.id, built)
+                if watch is not None:
+                    watch.inserted(state.role, built.messages, ids)
+                inserted = len(ids)
                 done += len(built.messages)
                 if rebuilding:
                     stats.rebuilt += inserted

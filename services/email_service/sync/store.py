@@ -83,6 +83,11 @@ def reset_folder(session: Session, account_id: str, folder_id: str, uidvalidity:
 
 def insert_batch(session: Session, folder_id: str, built: BuiltBatch) -> int:
     """Insert a batch and move the folder checkpoint in the same transaction; returns rows inserted."""
+    return len(insert_batch_ids(session, folder_id, built))
+
+
+def insert_batch_ids(session: Session, folder_id: str, built: BuiltBatch) -> set[str]:
+    """insert_batch returning the ids of the rows actually inserted (conflicts left out)."""
     inserted = _insert_messages(session, built.messages) if built.messages else set()
     attachments = [a for a in built.attachments if a["message_id"] in inserted]
     if attachments:
@@ -92,7 +97,7 @@ def insert_batch(session: Session, folder_id: str, built: BuiltBatch) -> int:
         .where(FOLDERS.c.id == folder_id, FOLDERS.c.synced_uid < built.max_uid)
         .values(synced_uid=built.max_uid)
     )
-    return len(inserted)
+    return inserted
 
 
 def _insert_messages(session: Session, rows: list[dict[str, Any]]) -> set[str]:
@@ -170,17 +175,28 @@ def delete_uids(
     session: Session, account_id: str, folder_id: str, uidvalidity: int, uids: Iterable[int]
 ) -> int:
     """Remove rows of messages expunged on the server; soft-deleted rows are left to the delete task."""
+    return len(delete_uids_headers(session, account_id, folder_id, uidvalidity, uids))
+
+
+def delete_uids_headers(
+    session: Session, account_id: str, folder_id: str, uidvalidity: int, uids: Iterable[int]
+) -> list[str | None]:
+    """delete_uids returning each removed row's Message-ID header (RETURNING: no extra query)."""
     wanted = sorted(set(uids))
-    removed = 0
+    removed: list[str | None] = []
     for start in range(0, len(wanted), IN_CHUNK):
-        stmt = delete(MESSAGES).where(
-            MESSAGES.c.account_id == account_id,
-            MESSAGES.c.folder_id == folder_id,
-            MESSAGES.c.uidvalidity == uidvalidity,
-            MESSAGES.c.uid.in_(wanted[start : start + IN_CHUNK]),
-            MESSAGES.c.deleted_at.is_(None),
+        stmt = (
+            delete(MESSAGES)
+            .where(
+                MESSAGES.c.account_id == account_id,
+                MESSAGES.c.folder_id == folder_id,
+                MESSAGES.c.uidvalidity == uidvalidity,
+                MESSAGES.c.uid.in_(wanted[start : start + IN_CHUNK]),
+                MESSAGES.c.deleted_at.is_(None),
+            )
+            .returning(MESSAGES.c.message_id_header)
         )
-        removed += _rowcount(session.execute(stmt))
+        removed.extend(session.execute(stmt).scalars())
     return removed
 
 

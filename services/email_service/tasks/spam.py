@@ -7,13 +7,16 @@ from typing import Any
 from uuid import uuid4
 
 from celery import shared_task
+from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 
 from email_service.db import session_scope
 from email_service.errors import PermanentError
+from email_service.services.spam_junk import move_spam_to_junk
 from email_service.services.spam_service import score_stored_messages
 from email_service.tasks.base import TenantTask
 from email_service.tasks.celery_app import TASK_PREFIX
+from email_service.tasks.delete import _retry_if_worth_it as retry_if_worth_it
 from email_service.tasks.helpers import task_launcher
 
 BATCH_SIZE = 500  # ids per check_spam_batch task: one task per batch, never one per message
@@ -30,11 +33,13 @@ def check_spam(self: TenantTask, email_id: str, tenant_id: str, user_id: str) ->
     if not results:
         raise PermanentError(f"message {email_id} not found")
     result = results[0]
+    moved = _move_to_junk(self, results, tenant_id, user_id)
     return {
         "status": "completed",
         "is_spam": result["is_spam"],
         "spam_score": result["spam_score"],
         "indicators": result["indicators"],
+        "moved_to_junk": bool(moved),
     }
 
 
@@ -47,7 +52,25 @@ def check_spam_batch(self: TenantTask, email_ids: list[str], tenant_id: str, use
     except OperationalError as exc:
         raise self.retry_later(exc) from exc
     spam = sum(1 for r in results if r["is_spam"])
-    return {"status": "completed", "scored": len(results), "spam": spam}
+    moved = _move_to_junk(self, results, tenant_id, user_id)
+    return {"status": "completed", "scored": len(results), "spam": spam, "moved_to_junk": moved}
+
+
+def _move_to_junk(task: TenantTask, results: list[dict[str, Any]], tenant_id: str, user_id: str) -> int:
+    """After the verdicts are committed: spam in INBOX goes to Junk when the account says so.
+
+    Transient trouble (a sync holds the account, IMAP unreachable) retries the task, which re-scores
+    and tries again; the last attempt keeps the verdicts and leaves the messages where they are.
+    """
+    spam_ids = [r["email_id"] for r in results if r["is_spam"]]
+    if not spam_ids:
+        return 0
+    try:
+        outcome = move_spam_to_junk(spam_ids, tenant_id, user_id)
+    except (OperationalError, RedisError) as exc:
+        raise task.retry_later(exc) from exc
+    retry_if_worth_it(task, outcome)
+    return len(outcome.done)
 
 
 def enqueue_spam_scoring(

@@ -1,0 +1,199 @@
+"""API load benchmark: task status and message list under gunicorn vs a bare Flask endpoint; one JSON line.
+
+    python bench/api_bench.py [--seconds 10] [--connections 16] [--messages 500]
+
+Both apps run with the production gunicorn settings (`-c python:email_service.gunicorn_conf`, as
+`make run`), one after the other so they never share the CPU, against a throw-away PostgreSQL database
+(or DATABASE_URL) and a private Redis (or REDIS_URL). Targets (issue 9): task status reaches >= 0.5 of
+the bare throughput, p99 <= 50 ms at 16 connections, no errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from http_load import run_load  # noqa: E402
+
+from tests.servers.postgres import create_test_database, drop_test_database  # noqa: E402
+from tests.servers.redis_server import RedisServer, free_port  # noqa: E402
+
+BIN = Path(sys.executable).parent
+BENCH_ENV = {
+    "APP_ENV": "test",
+    "JWT_SECRET": "bench-secret-" + "x" * 40,
+    "ENCRYPTION_KEYS": "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+    "LOG_LEVEL": "INFO",
+}
+
+
+def setup_environment() -> tuple[Any, Any]:
+    """Point the settings at PostgreSQL and Redis (temporary ones unless configured); migrate."""
+    os.environ.update({k: v for k, v in BENCH_ENV.items() if k not in os.environ})
+    pg = redis = None
+    if not os.environ.get("DATABASE_URL", "").startswith("postgresql"):
+        pg = create_test_database()
+        os.environ["DATABASE_URL"] = pg.app_url
+        os.environ["MIGRATION_DATABASE_URL"] = pg.admin_url
+    if not os.environ.get("REDIS_URL"):
+        redis = RedisServer().start()
+        os.environ["REDIS_URL"] = redis.url
+    if pg is not None:
+        from email_service.migrate import upgrade
+
+        upgrade()
+    return pg, redis
+
+
+def seed(messages: int) -> tuple[str, str, str]:
+    """A user, an account with an INBOX of `messages` rows and a finished sync task: (token, account, task)."""
+    from email_service.config import get_settings
+    from email_service.crypto import get_secret_box
+    from email_service.db import session_scope
+    from email_service.models import Folder, Message
+    from email_service.services.accounts import create_account
+    from email_service.services.identity import ensure_tenant_user
+    from email_service.services.task_records import record_task
+    from email_service.tasks.celery_app import celery_app
+    from email_service.tenancy.tokens import issue_token
+
+    tenant, user = f"bench-t-{os.getpid()}", f"bench-u-{os.getpid()}"
+    with session_scope(system=True) as session:
+        ensure_tenant_user(session, tenant, user, f"{user}@example.test")
+    data = {
+        "email_address": "bench@example.test",
+        "imap_host": "127.0.0.1",
+        "imap_port": 143,
+        "imap_security": "none",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 25,
+        "smtp_security": "none",
+        "username": "bench",
+        "password": "bench-password",
+    }
+    now = datetime.now(UTC)
+    with session_scope(tenant) as session:
+        account = create_account(session, get_secret_box(), tenant, user, data)
+        folder = Folder(tenant_id=tenant, user_id=user, account_id=account.id, name="INBOX", role="inbox")
+        session.add(folder)
+        session.flush()
+        session.add_all(_message(tenant, user, account.id, folder.id, i, now) for i in range(messages))
+        task = record_task(session, tenant, user, "sync", account.id)
+    result = {"status": "success", "messages_synced": messages, "messages_updated": 0}
+    celery_app.backend.store_result(task.task_id, result, "SUCCESS")
+    return issue_token(get_settings(), tenant, user), account.id, task.task_id
+
+
+def _message(tenant: str, user: str, account: str, folder: str, i: int, now: datetime) -> Any:
+    from email_service.models import Message
+
+    return Message(
+        tenant_id=tenant,
+        user_id=user,
+        account_id=account,
+        folder_id=folder,
+        uidvalidity=1,
+        uid=i + 1,
+        subject=f"Benchmark message {i}",
+        from_name=f"Sender {i % 37}",
+        from_address=f"sender{i % 37}@example.test",
+        to_addresses=[{"name": "Bench", "address": "bench@example.test"}],
+        date=now - timedelta(minutes=i),
+        date_sort=now - timedelta(minutes=i),
+        snippet=f"Hello, this is message {i} of the benchmark mailbox.",
+        body_text="body " * 40,
+        is_read=i % 3 == 0,
+    )
+
+
+@contextmanager
+def gunicorn(app: str, *extra: str) -> Iterator[int]:
+    """Serve `app` with the production gunicorn settings on a free loopback port."""
+    port = free_port()
+    cmd = [str(BIN / "gunicorn"), "-c", "python:email_service.gunicorn_conf", "-b", f"127.0.0.1:{port}"]
+    proc = subprocess.Popen([*cmd, *extra, app], env=dict(os.environ), cwd=ROOT)
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/healthz" if "wsgi" in app else f"http://127.0.0.1:{port}/ping")
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 (loopback, our own URL)
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def measure(port: int, path: str, headers: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
+    """One untimed warm-up second, then the measured run."""
+    run_load(port, path, headers, args.connections, 1.0)
+    result = run_load(port, path, headers, args.connections, args.seconds)
+    out: dict[str, Any] = result.summary()
+    if result.error_samples:
+        out["error_samples"] = result.error_samples[:3]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--messages", type=int, default=500)
+    args = parser.parse_args()
+    pg, redis = setup_environment()
+    try:
+        token, account_id, task_id = seed(args.messages)
+        auth = {"Authorization": f"Bearer {token}"}
+        with gunicorn("bare_app:app", "--pythonpath", str(ROOT / "bench")) as port:
+            bare = measure(port, "/ping", {}, args)
+        with gunicorn("email_service.wsgi:app") as port:
+            task = measure(port, f"/api/tasks/{task_id}", auth, args)
+            listing = measure(port, f"/api/email/messages?account_id={account_id}", auth, args)
+    finally:
+        if redis is not None:
+            redis.cleanup()
+        if pg is not None:
+            from email_service.db import dispose_engine
+
+            dispose_engine()
+            drop_test_database(pg)
+    report = {
+        "connections": args.connections,
+        "seconds": args.seconds,
+        "messages": args.messages,
+        "workers": int(os.environ.get("API_WORKERS", "2")),
+        "threads": int(os.environ.get("API_THREADS", "4")),
+        "bare": bare,
+        "task_status": task,
+        "message_list": listing,
+        "task_status_ratio": round(task["rps"] / bare["rps"], 3) if bare["rps"] else 0.0,
+        "message_list_ratio": round(listing["rps"] / bare["rps"], 3) if bare["rps"] else 0.0,
+    }
+    report["targets_met"] = (
+        report["task_status_ratio"] >= 0.5 and task["p99_ms"] <= 50 and task["errors"] == 0
+    )
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
