@@ -43,6 +43,11 @@ pytest: venv system-deps
 
 test: lint typecheck pytest
 
+# Fault injection on real servers plus the secrets audit (leaks); `make test` runs both inside pytest.
+# Prints one line per scenario, then {"scenarios": N, "passed": N, "lost": 0, "duplicated": 0, "leaks": 0}.
+reliability: venv system-deps
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/reliability tests/integration/test_secrets_audit.py
+
 run: venv
 	$(PY) -m email_service.devserver
 

@@ -23,6 +23,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -59,11 +61,11 @@ def setup_environment() -> tuple[Any, Any]:
 
 
 def seed(messages: int) -> tuple[str, str, str]:
-    """A user, an account with an INBOX of `messages` rows and a finished sync task: (token, account, task)."""
+    """A user, an account, an INBOX of `messages` rows and a finished sync task: (token, account, task)."""
     from email_service.config import get_settings
     from email_service.crypto import get_secret_box
     from email_service.db import session_scope
-    from email_service.models import Folder, Message
+    from email_service.models import Folder
     from email_service.services.accounts import create_account
     from email_service.services.identity import ensure_tenant_user
     from email_service.services.task_records import record_task
@@ -120,14 +122,14 @@ def _message(tenant: str, user: str, account: str, folder: str, i: int, now: dat
 
 
 @contextmanager
-def gunicorn(app: str, *extra: str) -> Iterator[int]:
+def gunicorn(app: str, *extra: str) -> Iterator[tuple[int, int]]:
     """Serve `app` with the production gunicorn settings on a free loopback port."""
     port = free_port()
     cmd = [str(BIN / "gunicorn"), "-c", "python:email_service.gunicorn_conf", "-b", f"127.0.0.1:{port}"]
     proc = subprocess.Popen([*cmd, *extra, app], env=dict(os.environ), cwd=ROOT)
     try:
         _wait_http(f"http://127.0.0.1:{port}/healthz" if "wsgi" in app else f"http://127.0.0.1:{port}/ping")
-        yield port
+        yield port, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -137,18 +139,31 @@ def _wait_http(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 (loopback, our own URL)
+            with urllib.request.urlopen(url, timeout=1):
                 return
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"{url} did not come up")
 
 
-def measure(port: int, path: str, headers: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
+def server_cpu_seconds(master_pid: int) -> float:
+    """User + system CPU of gunicorn's workers: a cost per request that other load on the box blurs less."""
+    total = 0.0
+    for child in psutil.Process(master_pid).children():
+        times = child.cpu_times()
+        total += times.user + times.system
+    return total
+
+
+def measure(server: tuple[int, int], path: str, headers: dict[str, str], args: argparse.Namespace) -> Any:
     """One untimed warm-up second, then the measured run."""
+    port, master_pid = server
     run_load(port, path, headers, args.connections, 1.0)
+    cpu_before = server_cpu_seconds(master_pid)
     result = run_load(port, path, headers, args.connections, args.seconds)
+    cpu = server_cpu_seconds(master_pid) - cpu_before
     out: dict[str, Any] = result.summary()
+    out["server_cpu_ms_per_request"] = round(cpu * 1000 / max(1, len(result.latencies)), 3)
     if result.error_samples:
         out["error_samples"] = result.error_samples[:3]
     return out
@@ -164,11 +179,11 @@ def main() -> None:
     try:
         token, account_id, task_id = seed(args.messages)
         auth = {"Authorization": f"Bearer {token}"}
-        with gunicorn("bare_app:app", "--pythonpath", str(ROOT / "bench")) as port:
-            bare = measure(port, "/ping", {}, args)
-        with gunicorn("email_service.wsgi:app") as port:
-            task = measure(port, f"/api/tasks/{task_id}", auth, args)
-            listing = measure(port, f"/api/email/messages?account_id={account_id}", auth, args)
+        with gunicorn("bare_app:app", "--pythonpath", str(ROOT / "bench")) as server:
+            bare = measure(server, "/ping", {}, args)
+        with gunicorn("email_service.wsgi:app") as server:
+            task = measure(server, f"/api/tasks/{task_id}", auth, args)
+            listing = measure(server, f"/api/email/messages?account_id={account_id}", auth, args)
     finally:
         if redis is not None:
             redis.cleanup()

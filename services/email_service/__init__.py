@@ -42,4 +42,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_auth(app)
     for module in (health, openapi, tasks, sync, accounts, messages, delete, spam, send, notifications):
         app.register_blueprint(module.bp)
+    _load_celery_configuration()
     return app
+
+
+def _load_celery_configuration() -> None:
+    """Evaluate Celery's lazy configuration now, before request threads exist.
+
+    Its first load is not thread-safe: a gthread worker thread that read it half-built kept a
+    DisabledBackend for good, and every task status it served was a 500.
+    """
+    from email_service.tasks.celery_app import celery_app
+
+    celery_app.conf.result_backend  # noqa: B018 (the read is the point)

@@ -7,11 +7,17 @@ across a fork corrupts connections. Workers call dispose_engine() after the fork
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
+import psycopg
+from psycopg import pq, sql
+from psycopg.generators import execute as pq_execute
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from email_service.config import get_settings
@@ -19,6 +25,8 @@ from email_service.config import get_settings
 _engine: Engine | None = None
 _session_factory: sessionmaker[Session] | None = None
 _engine_pid: int | None = None
+# A connection idle longer than this is pinged before use (PostgreSQL; SQLite needs no ping).
+IDLE_PING_SECONDS = 5.0
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -39,7 +47,29 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_recycle=1800)
+    engine = create_engine(url, pool_size=5, max_overflow=10, pool_recycle=1800)
+    event.listen(engine, "checkin", _mark_idle_since)
+    event.listen(engine, "checkout", partial(_ping_if_idle, engine.dialect))
+    return engine
+
+
+def _mark_idle_since(_dbapi_conn: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Any, dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    """Pessimistic disconnect check, but only for a connection idle long enough to have gone stale.
+
+    pool_pre_ping costs a round trip on every checkout (two per API request); a connection reused
+    within IDLE_PING_SECONDS was just working, and a failure on it still invalidates the pool.
+    """
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+        return
+    try:
+        dialect.do_ping(dbapi_conn)
+    except Exception as exc:
+        raise DisconnectionError("idle connection failed its ping") from exc
 
 
 def get_engine() -> Engine:
@@ -62,17 +92,44 @@ def dispose_engine() -> None:
     _engine_pid = None
 
 
+SCOPE_SQL = "SELECT set_config('app.tenant_id', {}, true), set_config('app.bypass_rls', {}, true)"
+
+
 @event.listens_for(Session, "after_begin")
 def _apply_tenant_setting(session: Session, _transaction: Any, connection: Any) -> None:
     """Feed PostgreSQL row-level security: every transaction carries the tenant (or system) scope."""
     if connection.dialect.name != "postgresql":
         return
-    tenant_id = session.info.get("tenant_id")
-    system = session.info.get("system", False)
+    tenant_id = session.info.get("tenant_id") or ""
+    bypass = "on" if session.info.get("system", False) else "off"
+    try:
+        if _begin_with_scope(connection.connection.driver_connection, tenant_id, bypass):
+            return
+    except psycopg.Error:
+        pass  # the ordinary path below fails the same way, but through SQLAlchemy (wrapped, invalidated)
     connection.execute(
         text("SELECT set_config('app.tenant_id', :t, true), set_config('app.bypass_rls', :b, true)"),
-        {"t": tenant_id or "", "b": "on" if system else "off"},
+        {"t": tenant_id, "b": bypass},
     )
+
+
+def _begin_with_scope(raw: psycopg.Connection[Any], tenant_id: str, bypass: str) -> bool:
+    """BEGIN and the RLS settings in ONE round trip (psycopg alone sends BEGIN, then the SELECT).
+
+    Sent as a simple-protocol query on the idle connection; psycopg then sees the transaction
+    open and adds no BEGIN of its own, and COMMIT/ROLLBACK work as usual.
+    """
+    if raw.autocommit or raw.info.transaction_status != pq.TransactionStatus.IDLE:
+        return False
+    scope = sql.SQL(SCOPE_SQL).format(sql.Literal(tenant_id), sql.Literal(bypass))
+    query = b"BEGIN; " + scope.as_bytes(raw)
+    with raw.lock:
+        raw.pgconn.send_query(query)
+        results = raw.wait(pq_execute(raw.pgconn))
+    failed = [r for r in results if r.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)]
+    if failed:
+        raise psycopg.errors.error_from_result(failed[0], encoding=raw.info.encoding)
+    return True
 
 
 @contextmanager

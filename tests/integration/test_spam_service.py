@@ -91,6 +91,7 @@ def test_batch_scores_only_the_callers_messages(owner: Caller, same_tenant_other
         "status": "completed",
         "scored": 2,
         "spam": 1,
+        "moved_to_junk": 0,
     }
     with session_scope(owner.tenant_id) as session:
         other = session.get(Message, theirs)

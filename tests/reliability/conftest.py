@@ -63,9 +63,7 @@ def private_broker(servers: ServerSet) -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def spawn_worker(
-    servers: ServerSet, private_broker: RedisServer, tmp_path: Path
-) -> Iterator[WorkerFactory]:
+def spawn_worker(servers: ServerSet, private_broker: RedisServer, tmp_path: Path) -> Iterator[WorkerFactory]:
     """Factory: spawn_worker("sync", **env) starts a one-process prefork worker on the private broker."""
     workers: list[WorkerProcess] = []
 

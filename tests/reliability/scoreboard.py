@@ -58,7 +58,9 @@ class Scoreboard:
                 f"scenario {count.name}: {outcome} lost={count.lost} duplicated={count.duplicated} ({detail})"
             )
         passed = sum(1 for nodeid in self.counts if outcomes.get(nodeid) == "passed")
-        audit = "secrets audit not run" if audit_failures is None else f"secrets audit failures={audit_failures}"
+        audit = (
+            "secrets audit not run" if audit_failures is None else f"secrets audit failures={audit_failures}"
+        )
         out.append(f"leaks: {audit}")
         summary = {
             "scenarios": len(self.counts),

@@ -51,9 +51,7 @@ class ProductMoves:
         return bool(self._client.srem(self.key(account_id), header))
 
 
-def record_junk_moves(
-    owner: tuple[str, str, str], moves: Sequence[JunkMove], marks: ProductMoves
-) -> int:
+def record_junk_moves(owner: tuple[str, str, str], moves: Sequence[JunkMove], marks: ProductMoves) -> int:
     """One label per move the user made (product moves skipped); returns the labels recorded."""
     tenant_id, user_id, account_id = owner
     recorded = 0

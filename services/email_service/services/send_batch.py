@@ -1,95 +1,177 @@
-"""Send many outbox rows of one tenant in one go: one claim transaction, one SMTP connection per
-account, outcomes committed every `record_every` messages.
+"""send_email's one path: a run sends its own row and, on PostgreSQL, the account's other due rows.
 
-Per-message tasks pay two durable commits each; a batch pays two per chunk, which is what lets
-throughput approach raw SMTP. The same rules hold per row (claimed 'sending' before any SMTP,
-stored MIME, terminal rows untouched); a crash mid-chunk leaves at most that chunk to resolve as
-'uncertain' (or 'sent' when the Sent folder proves it) on redelivery.
+A durable commit per message caps throughput far below raw SMTP, so the run that claims its row
+also claims up to `batch_limit` queued siblings (same tenant, user and account, MIME built by the
+API) in the same transaction: all go to 'sending' in ONE commit before any SMTP, are sent over the
+reused connection, and all outcomes are recorded in ONE commit. Each sibling's own task then finds
+its row finished and answers the stored result (a failed row fails that task, so its notification
+fires); while the batch is still sending it waits on the row's send lock (see send_locks).
+Transient errors stop the batch and put unsent rows back to 'queued' for their own tasks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import or_
+from sqlalchemy.orm import Session
 
-from email_service.db import get_engine, session_scope
-from email_service.services.send_build import Prepared
-from email_service.services.send_delivery import SmtpConnections
+from email_service.db import session_scope
+from email_service.mail.smtp import SmtpError
+from email_service.models import EmailAccount, OutboxMessage
+from email_service.services.send_build import Prepared, context_of, mark_parent_answered
+from email_service.services.send_delivery import SmtpConnections, write_back_many
+from email_service.services.send_locks import SendLocks, send_locks
 from email_service.services.send_service import (
+    IN_PROGRESS,
     Outcome,
+    SendFailed,
     SendJob,
+    answer,
     attempt,
     claim_in,
-    lock_key,
-    record_outcome,
-    write_back_safely,
+    claim_row,
+    finish_row,
+    finished_result,
+    recover,
 )
+from email_service.tenancy.scoping import scoped
 
-IN_PROGRESS = {"status": "in_progress", "message_id": None, "sent_timestamp": None, "recipients_sent": 0}
+log = logging.getLogger(__name__)
+BATCH_LIMIT = 100
+SEND_WAIT_SECONDS = 60.0
+Claimed = list[tuple[SendJob, Prepared]]
 
 
-@contextmanager
-def exclusive_runs(outbox_ids: Sequence[str]) -> Iterator[set[str]]:
-    """The ids no other live run holds, locked on one connection for the whole batch (PostgreSQL)."""
-    engine = get_engine()
-    if engine.dialect.name != "postgresql":
-        yield set(outbox_ids)
-        return
-    keys = {lock_key(i): i for i in outbox_ids}
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text("SELECT k, pg_try_advisory_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"),
-            {"keys": list(keys)},
-        )
-        held = {keys[k] for k, ok in rows if ok}
-        conn.commit()
-        try:
-            yield held
-        finally:
-            try:
-                conn.execute(text("SELECT pg_advisory_unlock_all()"))
-                conn.commit()
-            except Exception:
-                conn.invalidate()
-                raise
+class SendBusy(Exception):
+    """Another live run still holds this row after the wait; the task retries shortly."""
+
+
+def send_outbox_message(
+    job: SendJob, smtp: SmtpConnections, batch_limit: int = BATCH_LIMIT
+) -> dict[str, Any]:
+    """Run one send attempt; returns the task result, raises SendFailed / SmtpError / SendBusy."""
+    done = finished_result(job)
+    if done is not None:
+        return answer(done)
+    with send_locks() as locks:
+        if not locks.try_run(job.outbox_id):
+            return dict(IN_PROGRESS)  # a duplicate delivery of this very task is running
+        if not locks.wait_send(job.outbox_id, SEND_WAIT_SECONDS):
+            raise SendBusy(f"outbox row {job.outbox_id} is still being sent by another run")
+        claimed = _claim_batch(job, locks, batch_limit)
+        if isinstance(claimed, dict):
+            return answer(claimed)
+        if claimed[0][1].recovering:
+            return recover(job, claimed[0][1])
+        return _transmit(job, claimed, smtp, locks)
+
+
+def _claim_batch(job: SendJob, locks: SendLocks, limit: int) -> Claimed | dict[str, Any]:
+    """The own row, then free siblings, all 'sending' in this one (durable) commit."""
+    with session_scope(job.tenant_id) as session:
+        step = claim_in(session, job)
+        if isinstance(step, dict):
+            return step
+        claimed = [(job, step)]
+        if not step.recovering and locks.batching and limit > 0:
+            claimed += _claim_siblings(session, job, step, locks, limit)
+        return claimed
+
+
+def _claim_siblings(session: Session, job: SendJob, own: Prepared, locks: SendLocks, limit: int) -> Claimed:
+    """Queued, due, pre-built rows of the account whose task is not running elsewhere right now."""
+    now = datetime.now(UTC)
+    base = scoped(OutboxMessage, job.tenant_id, job.user_id).where(
+        OutboxMessage.account_id == job.account_id,
+        OutboxMessage.status == "queued",
+        OutboxMessage.id != job.outbox_id,
+    )
+    due = base.where(
+        OutboxMessage.mime.is_not(None),
+        OutboxMessage.message_id_header.is_not(None),
+        or_(OutboxMessage.send_at.is_(None), OutboxMessage.send_at <= now),
+    )
+    query = due.with_only_columns(OutboxMessage.id).order_by(OutboxMessage.created_at, OutboxMessage.id)
+    ids = list(session.scalars(query.limit(limit)))
+    busy = locks.running(ids)
+    got = locks.try_send_many(i for i in ids if i not in busy)
+    locked = base.where(OutboxMessage.id.in_(got)).with_for_update(skip_locked=True)
+    rows = {row.id: row for row in session.scalars(locked)}
+    locks.release_send(got - set(rows))
+    account = session.get(EmailAccount, job.account_id)
+    assert account is not None  # claim_in loaded it in this session
+    ctx = context_of(own)
+    claimed: Claimed = []
+    for row_id in (i for i in ids if i in rows):
+        step = claim_row(session, rows[row_id], account, ctx)
+        if isinstance(step, Prepared):  # a dict: stored as failed (MIME unusable); its task reports it
+            claimed.append((SendJob(row_id, job.account_id, job.tenant_id, job.user_id), step))
+    return claimed
+
+
+def _transmit(job: SendJob, claimed: Claimed, smtp: SmtpConnections, locks: SendLocks) -> dict[str, Any]:
+    """SMTP for each claimed row, ONE commit of every outcome, then the write-back; own errors last."""
+    outcomes: list[Outcome] = []
+    for row_job, step in claimed:
+        outcomes.append(attempt(row_job, step, smtp))
+        if outcomes[-1].status == "queued":
+            break  # transient: the server or the connection is unwell; the rest stay for their tasks
+    _record_outcomes(job, claimed, outcomes)
+    locks.release_send(row_job.outbox_id for row_job, _ in claimed[1:])
+    _write_backs(claimed, outcomes)
+    own = outcomes[0]
+    if own.exc is not None:
+        raise own.exc
+    return own.result
+
+
+def _record_outcomes(job: SendJob, claimed: Claimed, outcomes: list[Outcome]) -> None:
+    """Outcomes of the attempted rows; rows never attempted go back to 'queued' as they were."""
+    ids = [row_job.outbox_id for row_job, _ in claimed]
+    with session_scope(job.tenant_id) as session:
+        query = scoped(OutboxMessage, job.tenant_id, job.user_id).where(OutboxMessage.id.in_(ids))
+        rows = {row.id: row for row in session.scalars(query.with_for_update())}
+        for index, (row_job, step) in enumerate(claimed):
+            row = rows[row_job.outbox_id]
+            if index >= len(outcomes):
+                row.status, row.attempts = "queued", max((row.attempts or 1) - 1, 0)
+                continue
+            outcome = outcomes[index]
+            finish_row(row, outcome.status, outcome.result, outcome.error, outcome.sent_at)
+            if outcome.status == "sent" and step.parent_id:
+                mark_parent_answered(session, step.parent_id, job.tenant_id, job.user_id)
+
+
+def _write_backs(claimed: Claimed, outcomes: list[Outcome]) -> None:
+    """Copies to Sent (and \\Answered) of the delivered rows over one IMAP connection; best effort."""
+    sent = [(i, o, o.sent_at) for i, o in enumerate(outcomes) if o.status == "sent" and o.sent_at]
+    items = [(claimed[i][1].write_back, claimed[i][1].raw, at) for i, _, at in sent]
+    try:
+        reports = write_back_many(items)  # connects only when some copy or flag is needed
+    except Exception as exc:  # the messages are delivered; nothing here may undo that
+        log.warning("write-back after send failed unexpectedly: %s", exc)
+        reports = [{"sent_copy": "failed", "parent_flag": "failed"}] * len(items)
+    for (index, outcome, _), report in zip(sent, reports, strict=True):
+        if report.get("sent_copy") not in ("saved", "skipped"):
+            log.warning("send %s: copy to Sent: %s", claimed[index][0].outbox_id, report["sent_copy"])
+        outcome.result["write_back"] = report
 
 
 def send_outbox_batch(
-    tenant_id: str, jobs: Sequence[SendJob], smtp: SmtpConnections, record_every: int = 50
+    tenant_id: str, jobs: Sequence[SendJob], smtp: SmtpConnections, batch_limit: int = BATCH_LIMIT
 ) -> dict[str, dict[str, Any]]:
-    """Results by outbox id; transient failures leave rows 'queued' for the caller to retry."""
+    """Results by outbox id for callers outside Celery (CLI, benchmarks), through the same path."""
     results: dict[str, dict[str, Any]] = {}
-    with exclusive_runs([job.outbox_id for job in jobs]) as held:
-        claimed: list[tuple[SendJob, Prepared]] = []
-        with session_scope(tenant_id) as session:
-            for job in jobs:
-                if job.outbox_id not in held:
-                    results[job.outbox_id] = dict(IN_PROGRESS)
-                    continue
-                step = claim_in(session, job)
-                if isinstance(step, dict):
-                    results[job.outbox_id] = step
-                elif step.recovering:
-                    results[job.outbox_id] = {"status": "sending", "message_id": step.message_id}
-                else:
-                    claimed.append((job, step))
-        for start in range(0, len(claimed), record_every):
-            chunk = claimed[start : start + record_every]
-            outcomes = [(job, step, attempt(job, step, smtp)) for job, step in chunk]
-            _record_chunk(tenant_id, outcomes, results)
+    for job in jobs:
+        assert job.tenant_id == tenant_id
+        try:
+            results[job.outbox_id] = send_outbox_message(job, smtp, batch_limit)
+        except SendFailed as exc:
+            results[job.outbox_id] = exc.result
+        except (SmtpError, SendBusy) as exc:
+            results[job.outbox_id] = {"status": "queued", "error": str(exc)}
     return results
-
-
-def _record_chunk(
-    tenant_id: str, outcomes: list[tuple[SendJob, Prepared, Outcome]], results: dict[str, dict[str, Any]]
-) -> None:
-    with session_scope(tenant_id) as session:
-        for job, step, outcome in outcomes:
-            record_outcome(session, job, step, outcome)
-    for job, step, outcome in outcomes:
-        if outcome.status == "sent" and outcome.sent_at is not None and step.write_back.needed:
-            outcome.result["write_back"] = write_back_safely(job, step.write_back, step.raw, outcome.sent_at)
-        results[job.outbox_id] = outcome.result

@@ -11,12 +11,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from email_service.crypto import get_secret_box
 from email_service.errors import PermanentError
 from email_service.mail.compose import ComposeRequest, InvalidAddressError, build_message
 from email_service.mail.imap_types import ImapSettings
 from email_service.mail.smtp import SmtpSettings
 from email_service.models import Attachment, EmailAccount, Folder, Message, OutboxMessage
 from email_service.services.folders import folder_by_role
+from email_service.services.mail_settings import imap_settings, smtp_settings
 from email_service.services.send_delivery import ANSWERED, ParentRef, WriteBack
 from email_service.tenancy.scoping import scoped
 
@@ -35,13 +37,36 @@ class Prepared:
     recovering: bool
 
 
+@dataclass(frozen=True)
+class AccountContext:
+    """Per-account inputs shared by every row of a batch: decrypted settings and the Sent folder."""
+
+    smtp: SmtpSettings
+    imap: ImapSettings
+    save_copy: bool
+    sent_folder: str | None
+
+
+def account_context(session: Session, account: EmailAccount) -> AccountContext:
+    """Decrypt the credentials and look up the Sent folder once, not once per message."""
+    box = get_secret_box()
+    sent = folder_by_role(session, account.id, "sent")
+    return AccountContext(
+        smtp=smtp_settings(account, box),
+        imap=imap_settings(account, box),
+        save_copy=not account.provider_saves_sent,
+        sent_folder=sent.name if sent else None,
+    )
+
+
+def context_of(step: Prepared) -> AccountContext:
+    """The account context a claimed row was prepared with (reused for its batch's siblings)."""
+    plan = step.write_back
+    return AccountContext(step.smtp, plan.imap, plan.save_copy, plan.sent_folder)
+
+
 def prepare(
-    session: Session,
-    row: OutboxMessage,
-    account: EmailAccount,
-    smtp: SmtpSettings,
-    imap: ImapSettings,
-    recovering: bool,
+    session: Session, row: OutboxMessage, account: EmailAccount, ctx: AccountContext, recovering: bool
 ) -> Prepared:
     """Build and store the MIME when missing; raises PermanentError when it cannot be built."""
     parent = _parent(session, row)
@@ -49,11 +74,10 @@ def prepare(
         compose_into(session, row, account, parent)
     assert row.mime is not None and row.message_id_header is not None
     envelope = (row.result or {}).get("envelope") or {}
-    sent = folder_by_role(session, account.id, "sent")
     plan = WriteBack(
-        imap=imap,
-        save_copy=not account.provider_saves_sent,
-        sent_folder=sent.name if sent else None,
+        imap=ctx.imap,
+        save_copy=ctx.save_copy,
+        sent_folder=ctx.sent_folder,
         parent=_parent_ref(session, parent),
     )
     return Prepared(
@@ -61,7 +85,7 @@ def prepare(
         message_id=row.message_id_header,
         envelope_from=envelope.get("from") or account.email_address,
         recipients=tuple(envelope.get("recipients") or ()),
-        smtp=smtp,
+        smtp=ctx.smtp,
         write_back=plan,
         parent_id=parent.id if parent else None,
         recovering=recovering,

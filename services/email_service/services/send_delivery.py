@@ -129,20 +129,40 @@ def write_back(
     plan: WriteBack, raw: bytes, sent_at: datetime, connector: ImapConnector = connect
 ) -> dict[str, str]:
     """APPEND the exact sent bytes to Sent with \\Seen and flag the parent; report each step's outcome."""
-    report = {"sent_copy": "saved" if plan.save_copy else "skipped", "parent_flag": "skipped"}
-    if not plan.needed:
-        return report
+    return write_back_many([(plan, raw, sent_at)], connector)[0]
+
+
+def write_back_many(
+    items: Sequence[tuple[WriteBack, bytes, datetime]], connector: ImapConnector = connect
+) -> list[dict[str, str]]:
+    """The write-back of several sent messages of one account over ONE IMAP connection."""
+    reports = [
+        {"sent_copy": "saved" if p.save_copy else "skipped", "parent_flag": "skipped"} for p, _, _ in items
+    ]
+    todo = [i for i, (plan, _, _) in enumerate(items) if plan.needed]
+    if not todo:
+        return reports
+    done = 0  # items finished before an IMAP error keep their reports
     try:
-        with connector(plan.imap) as imap:
-            if plan.save_copy:
-                report["sent_copy"] = _append_sent(imap, plan.sent_folder, raw, sent_at)
-            if plan.parent is not None:
-                report["parent_flag"] = _flag_answered(imap, plan.parent)
+        with connector(items[todo[0]][0].imap) as imap:
+            for i in todo:
+                plan, raw, sent_at = items[i]
+                if plan.save_copy:
+                    reports[i]["sent_copy"] = _append_sent(imap, plan.sent_folder, raw, sent_at)
+                if plan.parent is not None:
+                    reports[i]["parent_flag"] = _flag_answered(imap, plan.parent)
+                done += 1
     except ImapError as exc:
         log.warning("IMAP write-back after send failed: %s", exc)
-        report = {k: ("failed" if v == "saved" else v) for k, v in report.items()}
-        if plan.parent is not None and report["parent_flag"] == "skipped":
-            report["parent_flag"] = "failed"
+        for i in todo[done:]:
+            reports[i] = _failed(reports[i], items[i][0])
+    return reports
+
+
+def _failed(report: dict[str, str], plan: WriteBack) -> dict[str, str]:
+    report = {k: ("failed" if v == "saved" else v) for k, v in report.items()}
+    if plan.parent is not None and report["parent_flag"] == "skipped":
+        report["parent_flag"] = "failed"
     return report
 
 

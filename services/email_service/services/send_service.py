@@ -8,30 +8,33 @@ by a later run means an earlier run died mid-send: it is resolved from the Sent 
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from email_service.crypto import get_secret_box
-from email_service.db import get_engine, session_scope
+from email_service.db import session_scope
 from email_service.errors import PermanentError, TaskUnauthorized
 from email_service.mail.smtp import SmtpError, SmtpPermanentError, SmtpUncertainError
-from email_service.models import OutboxMessage
+from email_service.models import EmailAccount, OutboxMessage
 from email_service.services.accounts import load_account_for_task
-from email_service.services.mail_settings import imap_settings, smtp_settings
-from email_service.services.send_build import Prepared, mark_parent_answered, prepare
-from email_service.services.send_delivery import SmtpConnections, WriteBack, sent_copy_exists, write_back
+from email_service.services.send_build import (
+    AccountContext,
+    Prepared,
+    account_context,
+    mark_parent_answered,
+    prepare,
+)
+from email_service.services.send_delivery import SmtpConnections, sent_copy_exists
+from email_service.services.send_locks import exclusive_run
 from email_service.tenancy.scoping import scoped
 
 log = logging.getLogger(__name__)
 TERMINAL = frozenset({"sent", "failed", "uncertain", "cancelled"})
+IN_PROGRESS = {"status": "in_progress", "message_id": None, "sent_timestamp": None, "recipients_sent": 0}
+__all__ = ["exclusive_run"]  # re-exported: callers and tests take a run's locks from here
 
 
 class SendFailed(PermanentError):
@@ -54,47 +57,27 @@ class SendJob:
     final_attempt: bool = False
 
 
-def lock_key(outbox_id: str) -> int:
-    """A stable 64-bit advisory-lock key per outbox row (shared with the batch sender)."""
-    return int.from_bytes(hashlib.blake2b(outbox_id.encode(), digest_size=8).digest(), "big", signed=True)
+def finished_result(job: SendJob) -> dict[str, Any] | None:
+    """A finished row's stored answer from a plain read: no row lock, so no durable commit.
+
+    Most sibling tasks of a batch end here. The account is checked first, as for any run.
+    """
+    with session_scope(job.tenant_id) as session:
+        account = load_account_for_task(session, job.account_id, job.tenant_id, job.user_id)
+        query = scoped(OutboxMessage, job.tenant_id, job.user_id).where(OutboxMessage.id == job.outbox_id)
+        row = session.scalars(query).first()
+        if row is None or row.status not in TERMINAL:
+            return None
+        if row.account_id != account.id:
+            raise TaskUnauthorized("outbox row belongs to another account")
+        return stored_result(row)
 
 
-@contextmanager
-def exclusive_run(outbox_id: str) -> Iterator[bool]:
-    """True when no other live run holds this row (PostgreSQL session lock, freed if a worker dies)."""
-    engine = get_engine()
-    if engine.dialect.name != "postgresql":
-        yield True
-        return
-    key = lock_key(outbox_id)
-    with engine.connect() as conn:
-        held = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
-        conn.commit()
-        try:
-            yield held
-        finally:
-            if held:
-                try:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                    conn.commit()
-                except Exception:
-                    conn.invalidate()  # never return a pooled connection that still holds the lock
-                    raise
-
-
-def send_outbox_message(job: SendJob, smtp: SmtpConnections) -> dict[str, Any]:
-    """Run one send attempt; returns the task result, raises SendFailed / SmtpError for the task."""
-    with exclusive_run(job.outbox_id) as held:
-        if not held:
-            return {"status": "in_progress", "message_id": None, "sent_timestamp": None, "recipients_sent": 0}
-        step = _claim(job)
-        if isinstance(step, dict):
-            if step.get("status") == "failed":
-                raise SendFailed(str(step.get("error") or "send failed"), step)
-            return step
-        if step.recovering:
-            return _recover(job, step)
-        return _transmit(job, step, smtp)
+def answer(result: dict[str, Any]) -> dict[str, Any]:
+    """The task's answer from a stored result: a failed row fails the task (and notifies) again."""
+    if result.get("status") == "failed":
+        raise SendFailed(str(result.get("error") or "send failed"), result)
+    return result
 
 
 def _claim(job: SendJob) -> Prepared | dict[str, Any]:
@@ -104,21 +87,26 @@ def _claim(job: SendJob) -> Prepared | dict[str, Any]:
 
 
 def claim_in(session: Session, job: SendJob) -> Prepared | dict[str, Any]:
-    """The claim inside the caller's transaction (a batch claims many rows in one)."""
+    """The claim of the job's own row inside the caller's transaction (a batch adds siblings)."""
     account = load_account_for_task(session, job.account_id, job.tenant_id, job.user_id)
     row = _locked_row(session, job)
     if row.account_id != account.id:
         raise TaskUnauthorized("outbox row belongs to another account")
     if row.status in TERMINAL:
         return stored_result(row)
-    box = get_secret_box()
-    settings = (smtp_settings(account, box), imap_settings(account, box))
+    return claim_row(session, row, account, account_context(session, account))
+
+
+def claim_row(
+    session: Session, row: OutboxMessage, account: EmailAccount, ctx: AccountContext
+) -> Prepared | dict[str, Any]:
+    """One locked, unfinished row → 'sending' (or 'recovering' when an earlier sender died)."""
     if row.status == "sending":
-        return prepare(session, row, account, *settings, recovering=True)
+        return prepare(session, row, account, ctx, recovering=True)
     try:
-        step = prepare(session, row, account, *settings, recovering=False)
+        step = prepare(session, row, account, ctx, recovering=False)
     except PermanentError as exc:
-        _finish(row, "failed", {"status": "failed", "error": str(exc)}, str(exc))
+        finish_row(row, "failed", {"status": "failed", "error": str(exc)}, str(exc))
         return stored_result(row)
     row.status = "sending"
     row.attempts = (row.attempts or 0) + 1
@@ -185,27 +173,6 @@ def attempt(job: SendJob, step: Prepared, smtp: SmtpConnections) -> Outcome:
     return Outcome("sent", result, sent_at=sent_at)
 
 
-def record_outcome(session: Session, job: SendJob, step: Prepared, outcome: Outcome) -> None:
-    """Store the outcome on the row (keeping the envelope); a delivered reply marks its parent answered."""
-    row = _locked_row(session, job)
-    _finish(row, outcome.status, outcome.result, outcome.error, outcome.sent_at)
-    if outcome.status == "sent" and step.parent_id:
-        mark_parent_answered(session, step.parent_id, job.tenant_id, job.user_id)
-
-
-def _transmit(job: SendJob, step: Prepared, smtp: SmtpConnections) -> dict[str, Any]:
-    """SMTP, commit the outcome, then the best-effort IMAP write-back; errors reach the task after commit."""
-    outcome = attempt(job, step, smtp)
-    with session_scope(job.tenant_id) as session:
-        record_outcome(session, job, step, outcome)
-    if outcome.exc is not None:
-        raise outcome.exc
-    if outcome.status == "sent":
-        assert outcome.sent_at is not None
-        outcome.result["write_back"] = write_back_safely(job, step.write_back, step.raw, outcome.sent_at)
-    return outcome.result
-
-
 def _failure(step: Prepared, exc: SmtpError, status: str) -> dict[str, Any]:
     refused = {addr: {"code": code, "reply": reply} for addr, (code, reply) in exc.refused.items()}
     return {
@@ -230,13 +197,13 @@ def _record(
     """Commit the outcome (keeping the stored envelope) and mark the parent answered in the same txn."""
     with session_scope(job.tenant_id) as session:
         row = _locked_row(session, job)
-        _finish(row, status, result, error, sent_at)
+        finish_row(row, status, result, error, sent_at)
         if parent_id:
             mark_parent_answered(session, parent_id, job.tenant_id, job.user_id)
     return result
 
 
-def _finish(
+def finish_row(
     row: OutboxMessage,
     status: str,
     result: dict[str, Any],
@@ -251,19 +218,7 @@ def _finish(
         row.sent_at = sent_at
 
 
-def write_back_safely(job: SendJob, plan: WriteBack, raw: bytes, sent_at: datetime) -> dict[str, str]:
-    """Best effort: a failed APPEND or STORE is logged and reported, the send stays a success."""
-    try:
-        report = write_back(plan, raw, sent_at)
-    except Exception as exc:  # the message is delivered; nothing here may undo that
-        log.warning("send %s: write-back failed unexpectedly: %s", job.outbox_id, exc)
-        report = {"sent_copy": "failed", "parent_flag": "failed"}
-    if report.get("sent_copy") not in ("saved", "skipped"):
-        log.warning("send %s: copy to Sent: %s", job.outbox_id, report["sent_copy"])
-    return report
-
-
-def _recover(job: SendJob, step: Prepared) -> dict[str, Any]:
+def recover(job: SendJob, step: Prepared) -> dict[str, Any]:
     """An earlier run died after committing 'sending': the Sent folder may prove it was delivered."""
     try:
         found = sent_copy_exists(step.write_back.imap, step.write_back.sent_folder, step.message_id)

@@ -83,8 +83,12 @@ def run_account_sync(
     progress: ProgressSink | None = None,
     connector: Connector = connect,
     lock_client: redis.Redis | None = None,
+    run_id: str | None = None,
 ) -> SyncResult:
-    """Sync all folders (or one) of an account; status "already_running" when another run holds it."""
+    """Sync all folders (or one) of an account; status "already_running" when another run holds it.
+
+    run_id (the task id) owns the account lock, so a redelivery of a killed run can take it back.
+    """
     started = time.monotonic()
     options = options or SyncOptions(batch_size=get_settings().sync_batch_size)
     if force_full_sync:
@@ -94,7 +98,7 @@ def run_account_sync(
         settings = imap_settings(account, get_secret_box())
         known = load_known(session, account_id)
     client = lock_client or redis_client(get_settings().broker_url)
-    lock = AccountLock(client, account_id, get_settings().sync_lock_ttl_seconds)
+    lock = AccountLock(client, account_id, get_settings().sync_lock_ttl_seconds, token=run_id)
     try:
         if not lock.acquire():
             return _finish(SyncResult(status="already_running"), started)

@@ -142,7 +142,9 @@ class FolderSyncer:
                 gone = sorted(set(stored).difference(all_uids))
         if gone:
             with self.unit() as session:
-                headers = store.delete_uids_headers(session, self.account_id, state.id, state.uidvalidity, gone)
+                headers = store.delete_uids_headers(
+                    session, self.account_id, state.id, state.uidvalidity, gone
+                )
             stats.deleted = len(headers)
             if self.watch is not None:
                 self.watch.vanished(state.role, headers)
@@ -193,7 +195,8 @@ class FolderSyncer:
             self.tenant_id, self.user_id, self.account_id, state.id, state.uidvalidity, json_text
         )
         done = 0
-        watch = self.watch if state.synced_uid and not rebuilding else None  # no moves in a first sync
+        # A first sync or a rebuild (no uidnext recorded yet) brings no moves, only history.
+        watch = self.watch if state.uidnext is not None else None
         with BatchParser(self._workers(len(new_uids))) as parser:
             for built in parser.parse(ctx, self._batches(new_uids)):
                 with self.unit() as session:

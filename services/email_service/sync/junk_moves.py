@@ -52,7 +52,7 @@ class MoveWatch:
                 self.arrived.append((str(row["id"]), str(header), str(role)))
 
     def moves(self) -> list[JunkMove]:
-        """Arrivals whose Message-ID left the right folder during the run: INBOX/other → Junk, Junk → INBOX."""
+        """Arrivals whose Message-ID left the right folder in this run: other → Junk, Junk → INBOX."""
         found: list[JunkMove] = []
         for row_id, header, role in self.arrived:
             if role == JUNK and header in self.left_other:

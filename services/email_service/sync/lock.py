@@ -2,7 +2,9 @@
 
 The TTL outlives the task's hard time limit, so a killed worker frees the account by itself;
 release deletes the key only when it still holds our token, so a late finisher never frees
-a lock that a newer run has taken since.
+a lock that a newer run has taken since. A task passes its id as the token: when a killed worker's
+message is redelivered, the same task id takes over the lock its dead run left behind instead of
+reporting "already_running" and leaving the sync undone until the TTL runs out.
 """
 
 from __future__ import annotations
@@ -19,6 +21,14 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+_ACQUIRE = """
+local current = redis.call('get', KEYS[1])
+if current == false or current == ARGV[1] then
+    redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2])
+    return 1
+end
+return 0
+"""
 
 
 def lock_key(account_id: str) -> str:
@@ -29,16 +39,18 @@ def lock_key(account_id: str) -> str:
 class AccountLock:
     """`with AccountLock(client, account_id, ttl) as held:` — held is False when another run owns it."""
 
-    def __init__(self, client: redis.Redis, account_id: str, ttl_seconds: int) -> None:
+    def __init__(
+        self, client: redis.Redis, account_id: str, ttl_seconds: int, token: str | None = None
+    ) -> None:
         self._client = client
         self.key = lock_key(account_id)
         self._ttl = ttl_seconds
-        self._token = secrets.token_hex(16)
+        self._token = token or secrets.token_hex(16)
         self.held = False
 
     def acquire(self) -> bool:
-        """SET NX EX: atomic take-if-free with expiry."""
-        self.held = bool(self._client.set(self.key, self._token, nx=True, ex=self._ttl))
+        """Atomic take-if-free (or already ours: a redelivered run of the same task) with expiry."""
+        self.held = bool(self._client.eval(_ACQUIRE, 1, self.key, self._token, self._ttl))
         return self.held
 
     def release(self) -> bool:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from typing import Any
 
 from celery import Task
 
 from email_service.logging_setup import log_context
+from email_service.mail.imap_types import ImapConnectionError
 
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_CAP_SECONDS = 600
@@ -43,6 +45,11 @@ class TenantTask(Task):
     def retry_later(self, exc: BaseException) -> Exception:
         """Schedule a retry with our backoff; past max_retries Celery re-raises exc (final failure)."""
         return self.retry(exc=exc, countdown=backoff_countdown(self.request.retries or 0))
+
+    def retry_if_attempts_remain(self, retryable: bool, reasons: Iterable[str]) -> None:
+        """For batch results: retry a partial IMAP failure while attempts remain; the last one reports."""
+        if retryable and (self.request.retries or 0) < (self.max_retries or 0):
+            raise self.retry_later(ImapConnectionError("; ".join(sorted(set(reasons)))[:500]))
 
     def report_progress(self, **meta: Any) -> None:
         """Progress visible through GET /api/tasks/<id> while the task runs (no-op when called directly)."""

@@ -10,9 +10,7 @@ from typing import Any
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
-from email_service.mail.imap_types import ImapConnectionError
 from email_service.services.deletion import delete_messages
-from email_service.services.deletion_batches import Outcome
 from email_service.services.restore import restore_messages
 from email_service.tasks.base import TenantTask
 
@@ -26,7 +24,7 @@ def delete_emails(
         outcome, result = delete_messages(email_ids, tenant_id, user_id, permanent=permanent)
     except OperationalError as exc:
         raise self.retry_later(exc) from exc
-    _retry_if_worth_it(self, outcome)
+    self.retry_if_attempts_remain(outcome.retryable, outcome.failed.values())
     return result
 
 
@@ -37,12 +35,5 @@ def restore_emails(self: TenantTask, email_ids: list[str], tenant_id: str, user_
         outcome, result = restore_messages(email_ids, tenant_id, user_id)
     except OperationalError as exc:
         raise self.retry_later(exc) from exc
-    _retry_if_worth_it(self, outcome)
+    self.retry_if_attempts_remain(outcome.retryable, outcome.failed.values())
     return result
-
-
-def _retry_if_worth_it(task: TenantTask, outcome: Outcome) -> None:
-    """Retry on connection trouble while attempts remain; the last attempt reports what failed."""
-    if outcome.retryable and (task.request.retries or 0) < (task.max_retries or 0):
-        reasons = sorted(set(outcome.failed.values()))
-        raise task.retry_later(ImapConnectionError("; ".join(reasons)[:500]))

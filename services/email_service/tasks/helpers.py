@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery.result import AsyncResult
-
 from email_service.tasks.celery_app import QUEUES, celery_app
 
 STATE_NAMES = {
@@ -37,10 +35,14 @@ def task_launcher(
 
 
 def get_task_status(task_id: str) -> dict[str, Any]:
-    """{taskId, status, result, error, progress} from the result backend."""
-    result = AsyncResult(task_id, app=celery_app)
-    state = result.state
-    info = result.info
+    """{taskId, status, result, error, progress} from ONE result-backend read.
+
+    AsyncResult.state followed by .info reads the backend twice for a task that is not finished
+    (only ready states are cached), which is exactly the case a polling frontend hits.
+    """
+    meta = celery_app.backend.get_task_meta(task_id)
+    state = str(meta.get("status") or "PENDING")
+    info = meta.get("result")
     payload: dict[str, Any] = {
         "taskId": task_id,
         "status": STATE_NAMES.get(state, state.lower()),

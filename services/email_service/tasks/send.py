@@ -15,14 +15,16 @@ from sqlalchemy.exc import OperationalError
 from email_service.mail.smtp import SmtpTransientError
 from email_service.models import new_id
 from email_service.notifications import EmailTemplate, email_notification
+from email_service.services.send_batch import SendBusy, send_outbox_message
 from email_service.services.send_delivery import SmtpConnections
-from email_service.services.send_service import SendJob, send_outbox_message
+from email_service.services.send_service import SendJob
 from email_service.tasks.base import TenantTask
 
 # One SMTP connection per account, reused by consecutive sends in this worker process.
 SMTP_CONNECTIONS = SmtpConnections()
 atexit.register(SMTP_CONNECTIONS.close)
 RETRYABLE = (SmtpTransientError, OperationalError)
+BUSY_RETRY_SECONDS = 2.0
 
 
 @shared_task(bind=True, base=TenantTask, name="email_service.tasks.send_email", max_retries=3)
@@ -60,5 +62,7 @@ def send_email(
     )
     try:
         return send_outbox_message(job, SMTP_CONNECTIONS)
+    except SendBusy as exc:  # a sibling's batch still holds the row after a long wait
+        raise self.retry(exc=exc, countdown=BUSY_RETRY_SECONDS) from exc
     except RETRYABLE as exc:
         raise self.retry_later(exc) from exc

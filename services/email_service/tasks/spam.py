@@ -16,7 +16,6 @@ from email_service.services.spam_junk import move_spam_to_junk
 from email_service.services.spam_service import score_stored_messages
 from email_service.tasks.base import TenantTask
 from email_service.tasks.celery_app import TASK_PREFIX
-from email_service.tasks.delete import _retry_if_worth_it as retry_if_worth_it
 from email_service.tasks.helpers import task_launcher
 
 BATCH_SIZE = 500  # ids per check_spam_batch task: one task per batch, never one per message
@@ -69,7 +68,7 @@ def _move_to_junk(task: TenantTask, results: list[dict[str, Any]], tenant_id: st
         outcome = move_spam_to_junk(spam_ids, tenant_id, user_id)
     except (OperationalError, RedisError) as exc:
         raise task.retry_later(exc) from exc
-    retry_if_worth_it(task, outcome)
+    task.retry_if_attempts_remain(outcome.retryable, outcome.failed.values())
     return len(outcome.done)
 
 

@@ -43,6 +43,7 @@ def sync_emails(
             folder_id=folder_id,
             force_full_sync=force_full_sync,
             progress=lambda meta: self.report_progress(**meta),
+            run_id=self.request.id,
         )
     except RETRYABLE as exc:
         raise self.retry_later(exc) from exc
