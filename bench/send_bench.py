@@ -4,8 +4,9 @@ All go to the same local aiosmtpd server (STARTTLS + AUTH) in the same run, repe
 (medians reported). Paths: "worker" = a real `celery worker -c 2` (prefork) on a private Redis,
 tasks published as the API publishes them, timed from the first publish until the SMTP server
 holds all N (what a user experiences); "apply" = the task run in-process with `.apply()`;
-"batch" = services.send_batch in-process. Outbox rows (MIME built at queue time, as the API does)
-are written beforehand and not timed. Prints one JSON line.
+"drain" = the same worker with the N tasks already queued (its consumer paused while publishing),
+so the worker side is timed without the publisher. Outbox rows (MIME built at queue time, as the
+API does) are written beforehand and not timed. Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import asyncio
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +33,7 @@ from tests.servers.redis_server import RedisServer
 from tests.servers.smtp_server import SmtpTestServer
 
 USER, PASSWORD = "alice@example.test", "alice-secret"
+WORKER_NAME = f"bench-{os.getpid()}@{socket.gethostname()}"
 KEYS = "bench:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 
 
@@ -102,23 +105,6 @@ def prepare_rows(
     return kwargs, ids
 
 
-def run_batch_path(kwargs: dict[str, Any], ids: list[str]) -> float:
-    from email_service.services.send_batch import send_outbox_batch
-    from email_service.services.send_delivery import SmtpConnections
-    from email_service.services.send_service import SendJob
-
-    tenant, user, account = kwargs["tenant_id"], kwargs["user_id"], kwargs["email_client_id"]
-    jobs = [SendJob(i, account, tenant, user) for i in ids]
-    smtp = SmtpConnections()
-    started = time.perf_counter()
-    results = send_outbox_batch(tenant, jobs, smtp)
-    smtp.close()
-    elapsed = time.perf_counter() - started
-    if any(r["status"] != "sent" for r in results.values()):
-        raise RuntimeError("batch path failed")
-    return elapsed
-
-
 def run_task_path(kwargs: dict[str, Any], ids: list[str]) -> float:
     from email_service.tasks.send import SMTP_CONNECTIONS, send_email
 
@@ -157,7 +143,7 @@ def start_worker(log_dir: str) -> subprocess.Popen[bytes]:
     """A real worker on the send queue with the production pool settings (prefork, 2 processes)."""
     celery = Path(sys.executable).parent / "celery"
     cmd = [str(celery), "-A", "email_service.worker", "worker", "-Q", "send", "-c", "2"]
-    cmd += ["--loglevel", "INFO", "-n", f"bench-{os.getpid()}@%h", "--without-mingle", "--without-gossip"]
+    cmd += ["--loglevel", "INFO", "-n", WORKER_NAME, "--without-mingle", "--without-gossip"]
     log = Path(log_dir) / "worker.log"
     with log.open("wb") as out:
         env = {**os.environ, "LOG_LEVEL": "INFO"}  # the worker says "ready." at INFO
@@ -180,16 +166,17 @@ def stop_worker(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def run_worker_path(smtp: SmtpTestServer, kwargs: dict[str, Any], ids: list[str]) -> float:
-    """Publish like the API (task id = outbox id, tenant headers) and wait for every delivery."""
+def _publish(kwargs: dict[str, Any], ids: list[str]) -> None:
+    """Publish like the API (task id = outbox id, tenant headers, task-sent event)."""
     from email_service.tasks.helpers import task_launcher
 
     tenant, user = kwargs["tenant_id"], kwargs["user_id"]
     body = {k: v for k, v in kwargs.items() if k not in ("tenant_id", "user_id")}
-    target = len(smtp.messages) + len(ids)
-    started = time.perf_counter()
     for task_id in ids:
         task_launcher("email_service.tasks.send_email", task_id, tenant, user, body)
+
+
+def _wait_delivered(smtp: SmtpTestServer, target: int, started: float) -> float:
     deadline = started + 120
     while len(smtp.messages) < target:
         if time.perf_counter() > deadline:
@@ -198,37 +185,81 @@ def run_worker_path(smtp: SmtpTestServer, kwargs: dict[str, Any], ids: list[str]
     return time.perf_counter() - started
 
 
-def one_round(smtp: SmtpTestServer, count: int, kwargs: dict[str, Any] | None) -> dict[str, float]:
+def _wait_results(ids: list[str], started: float) -> float:
+    """Until every task has its result (each sibling answered its stored outcome)."""
+    from celery.result import AsyncResult
+
+    from email_service.tasks.celery_app import celery_app
+
+    for task_id in ids:
+        result = AsyncResult(task_id, app=celery_app).get(timeout=120)
+        if result["status"] != "sent":
+            raise RuntimeError(f"task {task_id} ended {result!r}")
+    return time.perf_counter() - started
+
+
+def run_worker_path(smtp: SmtpTestServer, kwargs: dict[str, Any], ids: list[str]) -> dict[str, float]:
+    """From the first publish until the SMTP server holds all N, and until all N results exist."""
+    target = len(smtp.messages) + len(ids)
+    started = time.perf_counter()
+    _publish(kwargs, ids)
+    delivered = _wait_delivered(smtp, target, started)
+    return {"worker": delivered, "worker_results": _wait_results(ids, started)}
+
+
+def run_drain_path(smtp: SmtpTestServer, kwargs: dict[str, Any], ids: list[str]) -> dict[str, float]:
+    """The worker side alone: N tasks already queued (consumer paused), timed from resuming."""
+    from email_service.tasks.celery_app import celery_app
+
+    worker = [WORKER_NAME]
+    celery_app.control.cancel_consumer("send", destination=worker, reply=True, timeout=10)
+    target = len(smtp.messages) + len(ids)
+    started = time.perf_counter()
+    _publish(kwargs, ids)
+    publish = time.perf_counter() - started
+    started = time.perf_counter()
+    celery_app.control.add_consumer("send", destination=worker)
+    delivered = _wait_delivered(smtp, target, started)
+    return {"drain": delivered, "drain_results": _wait_results(ids, started), "publish": publish}
+
+
+def one_round(smtp: SmtpTestServer, count: int, kwargs: dict[str, Any] | None) -> dict[str, Any]:
     """Seconds per path for `count` messages each, all in this run against the same server."""
     kwargs, ids = prepare_rows(smtp, count, account_kwargs=kwargs)
-    seconds = {"worker": run_worker_path(smtp, kwargs, ids)}
+    seconds = run_worker_path(smtp, kwargs, ids)
     seconds["raw"] = asyncio.run(run_raw(smtp, stored_mimes(ids)))
+    _kwargs, drain_ids = prepare_rows(smtp, count, account_kwargs=kwargs)
+    seconds.update(run_drain_path(smtp, kwargs, drain_ids))
     _kwargs, apply_ids = prepare_rows(smtp, count, account_kwargs=kwargs)
     seconds["apply"] = run_task_path(kwargs, apply_ids)
-    _kwargs, batch_ids = prepare_rows(smtp, count, account_kwargs=kwargs)
-    seconds["batch"] = run_batch_path(kwargs, batch_ids)
     seconds["raw_again"] = asyncio.run(run_raw(smtp, stored_mimes(ids)))
-    return {**seconds, "_kwargs": kwargs}  # type: ignore[dict-item]
+    return {**seconds, "_kwargs": kwargs}
+
+
+PATHS = {
+    "worker": "real celery worker -c 2 (prefork); first publish (as the API) -> all N at the SMTP server",
+    "worker_results": "same run: first publish -> every task's result stored",
+    "drain": "same worker, N tasks published while its consumer was paused; resume -> all delivered",
+    "drain_results": "same run: resume -> every task's result stored",
+    "apply": "send_email.apply() in-process, one after another (the same batching path)",
+    "raw": "aiosmtplib, one connection, same MIME bytes (best of the two raw runs per round)",
+    "publish": "publishing N tasks from one thread as the API does (not a send path; for reference)",
+}
 
 
 def summarise(count: int, rounds: list[dict[str, Any]]) -> dict[str, Any]:
-    """Medians over rounds; each ratio is computed per round against that round's raw time."""
+    """Medians over rounds; each ratio is computed per round against that round's best raw time."""
     report: dict[str, Any] = {"bench": "send", "messages": count, "runs": len(rounds)}
-    for path in ("worker", "apply", "batch", "raw", "raw_again"):
+    for path in (*PATHS, "raw_again"):
         times = [r[path] for r in rounds]
         report[f"{path}_seconds"] = round(statistics.median(times), 4)
         report[f"{path}_msgs_per_s"] = round(count / statistics.median(times), 1)
-    for path in ("worker", "apply", "batch"):
+    for path in ("worker", "worker_results", "drain", "drain_results", "apply"):
         ratios = [min(r["raw"], r["raw_again"]) / r[path] for r in rounds]
         report[f"{path}_ratio_median"] = round(statistics.median(ratios), 3)
         report[f"{path}_ratio_runs"] = [round(x, 3) for x in ratios]
     report["target_ratio"] = 0.7
-    report["paths"] = {
-        "worker": "real celery worker -c 2 (prefork) on a private Redis; publish → all delivered",
-        "apply": "send_email.apply() in-process per message",
-        "batch": "services.send_batch.send_outbox_batch in-process, commits per 50",
-        "raw": "aiosmtplib, one connection, same MIME bytes (best of the two raw runs per round)",
-    }
+    report["paths"] = PATHS
     return report
 
 

@@ -146,3 +146,42 @@ def test_cleanup_prunes_old_records_and_frees_orphaned_syncs(clean_db) -> None:
         assert session.get(EmailAccount, stuck).state == "active"
         assert session.get(EmailAccount, live).state == "syncing"
         assert [r.id for r in session.scalars(select(TaskRecord))] == ["new"]
+
+
+def test_tick_republishes_sends_whose_queue_message_was_lost(clean_db) -> None:
+    """A Redis restart without persistence drops queued sends; the next tick publishes them again."""
+    from email_service.models import OutboxMessage
+    from email_service.tasks.periodic import periodic_sync
+
+    caller = make_caller()
+    account_id = _account(caller.tenant_id, caller.user_id, is_sync_enabled=False)
+    old, overdue = utcnow() - timedelta(minutes=30), utcnow() - timedelta(minutes=20)
+    rows = {
+        "lost": ("queued", old, None),
+        "fresh": ("queued", utcnow(), None),
+        "overdue-scheduled": ("scheduled", old, overdue),
+        "future-scheduled": ("scheduled", old, utcnow() + timedelta(hours=1)),
+        "done": ("sent", old, None),
+    }
+    with session_scope(caller.tenant_id) as session:
+        for key, (status, updated, send_at) in rows.items():
+            session.add(OutboxMessage(
+                id=f"{key}-{caller.user_id}", tenant_id=caller.tenant_id, user_id=caller.user_id,
+                account_id=account_id, status=status, send_at=send_at,
+                request={"to": ["a@example.test"], "subject": key}, updated_at=updated,
+            ))  # fmt: skip
+        session.flush()
+        session.execute(update(OutboxMessage).values(updated_at=old).where(OutboxMessage.status != "queued"))
+        session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.startswith("lost")).values(updated_at=old)
+        )
+    client = redis.Redis.from_url(clean_db.redis_url)
+    client.delete("send", tick_key("periodic_sync"))
+
+    result = periodic_sync.apply().get()
+
+    expected = {f"lost-{caller.user_id}", f"overdue-scheduled-{caller.user_id}"}
+    assert set(result["requeued_sends"]) == expected
+    queued = client.lrange("send", 0, -1)
+    assert len(queued) == 2 and all(any(i.encode() in m for i in expected) for m in queued)
+    assert all(caller.tenant_id.encode() in m and account_id.encode() in m for m in queued)

@@ -177,6 +177,18 @@ def test_cancel_refused_once_sending(client: Any, account: SendAccount, status: 
     assert outbox_row(account.caller, task_id).status == status
 
 
+def test_revoking_a_send_task_cancels_its_outbox_row(client: Any, account: SendAccount) -> None:
+    queued = post_send(client, account).get_json()["taskId"]
+    assert client.delete(f"/api/tasks/{queued}", headers=account.caller.headers).status_code == 202
+    assert outbox_row(account.caller, queued).status == "cancelled"  # no batch of another task sends it
+    sent = post_send(client, account, subject="already out").get_json()["taskId"]
+    with session_scope(account.caller.tenant_id) as session:
+        row = session.get(OutboxMessage, sent)
+        assert row is not None
+        row.status = "sent"
+    assert client.delete(f"/api/tasks/{sent}", headers=account.caller.headers).status_code == 409
+
+
 def test_outbox_lists_newest_first_with_status_filter(client: Any, account: SendAccount) -> None:
     ids = [post_send(client, account, subject=f"m{i}").get_json()["taskId"] for i in range(3)]
     client.delete(f"/api/email/outbox/{ids[1]}", headers=account.caller.headers)

@@ -10,6 +10,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from pydantic import ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DataError
 from sqlalchemy.exc import OperationalError as DatabaseError
 from werkzeug.exceptions import HTTPException
 
@@ -57,6 +58,12 @@ def register_error_handlers(app: Flask) -> None:
     def _broker_down(exc: Exception) -> Response:
         log.warning("task broker or result backend unreachable: %s", type(exc).__name__)
         return error_response(503, "service_unavailable", "task queue is unavailable, try again shortly")
+
+    @app.errorhandler(DataError)
+    def _unstorable(exc: Exception) -> Response:
+        """Input the database cannot hold (NUL in text, a lone surrogate) is the caller's error."""
+        log.info("request value refused by the database: %s", type(exc.__cause__ or exc).__name__)
+        return error_response(400, "bad_request", "a value in the request cannot be stored or looked up")
 
     @app.errorhandler(DatabaseError)
     def _db_down(exc: Exception) -> Response:

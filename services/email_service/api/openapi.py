@@ -101,7 +101,10 @@ def build_spec() -> dict[str, Any]:
         "/api/tasks/{id}": {
             "parameters": [ID_PARAM],
             "get": op("Task status", _responses("200", TASK_STATUS, "404")),
-            "delete": op("Revoke a task", _responses("202", TASK_ACCEPTED, "404")),
+            "delete": op(
+                "Revoke a task (a send is cancelled, 409 once sending)",
+                _responses("202", TASK_ACCEPTED, "404", "409"),
+            ),
         },
         "/api/accounts": {
             "get": op("List accounts", _responses("200", obj)),
@@ -123,6 +126,7 @@ def build_spec() -> dict[str, Any]:
         },
         **EXTRA_PATHS,
     }
+    _document_bad_request(paths)
     components = {
         name.__name__: name.model_json_schema(ref_template="#/components/schemas/{model}")
         for name in REQUEST_MODELS
@@ -151,6 +155,16 @@ def build_spec() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }
+
+
+def _document_bad_request(paths: dict[str, Any]) -> None:
+    """Any operation answers 400 to a value the database cannot hold (e.g. NUL in an id)."""
+    for item in paths.values():
+        for method, operation in item.items():
+            if method != "parameters":
+                operation["responses"].setdefault(
+                    "400", {"description": "error", "content": {"application/json": {"schema": ERROR}}}
+                )
 
 
 @bp.get("/openapi.json")

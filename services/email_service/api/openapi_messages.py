@@ -114,7 +114,7 @@ MESSAGE_PATHS: dict[str, dict[str, Any]] = {
         "parameters": [_path("id"), _path("aid")],
         "get": _get(
             "Attachment bytes, always as a download",
-            {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+            {"content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
             "404",
         ),
     },

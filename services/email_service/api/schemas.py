@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Security = Literal["ssl", "starttls", "none"]
 Id = Field(min_length=1, max_length=64)
@@ -57,3 +57,13 @@ class AccountUpdate(StrictModel):
     provider_saves_sent: bool | None = None
     move_spam_to_junk: bool | None = None
     pinned_cert_pem: str | None = Field(default=None, max_length=20000)
+
+    @model_validator(mode="after")
+    def _null_only_clears_the_pin(self) -> AccountUpdate:
+        """null means "clear" and only the pinned certificate can be cleared (the rest are NOT NULL)."""
+        nulled = sorted(
+            n for n in self.model_fields_set if getattr(self, n) is None and n != "pinned_cert_pem"
+        )
+        if nulled:
+            raise ValueError(f"{', '.join(nulled)} cannot be null")
+        return self

@@ -17,11 +17,11 @@ from email_service.db import session_scope
 from email_service.errors import BadRequest, ServiceUnavailable
 from email_service.models.outbox_message import OUTBOX_STATES
 from email_service.services import outbox
+from email_service.services.outbox_recovery import send_task_kwargs
 
 bp = Blueprint("send", __name__, url_prefix="/api")
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
-CONTRACT_FIELDS = ("to", "cc", "bcc", "subject", "body_text", "body_html", "attachment_ids")
 MAX_LIMIT = 200
 
 
@@ -64,8 +64,7 @@ def _queue(data: dict[str, Any], key: str | None) -> outbox.QueuedSend:
 
 def _publish(queued: outbox.QueuedSend, data: dict[str, Any]) -> None:
     """Publish after commit (eta for a scheduled send); a broker outage removes the row again."""
-    kwargs = {name: data.get(name) for name in CONTRACT_FIELDS}
-    kwargs["email_client_id"] = data["email_client_id"]
+    kwargs = send_task_kwargs(data["email_client_id"], data)
     options = {"eta": queued.send_at} if queued.status == "scheduled" else {}
     try:
         launch("send_email", kwargs, account_id=data["email_client_id"], task_id=queued.task_id, **options)

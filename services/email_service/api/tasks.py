@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from email_service.db import session_scope
 from email_service.errors import BadRequest
+from email_service.services.outbox import cancel as cancel_send
 from email_service.services.task_records import TaskRef, get_task, list_tasks
 from email_service.tasks.helpers import get_task_status, revoke_task
 
@@ -31,6 +32,10 @@ def show(task_id: str) -> ResponseReturnValue:
 def cancel(task_id: str) -> ResponseReturnValue:
     with session_scope(g.tenant_id) as session:
         ref = get_task(session, task_id, g.tenant_id, g.user_id)
+        if ref.kind == "send_email":
+            # The outbox row is the truth for sends (another task's batch may pick a queued row up):
+            # cancel it, or answer 409 when it is already being sent.
+            cancel_send(session, ref.task_id, g.tenant_id, g.user_id)
     revoke_task(ref.task_id, terminate=True)
     return jsonify({"taskId": ref.task_id, "status": "revoked"}), 202
 

@@ -119,13 +119,16 @@ def _encoded_chunks(value: str) -> list[tuple[str | None, str, str]]:
     return chunks
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]+")  # every control but TAB
+
+
 def decode_header_value(value: str) -> str:
     """Decode RFC 2047 words (even malformed or unfolded ones) and raw 8-bit bytes into text."""
     if not value:
         return ""
     value = fix_surrogates(_FOLD.sub(" ", value))
     if "=?" not in value:
-        return value.strip()
+        return _one_line(value)
     out: list[str] = []
     pending: tuple[str, bytes] | None = None
     for charset, encoding, text in _encoded_chunks(value):
@@ -141,7 +144,13 @@ def decode_header_value(value: str) -> str:
             pending = (charset, _decode_word(encoding, text))
     if pending is not None:
         out.append(decode_bytes(pending[1], pending[0]))
-    return "".join(out).strip()
+    return _one_line("".join(out))
+
+
+def _one_line(text: str) -> str:
+    """A decoded header is one line of text: CR/LF or other controls smuggled in encoded words
+    (=?utf-8?Q?a=0D=0ABcc:...?=) would otherwise reach replies and forwards as new header lines."""
+    return _CONTROLS.sub(" ", text).strip()
 
 
 def parse_addresses(value: str | None) -> tuple[Address, ...]:

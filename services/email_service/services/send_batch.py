@@ -83,33 +83,31 @@ def _claim_batch(job: SendJob, locks: SendLocks, limit: int) -> Claimed | dict[s
 
 
 def _claim_siblings(session: Session, job: SendJob, own: Prepared, locks: SendLocks, limit: int) -> Claimed:
-    """Queued, due, pre-built rows of the account whose task is not running elsewhere right now."""
-    now = datetime.now(UTC)
-    base = scoped(OutboxMessage, job.tenant_id, job.user_id).where(
+    """Queued, due, pre-built rows of the account that no other run has locked or is running for.
+
+    Row locks first (SKIP LOCKED: a concurrent leader's rows are passed over, so two leaders split
+    the queue), then rows whose own task runs right now are left to it, then the send locks.
+    """
+    query = scoped(OutboxMessage, job.tenant_id, job.user_id).where(
         OutboxMessage.account_id == job.account_id,
         OutboxMessage.status == "queued",
         OutboxMessage.id != job.outbox_id,
-    )
-    due = base.where(
         OutboxMessage.mime.is_not(None),
         OutboxMessage.message_id_header.is_not(None),
-        or_(OutboxMessage.send_at.is_(None), OutboxMessage.send_at <= now),
+        or_(OutboxMessage.send_at.is_(None), OutboxMessage.send_at <= datetime.now(UTC)),
     )
-    query = due.with_only_columns(OutboxMessage.id).order_by(OutboxMessage.created_at, OutboxMessage.id)
-    ids = list(session.scalars(query.limit(limit)))
-    busy = locks.running(ids)
-    got = locks.try_send_many(i for i in ids if i not in busy)
-    locked = base.where(OutboxMessage.id.in_(got)).with_for_update(skip_locked=True)
-    rows = {row.id: row for row in session.scalars(locked)}
-    locks.release_send(got - set(rows))
+    query = query.order_by(OutboxMessage.created_at, OutboxMessage.id).limit(limit)
+    rows = list(session.scalars(query.with_for_update(skip_locked=True)))
+    busy = locks.running(row.id for row in rows)
+    got = locks.try_send_many(row.id for row in rows if row.id not in busy)
     account = session.get(EmailAccount, job.account_id)
     assert account is not None  # claim_in loaded it in this session
     ctx = context_of(own)
     claimed: Claimed = []
-    for row_id in (i for i in ids if i in rows):
-        step = claim_row(session, rows[row_id], account, ctx)
+    for row in (r for r in rows if r.id in got):
+        step = claim_row(session, row, account, ctx)
         if isinstance(step, Prepared):  # a dict: stored as failed (MIME unusable); its task reports it
-            claimed.append((SendJob(row_id, job.account_id, job.tenant_id, job.user_id), step))
+            claimed.append((SendJob(row.id, job.account_id, job.tenant_id, job.user_id), step))
     return claimed
 
 

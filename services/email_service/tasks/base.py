@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Iterable
 from typing import Any
@@ -11,6 +12,7 @@ from celery import Task
 from email_service.logging_setup import log_context
 from email_service.mail.imap_types import ImapConnectionError
 
+log = logging.getLogger(__name__)
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_CAP_SECONDS = 600
 
@@ -52,9 +54,15 @@ class TenantTask(Task):
             raise self.retry_later(ImapConnectionError("; ".join(sorted(set(reasons)))[:500]))
 
     def report_progress(self, **meta: Any) -> None:
-        """Progress visible through GET /api/tasks/<id> while the task runs (no-op when called directly)."""
+        """Progress visible through GET /api/tasks/<id> while the task runs (no-op when called directly).
+
+        Best effort: a result backend that is briefly down must not abort the work it describes.
+        """
         if self.request.id and not self.request.called_directly:
-            self.update_state(state="PROGRESS", meta=meta)
+            try:
+                self.update_state(state="PROGRESS", meta=meta)
+            except Exception as exc:  # any backend failure; the next report or the result says more
+                log.warning("progress not recorded: %s", type(exc).__name__)
 
 
 class SystemTask(TenantTask):

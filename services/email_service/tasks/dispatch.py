@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from email_service.services.outbox_recovery import StaleSend
 from email_service.services.scheduling import SyncDispatch
 from email_service.tasks.celery_app import ROUTES, TASK_PREFIX, celery_app
+from email_service.tasks.helpers import task_launcher
 
 SYNC_TASK = TASK_PREFIX + "sync_emails"
 # Redis commands per pipeline round trip.
@@ -41,3 +43,10 @@ def publish_syncs(dispatches: list[SyncDispatch]) -> None:
                 declare=[],
                 retry=False,
             )
+
+
+def publish_sends(stale: list[StaleSend]) -> list[str]:
+    """Publish send_email again for outbox rows whose queue message was lost; returns their ids."""
+    for send in stale:
+        task_launcher(TASK_PREFIX + "send_email", send.outbox_id, send.tenant_id, send.user_id, send.kwargs)
+    return [send.outbox_id for send in stale]

@@ -7,19 +7,30 @@ from typing import Any
 from celery import shared_task
 
 from email_service.services.maintenance import cleanup_stale_state
+from email_service.services.outbox_recovery import stale_sends
 from email_service.services.scheduling import dispatch_due_syncs
 from email_service.tasks.base import SystemTask
-from email_service.tasks.dispatch import publish_syncs
+from email_service.tasks.dispatch import publish_sends, publish_syncs
 from email_service.tasks.schedules import CLEANUP_WINDOW_SECONDS, PERIODIC_SYNC_WINDOW_SECONDS
 from email_service.tasks.tick_guard import claim_tick
+
+EMPTY_TICK: dict[str, Any] = {"dispatched": 0, "skipped": 0, "task_ids": [], "requeued_sends": []}
 
 
 @shared_task(bind=True, base=SystemTask, name="email_service.tasks.periodic_sync")
 def periodic_sync(self: SystemTask) -> dict[str, Any]:
-    """Every 5 minutes: start sync_emails for each enabled, due, healthy account (once per window)."""
+    """Every 5 minutes: start sync_emails for each due, healthy account and re-publish lost sends."""
     if not claim_tick("periodic_sync", PERIODIC_SYNC_WINDOW_SECONDS, self.request.id):
-        return {"status": "duplicate_tick", "dispatched": 0, "skipped": 0, "task_ids": []}
-    return dispatch_due_syncs(publish_syncs).as_dict()
+        return {
+            "status": "duplicate_tick",
+            "dispatched": 0,
+            "skipped": 0,
+            "task_ids": [],
+            "requeued_sends": [],
+        }
+    result = dispatch_due_syncs(publish_syncs).as_dict()
+    result["requeued_sends"] = publish_sends(stale_sends())
+    return result
 
 
 @shared_task(bind=True, base=SystemTask, name="email_service.tasks.cleanup_stale_results")
