@@ -11,17 +11,19 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
-from typing import Any
+from typing import Any, TypeAlias, cast
 
 import psycopg
 from psycopg import pq, sql
+from psycopg.adapt import Transformer
 from psycopg.generators import execute as pq_execute
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy import Engine, Select, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from email_service.config import get_settings
 
+AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 _engine: Engine | None = None
 _session_factory: sessionmaker[Session] | None = None
 _engine_pid: int | None = None
@@ -154,3 +156,70 @@ def session_scope(tenant_id: str | None = None, *, system: bool = False) -> Iter
         raise
     finally:
         session.close()
+
+
+def fetch_one_scoped(tenant_id: str, statement: AnySelect, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """First row of a read-only SELECT under the tenant's RLS scope; ONE round trip on PostgreSQL.
+
+    For the API's hottest lookup: no Session, no ORM objects, no BEGIN/COMMIT of their own, and the
+    statement compiled once per process: pass a module constant, values as bindparam()s.
+    """
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        with session_scope(tenant_id) as session:
+            row = session.execute(statement, params).first()
+        return tuple(row) if row is not None else None
+    query, defaults = _compiled_sql(engine, statement)
+    params = {**defaults, **params}
+    pooled = engine.raw_connection()
+    try:
+        raw = cast("psycopg.Connection[Any]", pooled.driver_connection)
+        return _fetch_one_raw(raw, tenant_id, query, params)
+    except psycopg.Error as exc:
+        if isinstance(exc, psycopg.OperationalError):
+            pooled.invalidate(exc)
+        # The same wrapped errors as the Session path, so the API maps them the same way (503, 400).
+        raise DBAPIError.instance(query, params, exc, psycopg.Error) from exc
+    finally:
+        pooled.close()
+
+
+_COMPILED: dict[AnySelect, tuple[str, dict[str, Any]]] = {}
+
+
+def _compiled_sql(engine: Engine, statement: AnySelect) -> tuple[str, dict[str, Any]]:
+    """SQL with %(name)s placeholders and the statement's own bound values, compiled once.
+
+    Compiling costs more CPU than the query's round trip.
+    """
+    compiled = _COMPILED.get(statement)
+    if compiled is None:
+        done = statement.compile(dialect=engine.dialect)
+        compiled = _COMPILED[statement] = (str(done), dict(done.params))
+    return compiled
+
+
+def _fetch_one_raw(
+    raw: psycopg.Connection[Any], tenant_id: str, query: str, params: dict[str, Any]
+) -> tuple[Any, ...] | None:
+    """The RLS settings and the SELECT as one simple-protocol query.
+
+    PostgreSQL runs a multi-statement simple query as one implicit transaction, so the local
+    set_config still covers exactly this SELECT and ends with it. Values are bound by psycopg.
+    """
+    if raw.info.transaction_status != pq.TransactionStatus.IDLE:
+        raw.rollback()
+    scope = sql.SQL(SCOPE_SQL).format(sql.Literal(tenant_id), sql.Literal("off")).as_bytes(raw)
+    select = psycopg.ClientCursor(raw).mogrify(query, params).encode(raw.info.encoding)
+    with raw.lock:
+        raw.pgconn.send_query(scope + b"; " + select)
+        results = raw.wait(pq_execute(raw.pgconn))
+    for result in results:
+        if result.status != pq.ExecStatus.TUPLES_OK:
+            raise psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
+    rows = results[-1]
+    if rows.ntuples == 0:
+        return None
+    loader = Transformer(raw)
+    loader.set_pgresult(rows)
+    return loader.load_row(0, tuple)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.exc import ProgrammingError
+from psycopg import pq
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.exc import DataError, ProgrammingError
 
 from email_service.crypto import get_secret_box
-from email_service.db import session_scope
+from email_service.db import _fetch_one_raw, fetch_one_scoped, get_engine, session_scope
 from email_service.models import EmailAccount, TaskRecord
 from email_service.services.accounts import create_account
 from tests.conftest import make_caller
@@ -52,3 +53,32 @@ def test_scope_survives_commit_inside_a_session(clean_db) -> None:
     with session_scope(a.tenant_id) as session:
         session.commit()  # a new transaction starts; the tenant setting must be applied again
         assert session.scalars(select(EmailAccount.id)).all() == []
+
+
+def test_one_round_trip_read_carries_the_tenant_scope(clean_db) -> None:
+    a, b = make_caller(), make_caller()
+    a_id, b_id = _seed(a.tenant_id, a.user_id), _seed(b.tenant_id, b.user_id)
+    query = select(EmailAccount.id, func.current_setting("app.tenant_id")).where(
+        EmailAccount.id.in_([bindparam("a"), bindparam("b")])
+    )
+    assert fetch_one_scoped(a.tenant_id, query, {"a": a_id, "b": b_id}) == (a_id, a.tenant_id)
+    assert fetch_one_scoped(b.tenant_id, query, {"a": a_id, "b": b_id}) == (b_id, b.tenant_id)
+    assert fetch_one_scoped(a.tenant_id, select(EmailAccount.id).where(EmailAccount.id == b_id), {}) is None
+
+
+def test_one_round_trip_read_leaves_no_setting_behind(clean_db) -> None:
+    pooled = get_engine().raw_connection()
+    try:
+        raw = pooled.driver_connection
+        assert _fetch_one_raw(raw, "t-x", "SELECT current_setting('app.tenant_id')", {}) == ("t-x",)
+        assert raw.info.transaction_status == pq.TransactionStatus.IDLE
+        assert raw.execute("SELECT current_setting('app.tenant_id', true)").fetchone() in {("",), (None,)}
+        raw.rollback()
+    finally:
+        pooled.close()
+
+
+def test_one_round_trip_read_maps_bad_input_like_the_session_path(clean_db) -> None:
+    query = select(TaskRecord.id).where(TaskRecord.id == bindparam("id"))
+    with pytest.raises(DataError):
+        fetch_one_scoped("t", query, {"id": "nul\x00byte"})

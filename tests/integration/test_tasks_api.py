@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from email_service.db import session_scope
 from email_service.models import TaskRecord
+from email_service.services.task_records import forget_task, record_task
 from email_service.tasks.helpers import get_queue_stats
 from tests.conftest import Caller, apply_environment
 from tests.integration.test_accounts_api import create
@@ -66,3 +67,17 @@ def test_broker_outage_is_503_and_leaves_no_record(client, owner: Caller, clean_
     assert response.get_json()["error"]["code"] == "service_unavailable"
     with session_scope(owner.tenant_id) as session:
         assert session.scalars(select(TaskRecord)).all() == []
+
+
+def test_a_remembered_owner_check_serves_only_that_owner(
+    client, owner: Caller, same_tenant_other_user: Caller, other_tenant: Caller
+) -> None:
+    with session_scope(owner.tenant_id) as session:
+        task_id = record_task(session, owner.tenant_id, owner.user_id, "sync_emails").task_id
+    for _ in range(2):  # the second poll is answered from the remembered ownership
+        assert client.get(f"/api/tasks/{task_id}", headers=owner.headers).status_code == 200
+    for stranger in (same_tenant_other_user, other_tenant):
+        assert client.get(f"/api/tasks/{task_id}", headers=stranger.headers).status_code == 404
+    with session_scope(owner.tenant_id) as session:
+        forget_task(session, task_id)
+    assert client.get(f"/api/tasks/{task_id}", headers=owner.headers).status_code == 404

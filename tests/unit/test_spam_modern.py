@@ -88,3 +88,46 @@ def test_lures_with_two_strong_indicators_are_spam(raw: bytes) -> None:
     verdict = score_message(raw)
     assert verdict.is_spam, verdict
     assert len(set(verdict.indicators) - {"urgent_action", "missing_message_id"}) >= 2
+
+
+def _short(sender: str, subject: str, body: str) -> bytes:
+    """A short plain-text modern message: few words, so the model's prior (intercept) decides much."""
+    return _mail(sender, subject, body, ctype="text/plain")
+
+
+# Short personal and transactional mail sits nearest the threshold: a word-bigram block trained on the
+# 2002 corpus pushed LUNCH over it (and SHIPPING from 0.38 to 0.74) while gaining on the corpus splits.
+SHORT_HAM = {
+    "lunch": _short(
+        "Bob <bob@example.org>",
+        "lunch tomorrow?",
+        "Are you free for lunch tomorrow at noon? Let me know.\nBob",
+    ),
+    "ride": _short(
+        "Uber Receipts <noreply@uber.com>",
+        "Your Thursday evening trip with Uber",
+        "Thanks for riding, Sam. Total $18.42. Trip from Market St to Mission St, 4.2 miles, 16 min.",
+    ),
+    "signin": _short(
+        "Netflix <info@account.netflix.com>",
+        "New sign-in to your account",
+        "We noticed a new sign-in to your Netflix account from a TV in Berlin, Germany. If this was you, "
+        "you can ignore this message.",
+    ),
+    "recording": _short(
+        "Zoom <no-reply@zoom.us>",
+        "Cloud recording is now available",
+        "Hi Sam, your cloud recording of Weekly Sync is now available. Recording duration 42 minutes.",
+    ),
+    "payment": _short(
+        "PayPal <service@paypal.com>",
+        "You sent a payment to Anna Meyer",
+        "You sent $25.00 USD to Anna Meyer. Transaction ID 7XJ23. Note: concert tickets.",
+    ),
+}
+
+
+@pytest.mark.parametrize("raw", list(SHORT_HAM.values()), ids=list(SHORT_HAM))
+def test_short_modern_mail_is_ham(raw: bytes) -> None:
+    verdict = score_message(raw)
+    assert not verdict.is_spam, verdict

@@ -41,3 +41,28 @@ def test_alg_none_refused() -> None:
     token = jwt.encode({"sub": "u", "tenant_id": "t", "exp": int(time.time()) + 60}, None, algorithm="none")
     with pytest.raises(Unauthorized):
         verify_token(SETTINGS, token)
+
+
+def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = issue_token(SETTINGS, "t1", "u1", ttl_seconds=30)
+    verify_token(SETTINGS, token)  # verified once, then answered from memory
+    later = time.time() + 31
+    monkeypatch.setattr("email_service.tenancy.tokens.time.time", lambda: later)
+    with pytest.raises(Unauthorized, match="expired"):
+        verify_token(SETTINGS, token)
+
+
+def test_a_remembered_token_is_checked_again_under_another_secret() -> None:
+    token = issue_token(SETTINGS, "t1", "u1")
+    verify_token(SETTINGS, token)
+    with pytest.raises(Unauthorized, match="invalid"):
+        verify_token(load_settings({"JWT_SECRET": "r" * 40}), token)
+
+
+def test_a_tampered_copy_of_a_remembered_token_is_refused() -> None:
+    token = issue_token(SETTINGS, "t1", "u1")
+    verify_token(SETTINGS, token)
+    header, _claims, signature = token.split(".")
+    forged = jwt.encode({"sub": "u1", "tenant_id": "t2", "exp": int(time.time()) + 60}, "x" * 40).split(".")
+    with pytest.raises(Unauthorized, match="invalid"):
+        verify_token(SETTINGS, f"{header}.{forged[1]}.{signature}")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 from flask import Flask, g, request
 
 from email_service.config import get_settings
@@ -13,6 +10,7 @@ from email_service.errors import Unauthorized
 from email_service.logging_setup import bind_context
 from email_service.services.identity import user_exists
 from email_service.tenancy.tokens import Identity, verify_token
+from email_service.tenancy.ttl_cache import TtlCache
 
 PUBLIC_PATHS = frozenset({"/api/openapi.json", "/api/docs"})
 # A user seen to exist is not looked up again for this long (per process): a deleted user's
@@ -21,26 +19,7 @@ USER_CHECK_TTL_SECONDS = 10.0
 MAX_CACHED_USERS = 10_000
 
 
-class KnownUsers:
-    """Process-local memory of (tenant, user) pairs confirmed to exist, each for a short time."""
-
-    def __init__(self, ttl: float, max_entries: int) -> None:
-        self.ttl, self.max_entries = ttl, max_entries
-        self._confirmed: dict[Identity, float] = {}
-        self._lock = threading.Lock()
-
-    def fresh(self, identity: Identity) -> bool:
-        confirmed = self._confirmed.get(identity)
-        return confirmed is not None and time.monotonic() - confirmed < self.ttl
-
-    def remember(self, identity: Identity) -> None:
-        with self._lock:
-            if len(self._confirmed) >= self.max_entries:
-                self._confirmed.clear()
-            self._confirmed[identity] = time.monotonic()
-
-
-known_users = KnownUsers(USER_CHECK_TTL_SECONDS, MAX_CACHED_USERS)
+known_users: TtlCache[Identity, bool] = TtlCache(USER_CHECK_TTL_SECONDS, MAX_CACHED_USERS)
 
 
 def authenticate() -> None:
@@ -50,11 +29,11 @@ def authenticate() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing bearer token")
     identity = verify_token(get_settings(), token.strip())
-    if not known_users.fresh(identity):
+    if known_users.get(identity) is None:
         with session_scope(identity.tenant_id) as session:
             if not user_exists(session, identity.tenant_id, identity.user_id):
                 raise Unauthorized("unknown user")
-        known_users.remember(identity)
+        known_users.put(identity, True)
     g.tenant_id = identity.tenant_id
     g.user_id = identity.user_id
     bind_context(tenant_id=identity.tenant_id, user_id=identity.user_id)

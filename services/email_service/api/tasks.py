@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from email_service.db import session_scope
 from email_service.errors import BadRequest
 from email_service.services.outbox import cancel as cancel_send
-from email_service.services.task_records import TaskRef, get_task, list_tasks
+from email_service.services.task_records import TaskRef, find_owned_task, get_task, list_tasks
 from email_service.tasks.helpers import get_task_status, revoke_task
 
 bp = Blueprint("tasks", __name__, url_prefix="/api/tasks")
@@ -23,9 +23,7 @@ def _status(ref: TaskRef) -> dict[str, object]:
 
 @bp.get("/<task_id>")
 def show(task_id: str) -> ResponseReturnValue:
-    with session_scope(g.tenant_id) as session:
-        ref = get_task(session, task_id, g.tenant_id, g.user_id)
-    return jsonify(_status(ref))
+    return jsonify(_status(find_owned_task(task_id, g.tenant_id, g.user_id)))
 
 
 @bp.delete("/<task_id>")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
 from email.message import Message
@@ -25,6 +26,7 @@ from email_service.mail.addresses import (
     parse_date,
     parse_msgid_list,
 )
+from email_service.mail.large_parts import cut_large_bodies
 from email_service.mail.sanitize import Link, extract_html, sanitize_html
 
 __all__ = [
@@ -130,6 +132,7 @@ class _Body:
     attachments: list[ParsedAttachment]
     content_types: list[str]
     defects: list[str]
+    large: Mapping[str, bytes] = field(default_factory=dict)  # placeholder payload -> decoded body
 
 
 def _read_single_part(raw: bytes) -> Message | None:
@@ -148,11 +151,22 @@ def _read_single_part(raw: bytes) -> Message | None:
     return head
 
 
-def _read_tree(raw: bytes) -> tuple[Message, list[str]]:
-    """Parse the MIME tree; a structure that defeats the parser falls back to headers only."""
+def _parse_bytes(raw: bytes) -> Message:
+    single = _read_single_part(raw)
+    return single if single is not None else BytesParser(policy=_POLICY).parsebytes(raw)
+
+
+def _read_tree(raw: bytes) -> tuple[Message, list[str], Mapping[str, bytes]]:
+    """Parse the MIME tree; a structure that defeats the parser falls back to headers only.
+
+    Large encoded bodies are decoded apart (see large_parts): the parser's line handling of a
+    50 MB attachment would cost several times its size. The mapping gives them back by placeholder.
+    """
     try:
-        single = _read_single_part(raw)
-        return (single if single is not None else BytesParser(policy=_POLICY).parsebytes(raw)), []
+        cut = cut_large_bodies(raw)
+        if cut is not None:
+            return _parse_bytes(cut.skeleton), [], cut.bodies
+        return _parse_bytes(raw), [], {}
     except RecursionError:
         defect = "NestingTooDeep"
     except Exception as exc:  # the stdlib parser has no exhaustive error contract
@@ -162,11 +176,15 @@ def _read_tree(raw: bytes) -> tuple[Message, list[str]]:
     except Exception as exc:
         raise MimeParseError(f"unreadable message: {exc}") from exc
     headers_only.set_payload("")  # the body is what broke the parser; the caller keeps the raw bytes
-    return headers_only, [defect]
+    return headers_only, [defect], {}
 
 
-def _payload(part: Message) -> bytes:
+def _payload(part: Message, large: Mapping[str, bytes]) -> bytes:
     """Decoded transfer encoding of a leaf part; broken encodings yield what could be decoded."""
+    if large:
+        placeholder = part.get_payload()
+        if isinstance(placeholder, str) and placeholder in large:
+            return large[placeholder]
     try:
         data = part.get_payload(decode=True)
     except Exception:  # malformed base64/quoted-printable or odd payload types
@@ -187,7 +205,7 @@ def _filename(part: Message) -> str:
     return decode_header_value(str(name)) if name else ""
 
 
-def _attachment(part: Message, ctype: str, disposition: str | None, index: int) -> ParsedAttachment:
+def _attachment(part: Message, ctype: str, disposition: str | None, body: _Body) -> ParsedAttachment:
     """Build an attachment record; message/rfc822 parts are re-serialised to .eml bytes."""
     if part.is_multipart():
         inner = part.get_payload(0) if part.get_payload() else None
@@ -196,10 +214,10 @@ def _attachment(part: Message, ctype: str, disposition: str | None, index: int) 
         except Exception:  # a broken embedded message cannot always be regenerated
             content = b""
     else:
-        content = _payload(part)
+        content = _payload(part, body.large)
     name = _filename(part)
     if not name:
-        name = f"attachment-{index}{'.eml' if ctype.startswith('message/') else ''}"
+        name = f"attachment-{len(body.attachments) + 1}{'.eml' if ctype.startswith('message/') else ''}"
     raw_cid = part.get("Content-ID")
     cid = fix_surrogates(str(raw_cid)).strip().strip("<>") or None if raw_cid else None
     inline = disposition == "inline" or (disposition is None and cid is not None)
@@ -210,15 +228,15 @@ def _leaf(part: Message, ctype: str, body: _Body) -> None:
     """Route one non-multipart part to the text, HTML or attachment list."""
     disposition = part.get_content_disposition()
     if ctype in ("text/plain", "text/html") and disposition != "attachment" and not _filename(part):
-        text = decode_bytes(_payload(part), part.get_content_charset())
+        text = decode_bytes(_payload(part, body.large), part.get_content_charset())
         (body.texts if ctype == "text/plain" else body.htmls).append(text)
     else:
-        body.attachments.append(_attachment(part, ctype, disposition, len(body.attachments) + 1))
+        body.attachments.append(_attachment(part, ctype, disposition, body))
 
 
 def _repair_multipart(part: Message) -> Message | None:
     """Re-split a multipart whose declared boundary never occurs, using the first '--' line seen."""
-    payload = _payload(part)
+    payload = _payload(part, {})
     match = _FIRST_BOUNDARY.search(payload[:65536])
     if match is None:
         return None
@@ -231,9 +249,9 @@ def _repair_multipart(part: Message) -> Message | None:
     return repaired if repaired.is_multipart() else None
 
 
-def _walk(root: Message) -> _Body:
+def _walk(root: Message, large: Mapping[str, bytes]) -> _Body:
     """Depth-first walk with hard caps on part count and nesting depth."""
-    body = _Body([], [], [], [], [])
+    body = _Body([], [], [], [], [], large)
     stack: list[tuple[Message, int]] = [(root, 0)]
     while stack:
         part, depth = stack.pop()
@@ -248,11 +266,11 @@ def _walk(root: Message) -> _Body:
             if repaired is not None and depth < MAX_DEPTH:
                 stack.append((repaired, depth + 1))
             else:
-                body.texts.append(decode_bytes(_payload(part), part.get_content_charset()))
+                body.texts.append(decode_bytes(_payload(part, large), part.get_content_charset()))
         elif not part.is_multipart():
             _leaf(part, ctype, body)
         elif ctype.startswith("message/"):
-            body.attachments.append(_attachment(part, ctype, "attachment", len(body.attachments) + 1))
+            body.attachments.append(_attachment(part, ctype, "attachment", body))
         elif depth >= MAX_DEPTH:
             body.defects.append("NestingTooDeep")
         else:
@@ -309,9 +327,10 @@ def parse_message(raw: bytes, *, sanitize: bool = True) -> ParsedMessage:
     if not isinstance(raw, bytes | bytearray | memoryview) or not bytes(raw).strip():
         raise MimeParseError("empty or non-bytes message")
     raw = bytes(raw)
-    msg, defects = _read_tree(raw)
+    msg, defects, large = _read_tree(raw)
     first, received = _raw_headers(msg)
-    body = _walk(msg)
+    body = _walk(msg, large)
+    del large
     raw_html = "\n".join(body.htmls)[:MAX_HTML_CHARS] if body.htmls else None
     extract = extract_html(raw_html) if raw_html else None
     text = "\n\n".join(body.texts).replace("\r\n", "\n")

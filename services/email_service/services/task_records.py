@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from email_service.db import fetch_one_scoped
+from email_service.errors import NotFound
 from email_service.models import TaskRecord, new_id
 from email_service.tenancy.scoping import get_owned, scoped
+from email_service.tenancy.ttl_cache import TtlCache
 
 
 @dataclass(frozen=True)
@@ -45,10 +49,39 @@ def get_task(session: Session, task_id: str, tenant_id: str, user_id: str) -> Ta
     return _ref(get_owned(session, TaskRecord, task_id, tenant_id, user_id))
 
 
+_OWNED_TASK = select(TaskRecord.id, TaskRecord.kind, TaskRecord.account_id, TaskRecord.created_at).where(
+    TaskRecord.id == bindparam("task_id"),
+    TaskRecord.tenant_id == bindparam("tenant_id"),
+    TaskRecord.user_id == bindparam("user_id"),
+)
+
+
+# A record's owner never changes, so a polling client's ownership check is remembered briefly (per
+# process, as the user check in api/auth.py): only a hit on the exact (task, tenant, user) that the
+# scoped query confirmed. A record deleted meanwhile (retention, forget_task) answers 404 within this.
+OWNED_TASK_TTL_SECONDS = 10.0
+_owned_tasks: TtlCache[tuple[str, str, str], TaskRef] = TtlCache(OWNED_TASK_TTL_SECONDS, 10_000)
+
+
+def find_owned_task(task_id: str, tenant_id: str, user_id: str) -> TaskRef:
+    """get_task for the status poll, the API's hottest path: four columns in one round trip, or none."""
+    key = (task_id, tenant_id, user_id)
+    ref = _owned_tasks.get(key)
+    if ref is None:
+        params = {"task_id": task_id, "tenant_id": tenant_id, "user_id": user_id}
+        row = fetch_one_scoped(tenant_id, _OWNED_TASK, params)
+        if row is None:
+            raise NotFound("TaskRecord not found", {"id": task_id})
+        ref = TaskRef(*row)
+        _owned_tasks.put(key, ref)
+    return ref
+
+
 def forget_task(session: Session, task_id: str) -> None:
     """Drop a record whose task could not be published (broker down), so it never shows as pending."""
     record = session.get(TaskRecord, task_id)
     if record is not None:
+        _owned_tasks.discard((task_id, record.tenant_id, record.user_id))
         session.delete(record)
 
 
@@ -75,4 +108,12 @@ def _ref(record: TaskRecord) -> TaskRef:
     return TaskRef(record.id, record.kind, record.account_id, record.created_at)
 
 
-__all__ = ["TaskRef", "find_by_idempotency_key", "forget_task", "get_task", "list_tasks", "record_task"]
+__all__ = [
+    "TaskRef",
+    "find_by_idempotency_key",
+    "find_owned_task",
+    "forget_task",
+    "get_task",
+    "list_tasks",
+    "record_task",
+]

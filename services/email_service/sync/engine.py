@@ -224,10 +224,13 @@ class FolderSyncer:
             batch: list[FetchedMessage] = []
             held = 0
             for message in self.imap.fetch_messages(uids[start : start + size]):
+                if batch and held + len(message.raw) > cap:
+                    yield batch  # a message that would overflow the batch starts the next one
+                    batch, held = [], 0
                 batch.append(message)
                 held += len(message.raw)
                 if held >= cap:
-                    yield batch
+                    yield batch  # so one message at or over the cap is parsed and written alone
                     batch, held = [], 0
             if batch:
                 yield batch

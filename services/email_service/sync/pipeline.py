@@ -67,7 +67,9 @@ class BatchParser:
         pool = self._pool()
         if pool is None:
             for batch in batches:
-                yield build_rows(ctx, batch)
+                built = build_rows(ctx, batch)
+                batch.clear()  # the raw bytes go before the rows are written, not after
+                yield built
             return
         pending: deque[list[Future[BuiltBatch]]] = deque()
         try:

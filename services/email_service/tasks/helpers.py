@@ -40,7 +40,7 @@ def get_task_status(task_id: str) -> dict[str, Any]:
     AsyncResult.state followed by .info reads the backend twice for a task that is not finished
     (only ready states are cached), which is exactly the case a polling frontend hits.
     """
-    meta = celery_app.backend.get_task_meta(task_id)
+    meta = _read_task_meta(task_id)
     state = str(meta.get("status") or "PENDING")
     info = meta.get("result")
     payload: dict[str, Any] = {
@@ -59,6 +59,20 @@ def get_task_status(task_id: str) -> dict[str, Any]:
     elif state == "REVOKED":
         payload["error"] = {"type": "Revoked", "message": "task was cancelled"}
     return payload
+
+
+def _read_task_meta(task_id: str) -> dict[str, Any]:
+    """One GET of the stored meta, decoded by the backend itself (its key format and serializer).
+
+    What backend.get_task_meta does without its eager check, retry wrapper and result cache: the
+    API polls and wants the fresh value, and a Redis error still surfaces (the API answers 503).
+    """
+    backend: Any = celery_app.backend
+    stored = backend.get(backend.get_key_for_task(task_id))
+    if not stored:
+        return {"status": "PENDING", "result": None}
+    meta: dict[str, Any] = backend.decode_result(stored)
+    return meta
 
 
 def revoke_task(task_id: str, terminate: bool = False) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ import jwt
 
 from email_service.config import Settings
 from email_service.errors import Unauthorized
+from email_service.tenancy.ttl_cache import TtlCache
 
 
 @dataclass(frozen=True)
@@ -28,8 +30,36 @@ def issue_token(settings: Settings, tenant_id: str, user_id: str, ttl_seconds: i
     return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
 
 
+# A polling client sends the same token many times a second. Its verified claims are kept, keyed by
+# a hash of the exact token text and the key that checked it, so a changed byte or a rotated secret
+# is a miss and gets the full check; exp is compared again on every hit.
+VERIFIED_TOKEN_TTL_SECONDS = 60.0
+MAX_VERIFIED_TOKENS = 10_000
+_verified: TtlCache[tuple[bytes, str, str], tuple[Identity, float]] = TtlCache(
+    VERIFIED_TOKEN_TTL_SECONDS, MAX_VERIFIED_TOKENS
+)
+
+
 def verify_token(settings: Settings, token: str) -> Identity:
     """Return the identity in a valid token; any defect is a 401 with a reason, never a 500."""
+    key = (
+        hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest(),
+        settings.jwt_secret,
+        settings.jwt_algorithm,
+    )
+    cached = _verified.get(key)
+    if cached is not None:
+        identity, expires_at = cached
+        if time.time() >= expires_at:
+            raise Unauthorized("token expired")
+        return identity
+    identity, expires_at = _decode(settings, token)
+    _verified.put(key, (identity, expires_at), ttl=expires_at - time.time())
+    return identity
+
+
+def _decode(settings: Settings, token: str) -> tuple[Identity, float]:
+    """The full PyJWT check (signature, algorithm, required claims, exp): identity and its exp."""
     try:
         claims = jwt.decode(
             token,
@@ -46,4 +76,4 @@ def verify_token(settings: Settings, token: str) -> Identity:
     sub, tenant = claims.get("sub"), claims.get("tenant_id")
     if not isinstance(sub, str) or not isinstance(tenant, str) or not sub or not tenant:
         raise Unauthorized("token claims sub and tenant_id must be non-empty strings")
-    return Identity(tenant_id=tenant, user_id=sub)
+    return Identity(tenant_id=tenant, user_id=sub), float(int(claims["exp"]))  # as PyJWT compares it
