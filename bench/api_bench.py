@@ -15,8 +15,6 @@ import json
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -31,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from http_load import run_load  # noqa: E402
 
 from tests.servers.postgres import create_test_database, drop_test_database  # noqa: E402
+from tests.servers.processes import wait_http  # noqa: E402
 from tests.servers.redis_server import RedisServer, free_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -128,22 +127,11 @@ def gunicorn(app: str, *extra: str) -> Iterator[tuple[int, int]]:
     cmd = [str(BIN / "gunicorn"), "-c", "python:email_service.gunicorn_conf", "-b", f"127.0.0.1:{port}"]
     proc = subprocess.Popen([*cmd, *extra, app], env=dict(os.environ), cwd=ROOT)
     try:
-        _wait_http(f"http://127.0.0.1:{port}/healthz" if "wsgi" in app else f"http://127.0.0.1:{port}/ping")
+        wait_http(f"http://127.0.0.1:{port}/healthz" if "wsgi" in app else f"http://127.0.0.1:{port}/ping")
         yield port, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-
-
-def _wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
 
 
 def server_cpu_seconds(master_pid: int) -> float:

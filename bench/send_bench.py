@@ -17,7 +17,6 @@ import json
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,11 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import aiosmtplib
 
 from tests.servers.postgres import create_test_database, drop_test_database
+from tests.servers.processes import start_worker, stop_process
 from tests.servers.redis_server import RedisServer
 from tests.servers.smtp_server import SmtpTestServer
 
 USER, PASSWORD = "alice@example.test", "alice-secret"
-WORKER_NAME = f"bench-{os.getpid()}@{socket.gethostname()}"
+WORKER_NODE = f"bench-{os.getpid()}"
+WORKER_NAME = f"{WORKER_NODE}@{socket.gethostname()}"
 KEYS = "bench:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 
 
@@ -137,33 +138,6 @@ def stored_mimes(ids: list[str]) -> list[bytes]:
 
     with session_scope("bench-tenant") as session:
         return [bytes(session.get(OutboxMessage, i).mime or b"") for i in ids]  # type: ignore[union-attr]
-
-
-def start_worker(log_dir: str) -> subprocess.Popen[bytes]:
-    """A real worker on the send queue with the production pool settings (prefork, 2 processes)."""
-    celery = Path(sys.executable).parent / "celery"
-    cmd = [str(celery), "-A", "email_service.worker", "worker", "-Q", "send", "-c", "2"]
-    cmd += ["--loglevel", "INFO", "-n", WORKER_NAME, "--without-mingle", "--without-gossip"]
-    log = Path(log_dir) / "worker.log"
-    with log.open("wb") as out:
-        env = {**os.environ, "LOG_LEVEL": "INFO"}  # the worker says "ready." at INFO
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while b"ready." not in log.read_bytes():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("worker did not start:\n" + log.read_text()[-3000:])
-        time.sleep(0.1)
-    return proc
-
-
-def stop_worker(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def _publish(kwargs: dict[str, Any], ids: list[str]) -> None:
@@ -275,7 +249,8 @@ def main() -> None:
     try:
         with SmtpTestServer({USER: PASSWORD}) as smtp, tempfile.TemporaryDirectory() as log_dir:
             configure(pg.app_url, pg.admin_url, redis.url)
-            worker = start_worker(log_dir)
+            env = {**os.environ, "LOG_LEVEL": "INFO"}  # the worker says "ready." at INFO
+            worker = start_worker(env, Path(log_dir) / "worker.log", queues="send", name=WORKER_NODE)
             kwargs: dict[str, Any] | None = None
             for _ in range(args.runs):
                 rounds.append(one_round(smtp, args.messages, kwargs))
@@ -284,7 +259,7 @@ def main() -> None:
         from email_service.db import dispose_engine
 
         if worker is not None:
-            stop_worker(worker)
+            stop_process(worker)
         dispose_engine()
         redis.cleanup()
         drop_test_database(pg)

@@ -7,8 +7,6 @@ import binascii
 import json
 import os
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -17,38 +15,19 @@ from typing import Any
 import psycopg
 import redis
 
-BIN = Path(sys.executable).parent
+from tests.servers.processes import start_worker, stop_process
 
 
 @contextmanager
 def debug_worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """A real prefork worker on every queue with LOG_LEVEL=DEBUG, its output in `log`."""
-    cmd = [
-        str(BIN / "celery"),
-        "-A",
-        "email_service.worker",
-        "worker",
-        "-Q",
-        "sync,send,delete,spam,periodic",
-    ]
-    cmd += ["-c", "1", "--loglevel", "DEBUG", "-n", f"audit-{os.getpid()}@%h", "--without-mingle"]
-    cmd += ["--without-gossip"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+    proc = start_worker(
+        {**os.environ, **env}, log, concurrency=1, loglevel="DEBUG", name=f"audit-{os.getpid()}"
+    )
     try:
-        deadline = time.monotonic() + 60
-        while b"ready." not in log.read_bytes():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("worker did not start:\n" + log.read_text()[-3000:])
-            time.sleep(0.1)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=30)
 
 
 def _unwrap(text: str) -> list[str]:

@@ -9,12 +9,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
+from tests.servers.processes import start_worker, stop_process
 
 
 class WorkerProcess:
@@ -25,18 +24,10 @@ class WorkerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30) -> WorkerProcess:
-        cmd = [
-            str(BIN / "celery"), "-A", "email_service.worker", "worker", "-Q", self.queues,
-            "-c", "1", "-P", "prefork", "--loglevel", "INFO", "-n", f"rel-{uuid.uuid4().hex[:8]}@%h",
-            "--without-mingle", "--without-gossip", "--without-heartbeat",
-        ]  # fmt: skip
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while b"ready." not in self.log.read_bytes():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("worker did not start:\n" + self.tail())
-            time.sleep(0.1)
+        self.proc = start_worker(
+            self.env, self.log, queues=self.queues, concurrency=1, name=f"rel-{uuid.uuid4().hex[:8]}",
+            extra=("-P", "prefork", "--without-heartbeat"), timeout=timeout,
+        )  # fmt: skip
         return self
 
     def tail(self, size: int = 4000) -> str:
@@ -68,11 +59,5 @@ class WorkerProcess:
         raise AssertionError("no replacement pool process:\n" + self.tail())
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc)
