@@ -46,17 +46,7 @@ def test_task_log_lines_carry_context_and_metrics_count_it(
 ) -> None:
     dovecot.seed_maildir(imap_user.username, "INBOX", [_mail(n) for n in range(3)])
     caller = make_caller()
-    data = {
-        "email_address": imap_user.email,
-        "imap_host": imap_user.host,
-        "imap_port": imap_user.port,
-        "imap_security": "none",
-        "smtp_host": imap_user.host,
-        "smtp_port": 1,
-        "smtp_security": "none",
-        "username": imap_user.username,
-        "password": imap_user.password,
-    }
+    data = imap_user.account_data()
     with session_scope(caller.tenant_id) as session:
         account_id = create_account(session, get_secret_box(), caller.tenant_id, caller.user_id, data).id
     task_id = f"obs-{time.time_ns()}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
-from typing import Any
 
 import redis
 
@@ -15,7 +14,6 @@ from email_service.tasks.celery_app import celery_app
 from email_service.tasks.tick_guard import tick_key
 from tests.conftest import make_caller
 from tests.e2e.http import call, poll_task
-from tests.servers.dovecot_fixtures import ImapUser
 
 
 def _mail(n: int) -> bytes:
@@ -28,25 +26,10 @@ def _mail(n: int) -> bytes:
     return bytes(msg)
 
 
-def _account(imap_user: ImapUser) -> dict[str, Any]:
-    """An account on the test Dovecot (SMTP unused here)."""
-    return {
-        "email_address": imap_user.email,
-        "imap_host": imap_user.host,
-        "imap_port": imap_user.port,
-        "imap_security": "none",
-        "smtp_host": imap_user.host,
-        "smtp_port": 1,
-        "smtp_security": "none",
-        "username": imap_user.username,
-        "password": imap_user.password,
-    }
-
-
 def test_sync_through_worker_and_api(api_url, worker, clean_db, dovecot, imap_user) -> None:
     dovecot.seed_maildir(imap_user.username, "INBOX", [_mail(n) for n in range(5)])
     owner, stranger = make_caller(), make_caller()
-    status, account = call("POST", f"{api_url}/api/accounts", owner.token, _account(imap_user))
+    status, account = call("POST", f"{api_url}/api/accounts", owner.token, imap_user.account_data())
     assert status == 201, account
     status, started = call(
         "POST", f"{api_url}/api/email/sync", owner.token, {"email_client_id": account["id"]}
@@ -84,7 +67,7 @@ def test_beat_tick_fans_out_syncs_that_the_worker_runs(worker, clean_db, dovecot
     owner = make_caller()
     with session_scope(owner.tenant_id) as session:
         account = create_account(
-            session, get_secret_box(), owner.tenant_id, owner.user_id, _account(imap_user)
+            session, get_secret_box(), owner.tenant_id, owner.user_id, imap_user.account_data()
         )
     redis.Redis.from_url(clean_db.redis_url).delete(tick_key("periodic_sync"))  # earlier tests' window
 

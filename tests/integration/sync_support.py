@@ -33,17 +33,7 @@ class SyncAccount:
 def make_account(
     caller: Caller, user: ImapUser, password: str | None = None, port: int | None = None
 ) -> SyncAccount:
-    data = {
-        "email_address": user.email,
-        "imap_host": user.host,
-        "imap_port": port or user.port,
-        "imap_security": "none",
-        "smtp_host": user.host,
-        "smtp_port": 25,
-        "smtp_security": "none",
-        "username": user.username,
-        "password": password or user.password,
-    }
+    data = user.account_data(imap_port=port or user.port, password=password or user.password)
     with session_scope(caller.tenant_id) as session:
         account = create_account(session, get_secret_box(), caller.tenant_id, caller.user_id, data)
         return SyncAccount(caller, user, account.id)

@@ -67,17 +67,19 @@ def test_validation_names_the_field(client, owner: Caller) -> None:
     assert client.post("/api/accounts", json=missing, headers=owner.headers).status_code == 422
 
 
+# An account whose servers refuse connections (nothing listens on port 1).
+UNREACHABLE = {
+    "imap_host": "127.0.0.1",
+    "imap_port": 1,
+    "smtp_host": "127.0.0.1",
+    "smtp_port": 1,
+    "imap_security": "none",
+    "smtp_security": "none",
+}
+
+
 def test_connection_test_reports_which_side_failed(client, owner: Caller) -> None:
-    account = create(
-        client,
-        owner,
-        imap_host="127.0.0.1",
-        imap_port=1,
-        smtp_host="127.0.0.1",
-        smtp_port=1,
-        imap_security="none",
-        smtp_security="none",
-    )
+    account = create(client, owner, **UNREACHABLE)
     result = client.post(f"/api/accounts/{account['id']}/test", headers=owner.headers).get_json()
     assert result["ok"] is False
     assert result["imap"]["reason"] == "connection_failed"

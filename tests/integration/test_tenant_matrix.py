@@ -11,21 +11,12 @@ import importlib
 import pytest
 
 from tests.conftest import Caller
-from tests.integration.test_accounts_api import create
+from tests.integration.test_accounts_api import UNREACHABLE, create
 
 
 @pytest.fixture
 def owned(client, owner: Caller) -> dict[str, str]:
-    account = create(
-        client,
-        owner,
-        imap_host="127.0.0.1",
-        imap_port=1,
-        smtp_host="127.0.0.1",
-        smtp_port=1,
-        imap_security="none",
-        smtp_security="none",
-    )
+    account = create(client, owner, **UNREACHABLE)
     task = client.post("/api/email/sync", json={"email_client_id": account["id"]}, headers=owner.headers)
     return {"account": account["id"], "task": task.get_json()["taskId"]}
 

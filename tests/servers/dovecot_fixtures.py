@@ -28,6 +28,21 @@ class ImapUser:
     ssl_port: int
     server: DovecotServer
 
+    def account_data(self, **overrides: object) -> dict[str, object]:
+        """The POST /api/accounts body for this mailbox (plain IMAP; SMTP unused unless overridden)."""
+        data: dict[str, object] = {
+            "email_address": self.email,
+            "imap_host": self.host,
+            "imap_port": self.port,
+            "imap_security": "none",
+            "smtp_host": self.host,
+            "smtp_port": 25,
+            "smtp_security": "none",
+            "username": self.username,
+            "password": self.password,
+        }
+        return {**data, **overrides}
+
 
 DovecotFactory = Callable[..., DovecotServer]
 
