@@ -26,11 +26,11 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_env import bench_servers  # noqa: E402
 from http_load import run_load  # noqa: E402
 
-from tests.servers.postgres import create_test_database, drop_test_database  # noqa: E402
 from tests.servers.processes import wait_http  # noqa: E402
-from tests.servers.redis_server import RedisServer, free_port  # noqa: E402
+from tests.servers.redis_server import free_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
 BENCH_ENV = {
@@ -39,24 +39,6 @@ BENCH_ENV = {
     "ENCRYPTION_KEYS": "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
     "LOG_LEVEL": "INFO",
 }
-
-
-def setup_environment() -> tuple[Any, Any]:
-    """Point the settings at PostgreSQL and Redis (temporary ones unless configured); migrate."""
-    os.environ.update({k: v for k, v in BENCH_ENV.items() if k not in os.environ})
-    pg = redis = None
-    if not os.environ.get("DATABASE_URL", "").startswith("postgresql"):
-        pg = create_test_database()
-        os.environ["DATABASE_URL"] = pg.app_url
-        os.environ["MIGRATION_DATABASE_URL"] = pg.admin_url
-    if not os.environ.get("REDIS_URL"):
-        redis = RedisServer().start()
-        os.environ["REDIS_URL"] = redis.url
-    if pg is not None:
-        from email_service.migrate import upgrade
-
-        upgrade()
-    return pg, redis
 
 
 def seed(messages: int) -> tuple[str, str, str]:
@@ -163,8 +145,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--messages", type=int, default=500)
     args = parser.parse_args()
-    pg, redis = setup_environment()
-    try:
+    with bench_servers(env=BENCH_ENV):
         token, account_id, task_id = seed(args.messages)
         auth = {"Authorization": f"Bearer {token}"}
         with gunicorn("bare_app:app", "--pythonpath", str(ROOT / "bench")) as server:
@@ -172,14 +153,6 @@ def main() -> None:
         with gunicorn("email_service.wsgi:app") as server:
             task = measure(server, f"/api/tasks/{task_id}", auth, args)
             listing = measure(server, f"/api/email/messages?account_id={account_id}", auth, args)
-    finally:
-        if redis is not None:
-            redis.cleanup()
-        if pg is not None:
-            from email_service.db import dispose_engine
-
-            dispose_engine()
-            drop_test_database(pg)
     report = {
         "connections": args.connections,
         "seconds": args.seconds,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -22,26 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.servers.postgres import create_test_database, drop_test_database
-from tests.servers.redis_server import RedisServer
-
-
-def setup_environment() -> tuple[Any, Any]:
-    """Point the settings at a temporary PostgreSQL database and a private Redis, then migrate."""
-    pg = create_test_database()
-    redis = RedisServer().start()
-    os.environ.update(
-        {
-            "DATABASE_URL": pg.app_url,
-            "MIGRATION_DATABASE_URL": pg.admin_url,
-            "REDIS_URL": redis.url,
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    from email_service.migrate import upgrade
-
-    upgrade()
-    return pg, redis
+from bench_env import bench_servers
 
 
 def seed(admin_url: str, accounts: int, tenants: int) -> None:
@@ -133,16 +113,14 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    pg, redis_server = setup_environment()
-    try:
-        from email_service.tasks.celery_app import reconfigure
-
-        reconfigure()
+    with bench_servers(private=True, env={"LOG_LEVEL": "WARNING"}) as servers:
+        pg = servers.pg
+        assert pg is not None
         seed(pg.admin_url, args.accounts, args.tenants)
         runs = []
         for _ in range(args.runs):
             rearm(pg.admin_url)
-            runs.append(one_run(redis_server.url))
+            runs.append(one_run(servers.redis_url))
         out: dict[str, Any] = {"accounts": args.accounts, "tenants": args.tenants, "runs": args.runs}
         for name in ("tick_seconds", "select_seconds", "publish_seconds", "raw_lpush_seconds"):
             out[name] = round(statistics.median(r[name] for r in runs), 3)
@@ -150,12 +128,6 @@ def main() -> None:
         out["queue_length_after"] = min(int(r["queue_length_after"]) for r in runs)
         out["target_seconds"] = 2.0
         print(json.dumps(out), flush=True)
-    finally:
-        from email_service.db import dispose_engine
-
-        dispose_engine()
-        redis_server.cleanup()
-        drop_test_database(pg)
 
 
 if __name__ == "__main__":

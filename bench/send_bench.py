@@ -26,40 +26,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiosmtplib
+from bench_env import bench_servers
 
-from tests.servers.postgres import create_test_database, drop_test_database
 from tests.servers.processes import start_worker, stop_process
-from tests.servers.redis_server import RedisServer
 from tests.servers.smtp_server import SmtpTestServer
 
 USER, PASSWORD = "alice@example.test", "alice-secret"
 WORKER_NODE = f"bench-{os.getpid()}"
 WORKER_NAME = f"{WORKER_NODE}@{socket.gethostname()}"
 KEYS = "bench:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
-
-
-def configure(app_url: str, admin_url: str, redis_url: str) -> None:
-    os.environ.update(
-        {
-            "APP_ENV": "test",
-            "DATABASE_URL": app_url,
-            "MIGRATION_DATABASE_URL": admin_url,
-            "REDIS_URL": redis_url,
-            "ENCRYPTION_KEYS": KEYS,
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    from email_service.config import reset_settings
-    from email_service.db import dispose_engine
-    from email_service.logging_setup import configure_logging
-    from email_service.migrate import upgrade
-    from email_service.tasks.celery_app import reconfigure
-
-    reset_settings()
-    dispose_engine()
-    reconfigure()
-    configure_logging("WARNING", True)
-    upgrade()
 
 
 def prepare_rows(
@@ -242,27 +217,25 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    pg = create_test_database()
-    redis = RedisServer().start()
-    worker = None
     rounds: list[dict[str, Any]] = []
-    try:
-        with SmtpTestServer({USER: PASSWORD}) as smtp, tempfile.TemporaryDirectory() as log_dir:
-            configure(pg.app_url, pg.admin_url, redis.url)
-            env = {**os.environ, "LOG_LEVEL": "INFO"}  # the worker says "ready." at INFO
-            worker = start_worker(env, Path(log_dir) / "worker.log", queues="send", name=WORKER_NODE)
+    bench_env = {"APP_ENV": "test", "ENCRYPTION_KEYS": KEYS, "LOG_LEVEL": "WARNING"}
+    with (
+        bench_servers(private=True, env=bench_env),
+        SmtpTestServer({USER: PASSWORD}) as smtp,
+        tempfile.TemporaryDirectory() as log_dir,
+    ):
+        from email_service.logging_setup import configure_logging
+
+        configure_logging("WARNING", True)
+        env = {**os.environ, "LOG_LEVEL": "INFO"}  # the worker says "ready." at INFO
+        worker = start_worker(env, Path(log_dir) / "worker.log", queues="send", name=WORKER_NODE)
+        try:
             kwargs: dict[str, Any] | None = None
             for _ in range(args.runs):
                 rounds.append(one_round(smtp, args.messages, kwargs))
                 kwargs = rounds[-1].pop("_kwargs")
-    finally:
-        from email_service.db import dispose_engine
-
-        if worker is not None:
+        finally:
             stop_process(worker)
-        dispose_engine()
-        redis.cleanup()
-        drop_test_database(pg)
     print(json.dumps(summarise(args.messages, rounds)))
 
 

@@ -27,11 +27,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_env import bench_servers
 from imapclient import IMAPClient
 
 from tests.servers.dovecot import DovecotServer
-from tests.servers.postgres import create_test_database, drop_test_database
-from tests.servers.redis_server import RedisServer
 
 WORDS = ("alpha", "beta", "gamma", "delta", "sync", "mailbox", "folder", "message", "invoice", "report")
 
@@ -53,24 +52,6 @@ def make_messages(count: int, size: int) -> Iterator[bytes]:
             lines.append(line)
             length += len(line)
         yield (head + b"".join(lines))[: max(size, len(head))]
-
-
-def setup_environment() -> tuple[Any, Any]:
-    """Point the settings at PostgreSQL and Redis (temporary ones unless configured)."""
-    pg = redis = None
-    if not os.environ.get("DATABASE_URL", "").startswith("postgresql"):
-        pg = create_test_database()
-        os.environ["DATABASE_URL"] = pg.app_url
-        os.environ["MIGRATION_DATABASE_URL"] = pg.admin_url
-    if not os.environ.get("REDIS_URL"):
-        redis = RedisServer().start()
-        os.environ["REDIS_URL"] = redis.url
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    if pg is not None:
-        from email_service.migrate import upgrade
-
-        upgrade()
-    return pg, redis
 
 
 def create_account(server: DovecotServer, user: str, password: str) -> tuple[str, str, str]:
@@ -261,26 +242,21 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each, alternating")
     args = parser.parse_args()
-    pg, redis = setup_environment()
-    server = DovecotServer().start()
-    try:
-        server.add_user("bench", "bench-password")
-        server.seed_maildir("bench", "INBOX", make_messages(args.messages, args.size))
-        with IMAPClient(server.host, server.imap_port, ssl=False) as client:  # build Dovecot's index first
-            client.login("bench", "bench-password")
-            client.select_folder("INBOX")
-        out: dict[str, Any] = {"messages": args.messages, "size": args.size, "repeat": args.repeat}
-        out.update(compare(server, pg, args))
-        print(json.dumps(out))
-    finally:
-        server.close()
-        if redis is not None:
-            redis.cleanup()
-        if pg is not None:
-            from email_service.db import dispose_engine
-
-            dispose_engine()
-            drop_test_database(pg)
+    with bench_servers(env={"LOG_LEVEL": "WARNING"}) as servers:
+        server = DovecotServer().start()
+        try:
+            server.add_user("bench", "bench-password")
+            server.seed_maildir("bench", "INBOX", make_messages(args.messages, args.size))
+            with IMAPClient(
+                server.host, server.imap_port, ssl=False
+            ) as client:  # build Dovecot's index first
+                client.login("bench", "bench-password")
+                client.select_folder("INBOX")
+            out: dict[str, Any] = {"messages": args.messages, "size": args.size, "repeat": args.repeat}
+            out.update(compare(server, servers.pg, args))
+            print(json.dumps(out))
+        finally:
+            server.close()
 
 
 if __name__ == "__main__":
