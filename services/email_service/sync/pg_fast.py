@@ -135,5 +135,10 @@ def update_flags(session: Session, key: tuple[str, str, int], updates: Sequence[
         [u.modseq for u in updates],
     )
     with _driver(session).cursor() as cursor:
+        # Right after an initial sync the table has no statistics yet (autovacuum has not analysed it,
+        # and the app role may not ANALYZE a table it does not own); the planner then scanned the
+        # folder once per changed UID (100 changes in a 300-message folder: 0.8 s instead of 0.05 s).
+        # The unique index is always the right path here, so say so for this transaction only.
+        cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(_UPDATE_FLAGS, [*arrays, *key])
         return max(0, cursor.rowcount)
