@@ -142,3 +142,37 @@ def test_a_sibling_waits_for_a_live_batch_instead_of_calling_its_row_uncertain(
     sibling.join(30)
     assert [a["status"] for a in answers] == ["sent"] and answers[0]["message_id"] == step.message_id
     assert smtp.messages == [] and outbox_row(account.caller, outbox_id).status == "sent"
+
+
+def test_a_task_whose_row_is_in_a_live_batch_sends_the_free_rows_while_it_waits(
+    client: Any, account: SendAccount, smtp: SmtpTestServer, servers: ServerSet
+) -> None:
+    held, *free = [queue(client, account, subject=f"batch {i}") for i in range(4)]
+    job = SendJob(held, account.account_id, account.caller.tenant_id, account.caller.user_id)
+    answers: list[Any] = []
+    with send_locks() as batch:  # another run's live batch holds only the first row
+        assert batch.try_send_many([held]) == {held}
+        step = _claim(job)
+        assert not isinstance(step, dict)
+        waiter = threading.Thread(target=lambda: answers.append(run_task(account, held).result))
+        waiter.start()
+        while _advisory_waiters(servers) == 0:
+            assert waiter.is_alive(), answers
+            waiter.join(0.02)
+        # Waiting on the held row now; the three free rows went out first, over one connection.
+        assert [outbox_row(account.caller, i).status for i in free] == ["sent"] * 3
+        assert sorted(delivered_ids(smtp)) == sorted(
+            outbox_row(account.caller, i).message_id_header or "" for i in free
+        )
+        assert outbox_row(account.caller, held).status == "sending" and smtp.connections == 1
+        with session_scope(account.caller.tenant_id) as session:
+            row = session.get(OutboxMessage, held)
+            assert row is not None
+            finish_row(
+                row, "sent", {"status": "sent", "message_id": step.message_id, "recipients_sent": 1}, None
+            )
+    waiter.join(30)
+    assert [a["status"] for a in answers] == ["sent"] and len(smtp.messages) == 3
+    for outbox_id in free:  # each free row's own task answers the stored result, no second send
+        assert run_task(account, outbox_id).result["status"] == "sent"
+    assert len(smtp.messages) == 3

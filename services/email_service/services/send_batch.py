@@ -5,8 +5,10 @@ also claims up to `batch_limit` queued siblings (same tenant, user and account, 
 API) in the same transaction: all go to 'sending' in ONE commit before any SMTP, are sent over the
 reused connection, and all outcomes are recorded in ONE commit. Each sibling's own task then finds
 its row finished and answers the stored result (a failed row fails that task, so its notification
-fires); while the batch is still sending it waits on the row's send lock (see send_locks).
-Transient errors stop the batch and put unsent rows back to 'queued' for their own tasks.
+fires); while the batch is still sending it first sends the account's other free rows as a batch
+of its own (so tasks queued behind a batch's siblings add a second connection instead of idling),
+then waits on the row's send lock (see send_locks). Transient errors stop a batch and put its
+unsent rows back to 'queued' for their own tasks.
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ from sqlalchemy.orm import Session
 from email_service.db import session_scope
 from email_service.mail.smtp import SmtpError
 from email_service.models import EmailAccount, OutboxMessage
-from email_service.services.send_build import Prepared, context_of, mark_parent_answered
+from email_service.services.accounts import load_account_for_task
+from email_service.services.send_build import (
+    AccountContext,
+    Prepared,
+    account_context,
+    context_of,
+    mark_parent_answered,
+)
 from email_service.services.send_delivery import SmtpConnections, write_back_many
 from email_service.services.send_locks import SendLocks, send_locks
 from email_service.services.send_service import (
@@ -60,8 +69,10 @@ def send_outbox_message(
     with send_locks() as locks:
         if not locks.try_run(job.outbox_id):
             return dict(IN_PROGRESS)  # a duplicate delivery of this very task is running
-        if not locks.wait_send(job.outbox_id, SEND_WAIT_SECONDS):
-            raise SendBusy(f"outbox row {job.outbox_id} is still being sent by another run")
+        if locks.try_send_many([job.outbox_id]) != {job.outbox_id}:
+            _help_meanwhile(job, locks, smtp, batch_limit)
+            if not locks.wait_send(job.outbox_id, SEND_WAIT_SECONDS):
+                raise SendBusy(f"outbox row {job.outbox_id} is still being sent by another run")
         claimed = _claim_batch(job, locks, batch_limit)
         if isinstance(claimed, dict):
             return answer(claimed)
@@ -78,11 +89,24 @@ def _claim_batch(job: SendJob, locks: SendLocks, limit: int) -> Claimed | dict[s
             return step
         claimed = [(job, step)]
         if not step.recovering and locks.batching and limit > 0:
-            claimed += _claim_siblings(session, job, step, locks, limit)
+            account = session.get(EmailAccount, job.account_id)
+            assert account is not None  # claim_in loaded it in this session
+            claimed += _claim_siblings(session, job, account, context_of(step), locks, limit)
         return claimed
 
 
-def _claim_siblings(session: Session, job: SendJob, own: Prepared, locks: SendLocks, limit: int) -> Claimed:
+def _help_meanwhile(job: SendJob, locks: SendLocks, smtp: SmtpConnections, limit: int) -> None:
+    """Our row is in another live run's batch: send the account's free queued rows while we wait."""
+    with session_scope(job.tenant_id) as session:
+        account = load_account_for_task(session, job.account_id, job.tenant_id, job.user_id)
+        claimed = _claim_siblings(session, job, account, account_context(session, account), locks, limit)
+    if claimed:
+        _deliver(job, claimed, smtp, locks)
+
+
+def _claim_siblings(
+    session: Session, job: SendJob, account: EmailAccount, ctx: AccountContext, locks: SendLocks, limit: int
+) -> Claimed:
     """Queued, due, pre-built rows of the account that no other run has locked or is running for.
 
     Row locks first (SKIP LOCKED: a concurrent leader's rows are passed over, so two leaders split
@@ -100,9 +124,6 @@ def _claim_siblings(session: Session, job: SendJob, own: Prepared, locks: SendLo
     rows = list(session.scalars(query.with_for_update(skip_locked=True)))
     busy = locks.running(row.id for row in rows)
     got = locks.try_send_many(row.id for row in rows if row.id not in busy)
-    account = session.get(EmailAccount, job.account_id)
-    assert account is not None  # claim_in loaded it in this session
-    ctx = context_of(own)
     claimed: Claimed = []
     for row in (r for r in rows if r.id in got):
         step = claim_row(session, row, account, ctx)
@@ -112,19 +133,24 @@ def _claim_siblings(session: Session, job: SendJob, own: Prepared, locks: SendLo
 
 
 def _transmit(job: SendJob, claimed: Claimed, smtp: SmtpConnections, locks: SendLocks) -> dict[str, Any]:
-    """SMTP for each claimed row, ONE commit of every outcome, then the write-back; own errors last."""
+    """Deliver the batch whose first row is the job's own; its errors are raised last."""
+    own = _deliver(job, claimed, smtp, locks)[0]
+    if own.exc is not None:
+        raise own.exc
+    return own.result
+
+
+def _deliver(job: SendJob, claimed: Claimed, smtp: SmtpConnections, locks: SendLocks) -> list[Outcome]:
+    """SMTP for each claimed row, ONE commit of every outcome, the send locks freed, the write-back."""
     outcomes: list[Outcome] = []
     for row_job, step in claimed:
         outcomes.append(attempt(row_job, step, smtp))
         if outcomes[-1].status == "queued":
             break  # transient: the server or the connection is unwell; the rest stay for their tasks
     _record_outcomes(job, claimed, outcomes)
-    locks.release_send(row_job.outbox_id for row_job, _ in claimed[1:])
+    locks.release_send(row_job.outbox_id for row_job, _ in claimed)
     _write_backs(claimed, outcomes)
-    own = outcomes[0]
-    if own.exc is not None:
-        raise own.exc
-    return own.result
+    return outcomes
 
 
 def _record_outcomes(job: SendJob, claimed: Claimed, outcomes: list[Outcome]) -> None:
