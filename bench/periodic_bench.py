@@ -63,7 +63,7 @@ def rearm(admin_url: str) -> None:
         conn.execute("VACUUM ANALYZE email_accounts")
 
 
-def raw_lpush(client: Any, payloads: list[bytes]) -> float:
+def raw_lpush(client: Any, payloads: list[Any]) -> float:
     """The floor in the same run: the same payloads LPUSHed by redis-py in 1000-command pipelines."""
     start = time.perf_counter()
     with client.pipeline(transaction=False) as pipe:
