@@ -79,6 +79,7 @@ def prepare(
         save_copy=ctx.save_copy,
         sent_folder=ctx.sent_folder,
         parent=_parent_ref(session, parent),
+        message_id=row.message_id_header,
     )
     return Prepared(
         raw=row.mime,

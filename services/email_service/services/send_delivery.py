@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 
-from email_service.mail.imap import ImapError, ImapSession, connect
+from email_service.mail.imap import ImapConnectionError, ImapError, ImapSession, connect
 from email_service.mail.imap_types import ImapSettings
 from email_service.mail.smtp import (
     SendResult,
@@ -119,6 +119,7 @@ class WriteBack:
     save_copy: bool
     sent_folder: str | None
     parent: ParentRef | None
+    message_id: str = ""  # finds a copy whose APPEND reply was lost with the connection
 
     @property
     def needed(self) -> bool:
@@ -135,28 +136,46 @@ def write_back(
 def write_back_many(
     items: Sequence[tuple[WriteBack, bytes, datetime]], connector: ImapConnector = connect
 ) -> list[dict[str, str]]:
-    """The write-back of several sent messages of one account over ONE IMAP connection."""
+    """The write-back of several sent messages of one account over ONE IMAP connection.
+
+    A dropped connection is reopened once; the item in flight then is looked up by Message-ID
+    before it is appended again, so a lost APPEND reply neither loses nor doubles the copy.
+    """
     reports = [
         {"sent_copy": "saved" if p.save_copy else "skipped", "parent_flag": "skipped"} for p, _, _ in items
     ]
-    todo = [i for i, (plan, _, _) in enumerate(items) if plan.needed]
-    if not todo:
-        return reports
-    done = 0  # items finished before an IMAP error keep their reports
-    try:
-        with connector(items[todo[0]][0].imap) as imap:
-            for i in todo:
-                plan, raw, sent_at = items[i]
-                if plan.save_copy:
-                    reports[i]["sent_copy"] = _append_sent(imap, plan.sent_folder, raw, sent_at)
-                if plan.parent is not None:
-                    reports[i]["parent_flag"] = _flag_answered(imap, plan.parent)
-                done += 1
-    except ImapError as exc:
-        log.warning("IMAP write-back after send failed: %s", exc)
-        for i in todo[done:]:
-            reports[i] = _failed(reports[i], items[i][0])
+    pending = [i for i, (plan, _, _) in enumerate(items) if plan.needed]
+    for reconnected in (False, True):
+        if not pending:
+            break
+        try:
+            with connector(items[pending[0]][0].imap) as imap:
+                while pending:
+                    plan, raw, sent_at = items[pending[0]]
+                    reports[pending[0]] = _write_back_one(imap, plan, raw, sent_at, check_first=reconnected)
+                    reconnected = False  # only the item in flight at the cut may already be there
+                    pending.pop(0)
+        except ImapError as exc:
+            log.warning("IMAP write-back after send failed: %s", exc)
+            if not isinstance(exc, ImapConnectionError):
+                break
+    for i in pending:
+        reports[i] = _failed(reports[i], items[i][0])
     return reports
+
+
+def _write_back_one(
+    imap: ImapSession, plan: WriteBack, raw: bytes, sent_at: datetime, check_first: bool
+) -> dict[str, str]:
+    """One message's copy and parent flag; a lost connection is raised, other errors reported."""
+    report = {"sent_copy": "skipped", "parent_flag": "skipped"}
+    if plan.save_copy:
+        name = plan.sent_folder or discover_sent_folder(imap)
+        there = check_first and name is not None and _copy_in_folder(imap, name, plan.message_id)
+        report["sent_copy"] = "saved" if there else _append_sent(imap, name, raw, sent_at)
+    if plan.parent is not None:
+        report["parent_flag"] = _flag_answered(imap, plan.parent)
+    return report
 
 
 def _failed(report: dict[str, str], plan: WriteBack) -> dict[str, str]:
@@ -166,13 +185,14 @@ def _failed(report: dict[str, str], plan: WriteBack) -> dict[str, str]:
     return report
 
 
-def _append_sent(imap: ImapSession, folder: str | None, raw: bytes, sent_at: datetime) -> str:
-    name = folder or discover_sent_folder(imap)
+def _append_sent(imap: ImapSession, name: str | None, raw: bytes, sent_at: datetime) -> str:
     if name is None:
         log.warning("no Sent folder on the server; the copy was not saved")
         return "no_sent_folder"
     try:
         imap.append(name, raw, flags=[SEEN], internaldate=sent_at)
+    except ImapConnectionError:
+        raise
     except ImapError as exc:
         log.warning("APPEND to %s failed: %s", name, exc)
         return "failed"
@@ -185,6 +205,8 @@ def _flag_answered(imap: ImapSession, parent: ParentRef) -> str:
         if info.uidvalidity != parent.uidvalidity:
             return "moved"  # the folder was rebuilt; the next sync re-reads the flags
         imap.add_flags([parent.uid], [ANSWERED])
+    except ImapConnectionError:
+        raise
     except ImapError as exc:
         log.warning("setting \\Answered on the parent failed: %s", exc)
         return "failed"
@@ -200,11 +222,19 @@ def sent_copy_exists(
     imap_settings: ImapSettings, folder: str | None, message_id: str, connector: ImapConnector = connect
 ) -> bool:
     """Does the Sent folder hold a message with this Message-ID? (proof that an earlier attempt sent it)."""
-    if not _SAFE_MSGID.fullmatch(message_id) or '"' in message_id or "\\" in message_id:
+    if not _searchable(message_id):
         return False
     with connector(imap_settings) as imap:
         name = folder or discover_sent_folder(imap)
-        if name is None:
-            return False
-        imap.select(name)
-        return bool(imap.search_uids(f'HEADER Message-ID "{message_id}"'))
+        return name is not None and _copy_in_folder(imap, name, message_id)
+
+
+def _searchable(message_id: str) -> bool:
+    return bool(_SAFE_MSGID.fullmatch(message_id)) and '"' not in message_id and "\\" not in message_id
+
+
+def _copy_in_folder(imap: ImapSession, folder: str, message_id: str) -> bool:
+    if not _searchable(message_id):
+        return False
+    imap.select(folder)
+    return bool(imap.search_uids(f'HEADER Message-ID "{message_id}"'))
