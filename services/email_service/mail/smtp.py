@@ -1,7 +1,6 @@
 """SMTP submission adapter: aiosmtplib inside, a synchronous session facade for Celery tasks.
 
-Errors are sorted for the retry policy: transient (retry), permanent (do not), uncertain (the body
-went out but no final reply came back, so a blind resend could deliver twice).
+Errors leave it sorted for the retry policy (see smtp_types.translate_error).
 """
 
 from __future__ import annotations
@@ -11,13 +10,23 @@ import re
 import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Literal
 
 import aiosmtplib
 from aiosmtplib import SMTPResponse
 
 from email_service import net_policy
+from email_service.mail.smtp_types import (
+    SendResult,
+    SmtpAuthError,
+    SmtpError,
+    SmtpHostRefused,
+    SmtpPermanentError,
+    SmtpSettings,
+    SmtpTlsError,
+    SmtpTransientError,
+    SmtpUncertainError,
+    translate_error,
+)
 
 __all__ = [
     "SendResult",
@@ -32,75 +41,11 @@ __all__ = [
     "SmtpUncertainError",
     "check_login",
     "open_smtp",
+    "translate_error",
 ]
 
 _LONE_EOL = re.compile(rb"\r\n|\r|\n")
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    """How to reach and log in to one SMTP submission server."""
-
-    host: str
-    port: int
-    security: Literal["ssl", "starttls", "none"]
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    timeout: float = 60.0
-    verify_cert: bool = True
-    pinned_cert_pem: str | None = None
-    # Outbound policy allow-list for tenant-controlled hosts; None = operator-set host, no policy.
-    allowed_private_hosts: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True)
-class SendResult:
-    """Outcome of one accepted transaction; `refused` holds per-recipient (code, reply)."""
-
-    accepted: tuple[str, ...]
-    refused: dict[str, tuple[int, str]]
-    reply: str
-
-
-class SmtpError(Exception):
-    """Base SMTP failure; `code` is the server's reply code when there was one."""
-
-    def __init__(
-        self,
-        message: str,
-        code: int | None = None,
-        server_reply: str = "",
-        refused: dict[str, tuple[int, str]] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.server_reply = server_reply
-        self.refused: dict[str, tuple[int, str]] = dict(refused or {})
-
-
-class SmtpTransientError(SmtpError):
-    """Worth retrying later: 4xx, 421, refused/reset connections, timeouts."""
-
-
-class SmtpPermanentError(SmtpError):
-    """Retrying cannot help: 5xx, every recipient refused, unsupported extension."""
-
-
-class SmtpAuthError(SmtpPermanentError):
-    """The server rejected the credentials."""
-
-
-class SmtpTlsError(SmtpPermanentError):
-    """The server's certificate failed verification (or did not match the pinned one)."""
-
-
-class SmtpHostRefused(SmtpPermanentError):
-    """The host resolves to an address the outbound policy refuses; the account must change."""
-
-
-class SmtpUncertainError(SmtpTransientError):
-    """The connection died after the body was sent: the message may have been delivered."""
 
 
 def _tls_context(settings: SmtpSettings) -> ssl.SSLContext:
@@ -112,47 +57,6 @@ def _tls_context(settings: SmtpSettings) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
-
-
-def _cause_chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def _by_code(code: int, reply: str, message: str) -> SmtpError:
-    kind = SmtpPermanentError if 500 <= code < 600 else SmtpTransientError
-    return kind(f"{message}: {code} {reply}", code, reply)
-
-
-def translate_error(exc: BaseException) -> SmtpError:
-    """Map an aiosmtplib/socket/TLS exception onto the retry-oriented SmtpError hierarchy."""
-    if isinstance(exc, SmtpError):
-        return exc
-    if isinstance(exc, net_policy.HostNotAllowed):
-        return SmtpHostRefused(f"smtp_host {exc}")
-    cert_error = next((e for e in _cause_chain(exc) if isinstance(e, ssl.SSLCertVerificationError)), None)
-    if cert_error is not None:
-        return SmtpTlsError(
-            f"TLS certificate refused ({cert_error.verify_message}); "
-            "pin the certificate on the account to trust it"
-        )
-    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
-        if 400 <= exc.code < 500:
-            return SmtpTransientError(f"authentication deferred: {exc.message}", exc.code, exc.message)
-        return SmtpAuthError(f"authentication failed: {exc.message}", exc.code, exc.message)
-    if isinstance(exc, aiosmtplib.SMTPResponseException):
-        return _by_code(exc.code, exc.message, type(exc).__name__)
-    if isinstance(exc, (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError, OSError)):
-        return SmtpTransientError(f"connection failed: {exc}")
-    if isinstance(exc, (aiosmtplib.SMTPTimeoutError, TimeoutError)):
-        return SmtpTransientError(f"timed out: {exc}")
-    if isinstance(exc, aiosmtplib.SMTPNotSupported) or type(exc) is aiosmtplib.SMTPException:
-        return SmtpPermanentError(f"server lacks a required feature: {exc}")
-    return SmtpTransientError(f"SMTP failure: {exc}")
 
 
 def _wire_body(raw: bytes) -> bytes:
