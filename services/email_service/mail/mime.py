@@ -6,7 +6,6 @@ and MimeParseError only when not even headers can be read.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from email_service.mail.addresses import (
     parse_msgid_list,
 )
 from email_service.mail.large_parts import cut_large_bodies
+from email_service.mail.mime_headers import kept_headers, raw_headers, thread_id
 from email_service.mail.sanitize import Link, extract_html, sanitize_html
 
 __all__ = [
@@ -44,34 +44,10 @@ MAX_PARTS = 200
 MAX_DEPTH = 20
 MAX_HTML_CHARS = 2_000_000
 SNIPPET_CHARS = 200
-MAX_HEADER_CHARS = 2000
-MAX_RECEIVED = 5
 
 # Keep header values as raw strings: policy.default's header objects cost more than the whole parse.
 _POLICY = policy.default.clone(header_factory=lambda name, value: value)
 
-_KEPT_HEADERS = (
-    "Return-Path",
-    "X-Mailer",
-    "User-Agent",
-    "Authentication-Results",
-    "Received-SPF",
-    "DKIM-Signature",
-    "ARC-Authentication-Results",
-    "List-Unsubscribe",
-    "List-Unsubscribe-Post",
-    "List-Id",
-    "Precedence",
-    "Auto-Submitted",
-    "Content-Type",
-    "MIME-Version",
-    "Sender",
-    "Organization",
-    "X-Originating-IP",
-    "X-Priority",
-    "Importance",
-)
-_SUBJECT_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|tr)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _FIRST_BOUNDARY = re.compile(rb"^--([^\s\"]{1,200})[ \t]*\r?$", re.MULTILINE)
 
 
@@ -279,44 +255,6 @@ def _walk(root: Message, large: Mapping[str, bytes]) -> _Body:
     return body
 
 
-def _raw_headers(msg: Message) -> tuple[dict[str, str], list[str]]:
-    """First value of each header (lowercased name) and all Received values, without header objects."""
-    first: dict[str, str] = {}
-    received: list[str] = []
-    for name, value in msg.raw_items():
-        key = name.lower()
-        if key == "received":
-            if len(received) < MAX_RECEIVED:
-                received.append(str(value))
-        elif key not in first:
-            first[key] = str(value)
-    return first, received
-
-
-def _kept_headers(first: dict[str, str], received: list[str]) -> dict[str, str]:
-    """The bounded, decoded header selection exposed to the frontend and the spam scorer."""
-    kept: dict[str, str] = {}
-    for name in _KEPT_HEADERS:
-        value = first.get(name.lower())
-        if value is not None:
-            kept[name] = decode_header_value(value)[:MAX_HEADER_CHARS]
-    if received:
-        kept["Received"] = "\n".join(decode_header_value(r)[:MAX_HEADER_CHARS] for r in received)
-    return kept
-
-
-def _thread_id(
-    references: tuple[str, ...], in_reply_to: str | None, message_id: str | None, subject: str, sender: str
-) -> str:
-    """Root of the conversation; messages without ids group by normalised subject and sender."""
-    if references:
-        return references[0]
-    if in_reply_to or message_id:
-        return str(in_reply_to or message_id)
-    key = f"{_SUBJECT_PREFIX.sub('', subject).strip().lower()}\x00{sender.lower()}"
-    return "h:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32]
-
-
 def _snippet(text: str) -> str:
     """First ~200 characters of the text, whitespace collapsed."""
     return " ".join(text[: SNIPPET_CHARS * 8].split())[:SNIPPET_CHARS]  # split() = runs of \s
@@ -328,7 +266,7 @@ def parse_message(raw: bytes, *, sanitize: bool = True) -> ParsedMessage:
         raise MimeParseError("empty or non-bytes message")
     raw = bytes(raw)
     msg, defects, large = _read_tree(raw)
-    first, received = _raw_headers(msg)
+    first, received = raw_headers(msg)
     body = _walk(msg, large)
     del large
     raw_html = "\n".join(body.htmls)[:MAX_HTML_CHARS] if body.htmls else None
@@ -346,7 +284,7 @@ def parse_message(raw: bytes, *, sanitize: bool = True) -> ParsedMessage:
         message_id=message_id,
         in_reply_to=in_reply_to,
         references=references,
-        thread_id=_thread_id(references, in_reply_to, message_id, subject, sender_email),
+        thread_id=thread_id(references, in_reply_to, message_id, subject, sender_email),
         subject=subject,
         from_=senders[0] if senders else None,
         to=parse_addresses(first.get("to")),
@@ -354,7 +292,7 @@ def parse_message(raw: bytes, *, sanitize: bool = True) -> ParsedMessage:
         bcc=parse_addresses(first.get("bcc")),
         reply_to=parse_addresses(first.get("reply-to")),
         date=parse_date(first.get("date")),
-        headers=_kept_headers(first, received),
+        headers=kept_headers(first, received),
         text=text,
         html=sanitize_html(raw_html) if raw_html and sanitize else None,
         links=extract.links if extract else (),
