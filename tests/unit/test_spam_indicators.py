@@ -88,3 +88,40 @@ def test_raw_fallback_still_finds_links() -> None:
     view = view_from_raw(raw)
     assert view.parse_failed
     assert "ip_literal_url" in detect_indicators(view)
+
+
+def test_brand_look_alike_domains_impersonate_but_the_brands_other_domains_do_not() -> None:
+    def fires(name: str, sender: str) -> bool:
+        return "brand_impersonation" in detect_indicators(replace(BASE, from_name=name, from_email=sender))
+
+    assert fires("DHL Express", "noreply@dhl-parcel-track.xyz")
+    assert fires("PayPal", "service@paypal-secure-login.com")
+    assert not fires("DHL Express", "noreply@dhl-news.com")  # brand word alone: not enough
+    assert not fires("Apple Hill Farm", "shop@applehillfarm.com")
+    assert not fires("DHL Express", "noreply@dhl.de")
+
+
+RESET = {
+    "text": "Someone asked to reset your password. Click the link to reset your password.",
+    "from_email": "no-reply@dropbox.com",
+    "links": (("https://www.dropbox.com/password_reset?t=1", "Reset password"),),
+}
+TOP_PASS = "mx.example.net; spf=pass smtp.mailfrom=dropbox.com; dkim=pass header.d=dropbox.com; dmarc=pass"
+
+
+@pytest.mark.parametrize(
+    ("results", "links", "counted"),
+    [
+        ((TOP_PASS,), RESET["links"], False),  # authenticated, links on its own domain
+        (("mx.example.net; spf=pass; dkim=pass header.d=dropbox.com",), RESET["links"], False),
+        ((), RESET["links"], True),  # nothing proves who sent it
+        (("mx.example.net; spf=pass; dkim=pass header.d=sendgrid.net",), RESET["links"], True),  # not aligned
+        ((TOP_PASS,), (("https://dropbox-reset.web.app/x", "Reset password"),), True),  # links elsewhere
+        (("mx.example.net; spf=fail; dmarc=fail", TOP_PASS), RESET["links"], True),  # only the top one counts
+    ],
+)
+def test_credential_request_is_not_counted_for_an_authenticated_senders_own_links(
+    results: tuple[str, ...], links: tuple[tuple[str, str], ...], counted: bool
+) -> None:
+    view = replace(BASE, **{**RESET, "links": links, "headers": {"authentication-results": results}})
+    assert ("credential_request" in detect_indicators(view)) is counted

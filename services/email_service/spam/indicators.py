@@ -30,7 +30,11 @@ INDICATORS: tuple[tuple[str, str], ...] = (
     ("reply_to_mismatch", "Replies would go to a different domain than the sender's."),
     ("return_path_mismatch", "The envelope sender (Return-Path) domain differs from the From domain."),
     ("display_name_spoof", "The sender's display name shows an email address or domain that is not theirs."),
-    ("brand_impersonation", "The display name names a well-known brand the sending domain does not own."),
+    (
+        "brand_impersonation",
+        "The display name names a well-known brand the sending domain does not own, or the domain is a"
+        " look-alike that pairs the brand with words such as secure, login or tracking.",
+    ),
     (
         "dangerous_attachment",
         "An attachment can run code or open a web page (exe, script, html, macro, ...).",
@@ -38,7 +42,11 @@ INDICATORS: tuple[tuple[str, str], ...] = (
     ("auth_failed", "SPF, DKIM or DMARC checks failed for the sender's domain."),
     ("missing_message_id", "The message has no Message-ID header, as bulk tools often omit it."),
     ("all_caps_subject", "The subject is written in capital letters."),
-    ("credential_request", "The text asks to verify, confirm or update an account, password or payment."),
+    (
+        "credential_request",
+        "The text asks to verify, confirm or update an account, password or payment (not counted when an"
+        " authenticated sender links only to its own domain, as a password reset the user asked for does).",
+    ),
     ("urgent_action", "The text pushes for immediate action or threatens closure or loss."),
     ("html_form", "The message contains an HTML form that could collect input."),
     ("unparseable", "The message structure could not be parsed."),
@@ -117,6 +125,14 @@ _DANGEROUS_TYPES = (
     "application/hta",
 )
 _AUTH_FAIL = re.compile(r"\b(spf=(soft)?fail|dkim=fail|dmarc=fail|compauth=fail)\b", re.IGNORECASE)
+_DMARC_PASS = re.compile(r"\bdmarc=pass\b", re.IGNORECASE)
+_DKIM_PASS_DOMAIN = re.compile(r"\bdkim=pass\b[^;]*?\bheader\.(?:d|i)=@?([\w.-]+)", re.IGNORECASE)
+# Words a look-alike domain adds to a brand name (dhl-parcel-track.xyz, paypal-secure-login.com).
+_LOOKALIKE_WORDS = re.compile(
+    r"secure|verif|account|login|signin|support|update|track|deliver|parcel|billing|service|help"
+    r"|alert|notice|confirm|auth|wallet|refund|payment|recover|unlock|customer",
+    re.IGNORECASE,
+)
 _SPF_FAIL = re.compile(r"^\s*(soft)?fail\b", re.IGNORECASE)
 _EMAIL_IN_NAME = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 _CREDENTIAL = re.compile(
@@ -189,8 +205,9 @@ def _brand_impersonation(view: MessageView) -> bool:
         return False
     for brand, owned in BRANDS.items():
         if re.search(rf"\b{re.escape(brand)}\b", name) and sender not in owned:
-            if owned and brand.split()[0] in sender:
-                continue
+            word = brand.split()[0]
+            if owned and word in sender:  # the brand's own other domain, or a look-alike of it
+                return bool(_LOOKALIKE_WORDS.search(sender.replace(word, "", 1)))
             return True
     return False
 
@@ -210,6 +227,25 @@ def _auth_failed(view: MessageView) -> bool:
     results = view.headers.get("authentication-results", ())
     spf = view.headers.get("received-spf", ())
     return any(_AUTH_FAIL.search(r) for r in results) or any(_SPF_FAIL.match(s) for s in spf)
+
+
+def _authenticated_own_links(view: MessageView) -> bool:
+    """The receiving server (topmost Authentication-Results) passed the From domain by DMARC or an
+    aligned DKIM signature, and every link stays on that domain: the shape of an account mail the
+    user asked for, such as a password reset, rather than of a phish."""
+    sender = registrable(email_domain(view.from_email))
+    results = view.headers.get("authentication-results", ())
+    if not sender or not results or _auth_failed(view):
+        return False
+    top = results[0]
+    aligned = bool(_DMARC_PASS.search(top)) or any(
+        registrable(d.lower()) == sender for d in _DKIM_PASS_DOMAIN.findall(top)
+    )
+    return aligned and all(registrable(h) == sender for h in _link_hosts(view))
+
+
+def _credential_request(view: MessageView) -> bool:
+    return bool(_CREDENTIAL.search(_text(view))) and not _authenticated_own_links(view)
 
 
 def _all_caps_subject(view: MessageView) -> bool:
@@ -235,7 +271,7 @@ _RULES: dict[str, Callable[[MessageView], bool]] = {
     "auth_failed": _auth_failed,
     "missing_message_id": lambda v: not v.message_id.strip() and not v.header("message-id").strip(),
     "all_caps_subject": _all_caps_subject,
-    "credential_request": lambda v: bool(_CREDENTIAL.search(_text(v))),
+    "credential_request": _credential_request,
     "urgent_action": lambda v: bool(_URGENT.search(_text(v))),
     "html_form": lambda v: v.has_form,
     "unparseable": lambda v: v.parse_failed,
