@@ -1,4 +1,4 @@
-"""Hashed features: character n-grams of the text, sender/route structure, URLs and the rule indicators.
+"""Hashed features: character n-grams and words of the text, sender/route structure, URLs and indicators.
 
 Tokens are normalised (lower case, digits collapsed, no dates or exact hosts) so the model learns
 what spam looks like rather than which 2002 mailing lists sent the training mail.
@@ -14,17 +14,20 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import murmurhash3_32
 
-from email_service.spam.chargrams import char_ngram_counts
+from email_service.spam.chargrams import MAX_CHARS, char_ngram_counts
 from email_service.spam.domains import email_domain, is_ip, registrable, url_host
 from email_service.spam.view import MessageView
 
 N_FEATURES = 2**18
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 URL_SCALE = 1.0  # weight of the URL tokens' unit-norm block relative to the char grams'
 HEADER_SCALE = 0.3  # header tokens memorise senders: low weight transfers better to unseen ones
 INDICATOR_SCALE = 1.0  # each fired indicator is a 1.0 flag
 CHAR_NORM_FLOOR = 8.0  # L2 floor (about 150 chars of text): a two-word mail must not weigh like a page
+WORD_SCALE = 0.5  # word unigrams beside the char grams: better cross-set (train set 1, test set 2) ranking
+WORD_NORM_FLOOR = 4.0  # L2 floor of the word block (about 16 distinct words), as CHAR_NORM_FLOOR
 _DIGITS = re.compile(r"\d+")
+_WORD = re.compile(r"[^\W\d_]{2,20}|\d+|[$€£!]")
 _HOST_IN_RECEIVED = re.compile(r"\bfrom\s+([\w.-]+)", re.IGNORECASE)
 
 
@@ -88,15 +91,32 @@ def _unit_block(tokens: set[str], scale: float) -> dict[int, float]:
     return {murmurhash3_32(token, seed=0, positive=True) % N_FEATURES: value for token in tokens}
 
 
+def _word_block(text: str) -> dict[int, float]:
+    """Hashed word unigrams of the text start (a digit run is one token), log tf, L2 with a floor."""
+    counts: dict[str, int] = {}
+    for word in _WORD.findall(text[:MAX_CHARS].lower()):
+        key = "w:0" if word[0].isdigit() else "w:" + word
+        counts[key] = counts.get(key, 0) + 1
+    block: dict[int, float] = {}
+    for key, count in counts.items():
+        index = murmurhash3_32(key, seed=0, positive=True) % N_FEATURES
+        block[index] = block.get(index, 0.0) + math.log1p(count)
+    scale = WORD_SCALE / max(math.sqrt(sum(v * v for v in block.values())), WORD_NORM_FLOOR)
+    return {index: value * scale for index, value in block.items()}
+
+
 def feature_row(view: MessageView, indicators: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and values of one message: char grams (log tf, L2), URL and header blocks, flags.
+    """Indices and values of one message: char grams and words (log tf, L2), URL and header blocks, flags.
 
     Indices may repeat (hash collisions across blocks); to_matrix sums them.
     """
-    indices, counts = char_ngram_counts(f"{view.subject}\n{view.text}", N_FEATURES)
+    text = f"{view.subject}\n{view.text}"
+    indices, counts = char_ngram_counts(text, N_FEATURES)
     values = np.log1p(counts)
     values /= max(float(np.sqrt((values * values).sum())), CHAR_NORM_FLOOR)
-    extra = _unit_block(set(_url_tokens(view)), URL_SCALE)
+    extra = _word_block(text)
+    for index, value in _unit_block(set(_url_tokens(view)), URL_SCALE).items():
+        extra[index] = extra.get(index, 0.0) + value
     for index, value in _unit_block(set(_header_tokens(view)), HEADER_SCALE).items():
         extra[index] = extra.get(index, 0.0) + value
     for name in indicators:

@@ -28,9 +28,9 @@ from email_service.spam.features import FEATURE_VERSION, N_FEATURES, feature_row
 from email_service.spam.indicators import DEFAULT_BUMPS, INDICATOR_NAMES
 from email_service.spam.model import DATA_DIR, SETTINGS_FILE, WEIGHTS_FILE, analyse_raw
 
-C = 1.0  # linear SVM inverse L2 strength; sender-grouped CV: 0.1 and 0.5 were worse, larger C overfits
+C = 3.0  # linear SVM inverse L2 strength; with the word block, 3 beat 1 and 0.3 on grouped and cross-set CV
 TARGET_FPR = 0.002  # out-of-fold FPR the threshold is chosen for, leaving room under the 0.3 % goal
-MODEL_VERSION = "3"
+MODEL_VERSION = "4"
 
 
 def _extract(path: Path) -> tuple[tuple[np.ndarray, np.ndarray], tuple[str, ...], str]:
@@ -62,7 +62,7 @@ class LinearWeights:
 
 def fit(X: sp.csr_matrix, y: np.ndarray) -> LinearWeights:
     """Linear SVM on char grams + structure: best recall at low FPR under sender-grouped CV."""
-    svm = LinearSVC(C=C, max_iter=5000).fit(X, y)
+    svm = LinearSVC(C=C, max_iter=5000, random_state=0).fit(X, y)
     return LinearWeights(svm.coef_.ravel().astype(np.float64), float(svm.intercept_[0]))
 
 
