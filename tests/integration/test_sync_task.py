@@ -7,11 +7,13 @@ from typing import Any
 import pytest
 
 from email_service.config import get_settings
+from email_service.crypto import get_secret_box
 from email_service.db import session_scope
 from email_service.errors import TaskUnauthorized
 from email_service.mail.imap_types import ImapConnectionError
 from email_service.models import EmailAccount
-from email_service.services.sync_service import SyncAuthError, run_account_sync
+from email_service.services.accounts import create_account
+from email_service.services.sync_service import SyncAuthError, SyncTlsError, run_account_sync
 from email_service.sync.lock import AccountLock, redis_client
 from email_service.tasks.sync import sync_emails
 from tests.conftest import Caller
@@ -120,3 +122,19 @@ def test_lock_release_needs_the_owner_token(account: SyncAccount) -> None:
     assert client.get(second.key) is not None
     assert second.release() and client.get(second.key) is None
     client.close()
+
+
+def test_refused_certificate_fails_at_once_with_the_reason(
+    owner: Caller, imap_user: ImapUser, retries: list[BaseException]
+) -> None:
+    data = imap_user.account_data(imap_port=imap_user.ssl_port, imap_security="ssl")  # self-signed, no pin
+    with session_scope(owner.tenant_id) as session:
+        account_id = create_account(session, get_secret_box(), owner.tenant_id, owner.user_id, data).id
+    outcome = sync_emails.apply(
+        kwargs={"email_client_id": account_id, "tenant_id": owner.tenant_id, "user_id": owner.user_id}
+    )
+    assert outcome.failed() and isinstance(outcome.result, SyncTlsError)
+    assert "certificate" in str(outcome.result) and retries == []
+    with session_scope(owner.tenant_id) as session:
+        row = session.get(EmailAccount, account_id)
+        assert row is not None and row.state != "auth_error" and "certificate" in (row.last_error or "")

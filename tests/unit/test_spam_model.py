@@ -11,8 +11,10 @@ from email_service.spam.corpus import default_corpus_dir, is_holdout, list_corpu
 from email_service.spam.evaluate import metrics
 from email_service.spam.model import DATA_DIR, SETTINGS_FILE, WEIGHTS_FILE, global_model, score_message
 
-# Model v3 (linear SVM on char 3-5 grams + URL/header blocks, Platt, sender-grouped threshold) measured
-# FPR 0.0087 (6 of 689, all hard_ham newsletters) and recall 0.8875 (213 of 240); v2 had 0.0073 / 0.850.
+# A floor under the shipped model, not the targets (FPR <= 0.003, recall >= 0.98), which no
+# model trained on this corpus has reached here. Model v4 (linear SVM on char 3-5 grams + words +
+# URL/header blocks, Platt, sender-grouped threshold) measured FPR 0.0087 (6 of 689, hard_ham
+# newsletters) and recall 0.8875 (213 of 240); v3 the same, v2 0.0073 / 0.850.
 MAX_HELD_OUT_FPR = 0.009
 MIN_HELD_OUT_RECALL = 0.88
 
@@ -24,7 +26,7 @@ def test_shipped_files_are_small_and_pickle_free() -> None:
     assert settings["n_features"] == global_model().weights.shape[0]
 
 
-def test_held_out_split_meets_targets() -> None:
+def test_held_out_split_stays_above_the_floor() -> None:
     corpus = default_corpus_dir()
     files = [f for f in list_corpus(Path(corpus)) if is_holdout(f.name)]
     if not files:

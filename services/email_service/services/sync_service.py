@@ -21,7 +21,7 @@ from email_service.crypto import get_secret_box
 from email_service.db import session_scope
 from email_service.errors import PermanentError, TaskUnauthorized, TransientError
 from email_service.mail.imap import ImapAuthError, ImapCommandError, ImapConnectionError, ImapSession, connect
-from email_service.mail.imap_types import ImapSettings
+from email_service.mail.imap_types import ImapSettings, ImapTlsError
 from email_service.models import EmailAccount
 from email_service.services.accounts import load_account_for_task
 from email_service.services.junk_feedback import ProductMoves, record_junk_moves
@@ -40,6 +40,13 @@ Connector = Callable[[ImapSettings], ImapSession]
 
 class SyncAuthError(PermanentError):
     """The IMAP server refused the account's credentials: the account is marked auth_error, no retry."""
+
+
+class SyncTlsError(PermanentError):
+    """The server's certificate was refused: retrying cannot help until it or the account's pin changes.
+
+    The reason goes to the account's last_error; periodic sync still tries again on its own schedule.
+    """
 
 
 @dataclass
@@ -116,6 +123,9 @@ def run_account_sync(
     except ImapAuthError as exc:
         _mark_account(tenant_id, account_id, state="auth_error", last_error=str(exc))
         raise SyncAuthError(str(exc)) from exc
+    except ImapTlsError as exc:
+        _mark_account(tenant_id, account_id, last_error=str(exc))
+        raise SyncTlsError(str(exc)) from exc
     except ImapConnectionError as exc:
         _mark_account(tenant_id, account_id, last_error=str(exc))
         raise
