@@ -13,7 +13,7 @@ from email_service.db import session_scope
 from email_service.models import Attachment, Folder, Message
 from email_service.services.sync_service import run_account_sync
 from tests.conftest import Caller
-from tests.integration.sync_support import SyncAccount, imap, make_account, message
+from tests.integration.sync_support import SyncAccount, imap, make_account, message, rows
 from tests.servers.dovecot_fixtures import ImapUser
 
 # Dovecot with MOVE removed, and with MOVE and UIDPLUS removed (SPECIAL-USE kept so Trash is found).
@@ -53,14 +53,7 @@ def sync(account: SyncAccount) -> Any:
 
 def rows_in(account: SyncAccount, folder: str) -> list[Message]:
     """Every row of the folder, hidden ones included, by UID."""
-    with session_scope(account.caller.tenant_id) as session:
-        query = (
-            select(Message)
-            .join(Folder, Folder.id == Message.folder_id)
-            .where(Message.account_id == account.account_id, Folder.name == folder)
-            .order_by(Message.uid)
-        )
-        return list(session.scalars(query))
+    return rows(account, folder)
 
 
 def visible_subjects(account: SyncAccount, folder: str) -> list[str]:

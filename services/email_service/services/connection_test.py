@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from email_service.crypto import SecretBox
@@ -11,37 +12,40 @@ from email_service.mail.smtp import SmtpAuthError, SmtpError, SmtpHostRefused, S
 from email_service.models import EmailAccount
 from email_service.services.mail_settings import imap_settings, smtp_settings
 
+# The first matching class names the reason; any other adapter or socket error is connection_failed.
+# Host refusals come first: ImapHostRefused subclasses ImapAuthError.
+Reasons = tuple[tuple[type[Exception], str], ...]
+_IMAP_REASONS: Reasons = (
+    (ImapHostRefused, "host_not_allowed"),
+    (ImapTlsError, "certificate_refused"),
+    (ImapAuthError, "authentication_failed"),
+)
+_SMTP_REASONS: Reasons = (
+    (SmtpHostRefused, "host_not_allowed"),
+    (SmtpTlsError, "certificate_refused"),
+    (SmtpAuthError, "authentication_failed"),
+)
 
-def _imap_check(account: EmailAccount, box: SecretBox) -> dict[str, Any]:
+
+def _check(probe: Callable[[], dict[str, Any]], errors: type[Exception], reasons: Reasons) -> dict[str, Any]:
     try:
-        with connect(imap_settings(account, box)) as session:
-            capabilities = sorted(session.capabilities)
-    except ImapHostRefused as exc:
-        return {"ok": False, "reason": "host_not_allowed", "message": str(exc)}
-    except ImapTlsError as exc:
-        return {"ok": False, "reason": "certificate_refused", "message": str(exc)}
-    except ImapAuthError as exc:
-        return {"ok": False, "reason": "authentication_failed", "message": str(exc)}
-    except (ImapError, OSError) as exc:
-        return {"ok": False, "reason": "connection_failed", "message": str(exc) or type(exc).__name__}
-    return {"ok": True, "capabilities": capabilities}
+        return probe()
+    except (errors, OSError) as exc:
+        reason = next((name for cls, name in reasons if isinstance(exc, cls)), "connection_failed")
+        return {"ok": False, "reason": reason, "message": str(exc) or type(exc).__name__}
 
 
-def _smtp_check(account: EmailAccount, box: SecretBox) -> dict[str, Any]:
-    try:
-        check_login(smtp_settings(account, box))
-    except SmtpHostRefused as exc:
-        return {"ok": False, "reason": "host_not_allowed", "message": str(exc)}
-    except SmtpTlsError as exc:
-        return {"ok": False, "reason": "certificate_refused", "message": str(exc)}
-    except SmtpAuthError as exc:
-        return {"ok": False, "reason": "authentication_failed", "message": str(exc)}
-    except (SmtpError, OSError) as exc:
-        return {"ok": False, "reason": "connection_failed", "message": str(exc) or type(exc).__name__}
+def _imap_login(account: EmailAccount, box: SecretBox) -> dict[str, Any]:
+    with connect(imap_settings(account, box)) as session:
+        return {"ok": True, "capabilities": sorted(session.capabilities)}
+
+
+def _smtp_login(account: EmailAccount, box: SecretBox) -> dict[str, Any]:
+    check_login(smtp_settings(account, box))
     return {"ok": True}
 
 
 def test_account_connection(account: EmailAccount, box: SecretBox) -> dict[str, Any]:
-    imap = _imap_check(account, box)
-    smtp = _smtp_check(account, box)
+    imap = _check(lambda: _imap_login(account, box), ImapError, _IMAP_REASONS)
+    smtp = _check(lambda: _smtp_login(account, box), SmtpError, _SMTP_REASONS)
     return {"ok": imap["ok"] and smtp["ok"], "imap": imap, "smtp": smtp}
