@@ -125,3 +125,18 @@ def test_credential_request_is_not_counted_for_an_authenticated_senders_own_link
 ) -> None:
     view = replace(BASE, **{**RESET, "links": links, "headers": {"authentication-results": results}})
     assert ("credential_request" in detect_indicators(view)) is counted
+
+
+@pytest.mark.parametrize(
+    ("name", "sender", "fires"),
+    [
+        ("Google Security", "alerts@secure-mail.top", True),
+        ("Google", "no-reply@accounts.google.com", False),
+        ("IRS Refund Department", "refund@irs-gov.help", True),
+        ("Geek Squad", "billing@support-center.xyz", True),
+        ("The Ledger", "news@theledger.com", False),  # a newspaper, no look-alike words
+    ],
+)
+def test_more_commonly_impersonated_brands(name: str, sender: str, fires: bool) -> None:
+    view = replace(BASE, from_name=name, from_email=sender)
+    assert ("brand_impersonation" in detect_indicators(view)) is fires
