@@ -57,6 +57,10 @@ def test_one_run_sends_the_queue_and_each_sibling_answers_its_own_result(
     rows = {i: outbox_row(account.caller, i) for i in ids}
     assert {(r.status, r.attempts) for r in rows.values()} == {("sent", 1)}
     assert sorted(delivered_ids(smtp)) == sorted(r.message_id_header or "" for r in rows.values())
+    for outbox_id in ids[:2] + ids[3:]:  # a poller sees each sibling's outcome before its task runs
+        polled = client.get(f"/api/tasks/{outbox_id}", headers=account.caller.headers).get_json()
+        assert polled["status"] == "success", polled
+        assert polled["result"]["message_id"] == rows[outbox_id].message_id_header
     for outbox_id in ids:
         result = run_task(account, outbox_id)
         assert result.successful(), result.traceback

@@ -14,7 +14,8 @@ unsent rows back to 'queued' for their own tasks.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +47,7 @@ from email_service.services.send_service import (
     finish_row,
     finished_result,
     recover,
+    stored_result,
 )
 from email_service.tenancy.scoping import scoped
 
@@ -53,6 +55,18 @@ log = logging.getLogger(__name__)
 BATCH_LIMIT = 100
 SEND_WAIT_SECONDS = 60.0
 Claimed = list[tuple[SendJob, Prepared]]
+# Told {outbox id: stored answer} of the sibling rows a run just finished (sent or uncertain), right
+# after their commit: the task layer stores them as those tasks' results, so a client polling a
+# sibling sees its outcome now rather than when that sibling's own task gets a worker.
+Announce = Callable[[dict[str, dict[str, Any]]], None]
+
+
+@dataclass(frozen=True)
+class _Run:
+    job: SendJob
+    locks: SendLocks
+    smtp: SmtpConnections
+    announce: Announce | None
 
 
 class SendBusy(Exception):
@@ -60,17 +74,18 @@ class SendBusy(Exception):
 
 
 def send_outbox_message(
-    job: SendJob, smtp: SmtpConnections, batch_limit: int = BATCH_LIMIT
+    job: SendJob, smtp: SmtpConnections, batch_limit: int = BATCH_LIMIT, announce: Announce | None = None
 ) -> dict[str, Any]:
     """Run one send attempt; returns the task result, raises SendFailed / SmtpError / SendBusy."""
     done = finished_result(job)
     if done is not None:
         return answer(done)
     with send_locks() as locks:
+        run = _Run(job, locks, smtp, announce)
         if not locks.try_run(job.outbox_id):
             return dict(IN_PROGRESS)  # a duplicate delivery of this very task is running
         if locks.try_send_many([job.outbox_id]) != {job.outbox_id}:
-            _help_meanwhile(job, locks, smtp, batch_limit)
+            _help_meanwhile(run, batch_limit)
             if not locks.wait_send(job.outbox_id, SEND_WAIT_SECONDS):
                 raise SendBusy(f"outbox row {job.outbox_id} is still being sent by another run")
         claimed = _claim_batch(job, locks, batch_limit)
@@ -78,7 +93,7 @@ def send_outbox_message(
             return answer(claimed)
         if claimed[0][1].recovering:
             return recover(job, claimed[0][1])
-        return _transmit(job, claimed, smtp, locks)
+        return _transmit(run, claimed)
 
 
 def _claim_batch(job: SendJob, locks: SendLocks, limit: int) -> Claimed | dict[str, Any]:
@@ -95,13 +110,15 @@ def _claim_batch(job: SendJob, locks: SendLocks, limit: int) -> Claimed | dict[s
         return claimed
 
 
-def _help_meanwhile(job: SendJob, locks: SendLocks, smtp: SmtpConnections, limit: int) -> None:
+def _help_meanwhile(run: _Run, limit: int) -> None:
     """Our row is in another live run's batch: send the account's free queued rows while we wait."""
+    job = run.job
     with session_scope(job.tenant_id) as session:
         account = load_account_for_task(session, job.account_id, job.tenant_id, job.user_id)
-        claimed = _claim_siblings(session, job, account, account_context(session, account), locks, limit)
+        ctx = account_context(session, account)
+        claimed = _claim_siblings(session, job, account, ctx, run.locks, limit)
     if claimed:
-        _deliver(job, claimed, smtp, locks)
+        _deliver(run, claimed)
 
 
 def _claim_siblings(
@@ -132,30 +149,37 @@ def _claim_siblings(
     return claimed
 
 
-def _transmit(job: SendJob, claimed: Claimed, smtp: SmtpConnections, locks: SendLocks) -> dict[str, Any]:
+def _transmit(run: _Run, claimed: Claimed) -> dict[str, Any]:
     """Deliver the batch whose first row is the job's own; its errors are raised last."""
-    own = _deliver(job, claimed, smtp, locks)[0]
+    own = _deliver(run, claimed)[0]
     if own.exc is not None:
         raise own.exc
     return own.result
 
 
-def _deliver(job: SendJob, claimed: Claimed, smtp: SmtpConnections, locks: SendLocks) -> list[Outcome]:
+def _deliver(run: _Run, claimed: Claimed) -> list[Outcome]:
     """SMTP for each claimed row, ONE commit of every outcome, the send locks freed, the write-back."""
     outcomes: list[Outcome] = []
     for row_job, step in claimed:
-        outcomes.append(attempt(row_job, step, smtp))
+        outcomes.append(attempt(row_job, step, run.smtp))
         if outcomes[-1].status == "queued":
             break  # transient: the server or the connection is unwell; the rest stay for their tasks
-    _record_outcomes(job, claimed, outcomes)
-    locks.release_send(row_job.outbox_id for row_job, _ in claimed)
+    answers = _record_outcomes(run.job, claimed, outcomes)
+    run.locks.release_send(row_job.outbox_id for row_job, _ in claimed)
+    answers.pop(run.job.outbox_id, None)  # the run's own answer is its return value
+    if run.announce is not None and answers:
+        run.announce(answers)
     _write_backs(claimed, outcomes)
     return outcomes
 
 
-def _record_outcomes(job: SendJob, claimed: Claimed, outcomes: list[Outcome]) -> None:
-    """Outcomes of the attempted rows; rows never attempted go back to 'queued' as they were."""
+def _record_outcomes(job: SendJob, claimed: Claimed, outcomes: list[Outcome]) -> dict[str, dict[str, Any]]:
+    """Outcomes of the attempted rows; rows never attempted go back to 'queued' as they were.
+
+    Returns the stored answers of the rows that ended sent or uncertain (what their tasks will answer).
+    """
     ids = [row_job.outbox_id for row_job, _ in claimed]
+    answers: dict[str, dict[str, Any]] = {}
     with session_scope(job.tenant_id) as session:
         query = scoped(OutboxMessage, job.tenant_id, job.user_id).where(OutboxMessage.id.in_(ids))
         rows = {row.id: row for row in session.scalars(query.with_for_update())}
@@ -166,8 +190,11 @@ def _record_outcomes(job: SendJob, claimed: Claimed, outcomes: list[Outcome]) ->
                 continue
             outcome = outcomes[index]
             finish_row(row, outcome.status, outcome.result, outcome.error, outcome.sent_at)
+            if outcome.status in ("sent", "uncertain"):
+                answers[row.id] = stored_result(row)
             if outcome.status == "sent" and step.parent_id:
                 mark_parent_answered(session, step.parent_id, job.tenant_id, job.user_id)
+    return answers
 
 
 def _write_backs(claimed: Claimed, outcomes: list[Outcome]) -> None:

@@ -7,9 +7,10 @@ never starts a second SMTP transaction for a message already sent.
 from __future__ import annotations
 
 import atexit
+import logging
 from typing import Any
 
-from celery import shared_task
+from celery import shared_task, states
 from sqlalchemy.exc import OperationalError
 
 from email_service.mail.smtp import SmtpTransientError
@@ -20,6 +21,7 @@ from email_service.services.send_delivery import SmtpConnections
 from email_service.services.send_service import SendJob
 from email_service.tasks.base import TenantTask
 
+log = logging.getLogger(__name__)
 # One SMTP connection per account, reused by consecutive sends in this worker process.
 SMTP_CONNECTIONS = SmtpConnections()
 atexit.register(SMTP_CONNECTIONS.close)
@@ -61,8 +63,22 @@ def send_email(
         final_attempt=(self.request.retries or 0) >= (self.max_retries or 0),
     )
     try:
-        return send_outbox_message(job, SMTP_CONNECTIONS)
+        return send_outbox_message(job, SMTP_CONNECTIONS, announce=_store_sibling_results)
     except SendBusy as exc:  # a sibling's batch still holds the row after a long wait
         raise self.retry(exc=exc, countdown=BUSY_RETRY_SECONDS) from exc
     except RETRYABLE as exc:
         raise self.retry_later(exc) from exc
+
+
+def _store_sibling_results(answers: dict[str, dict[str, Any]]) -> None:
+    """Store the answers of sibling rows this run sent as their tasks' results (task id = row id).
+
+    Each sibling task still runs later and stores the same answer; until then its poller would see
+    'pending' for a message already delivered. Best effort: the rows hold the truth either way.
+    """
+    backend = send_email.backend
+    try:
+        for task_id, result in answers.items():
+            backend.store_result(task_id, result, states.SUCCESS)
+    except Exception as exc:  # a result backend hiccup must not fail the delivering task
+        log.warning("could not store %d sibling send results: %s", len(answers), type(exc).__name__)
