@@ -81,3 +81,12 @@ def test_a_remembered_owner_check_serves_only_that_owner(
     with session_scope(owner.tenant_id) as session:
         forget_task(session, task_id)
     assert client.get(f"/api/tasks/{task_id}", headers=owner.headers).status_code == 404
+
+
+def test_list_limits_must_be_ascii_integers_in_range(client, owner: Caller) -> None:
+    for path in ("/api/tasks", "/api/email/outbox", "/api/email/messages"):
+        for bad in ("0", "201", "ten", "-1", "²", "٣"):  # int() would take the last two digits
+            response = client.get(path, query_string={"limit": bad}, headers=owner.headers)
+            assert response.status_code == 400, (path, bad, response.get_json())
+            assert response.get_json()["error"]["details"]["field"] == "limit"
+        assert client.get(path, query_string={"limit": "5"}, headers=owner.headers).status_code == 200

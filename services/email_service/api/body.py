@@ -1,4 +1,4 @@
-"""Request body parsing into pydantic models (422 with field names on bad input)."""
+"""Request parsing: JSON bodies into pydantic models (422 with field names), query parameters (400)."""
 
 from __future__ import annotations
 
@@ -21,3 +21,11 @@ def json_body() -> dict[str, Any]:
 
 def parse_body(model: type[M]) -> M:
     return model.model_validate(json_body())
+
+
+def limit_arg(default: int, maximum: int) -> int:
+    """The `limit` query parameter: ASCII digits between 1 and maximum (int() would take "²" or "٣")."""
+    raw = request.args.get("limit", str(default))
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise BadRequest(f"limit must be an integer between 1 and {maximum}", {"field": "limit"})
+    return int(raw)

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from email_service.api.body import limit_arg
 from email_service.db import session_scope
 from email_service.errors import BadRequest
 from email_service.services import messages as service
@@ -39,13 +40,6 @@ def _text_arg(name: str, max_chars: int = MAX_TERM_CHARS) -> str | None:
     return raw or None
 
 
-def _limit_arg() -> int:
-    raw = request.args.get("limit", str(service.DEFAULT_LIMIT))
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= service.MAX_LIMIT:
-        raise BadRequest(f"limit must be an integer between 1 and {service.MAX_LIMIT}", {"field": "limit"})
-    return int(raw)
-
-
 def _filters() -> service.MessageFilter:
     return service.MessageFilter(
         account_id=_text_arg("account_id", MAX_ID_CHARS),
@@ -59,7 +53,8 @@ def _filters() -> service.MessageFilter:
 
 @bp.get("")
 def index() -> ResponseReturnValue:
-    filters, limit, cursor = _filters(), _limit_arg(), request.args.get("cursor") or None
+    filters, cursor = _filters(), request.args.get("cursor") or None
+    limit = limit_arg(service.DEFAULT_LIMIT, service.MAX_LIMIT)
     with session_scope(g.tenant_id) as session:
         page = service.list_messages(session, g.tenant_id, g.user_id, filters, cursor, limit)
     return jsonify({"items": page.items, "next_cursor": page.next_cursor})

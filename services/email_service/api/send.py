@@ -10,7 +10,7 @@ from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError
 
-from email_service.api.body import parse_body
+from email_service.api.body import limit_arg, parse_body
 from email_service.api.launch import launch
 from email_service.api.schemas_send import SendRequest
 from email_service.db import session_scope
@@ -90,11 +90,9 @@ def outbox_index() -> ResponseReturnValue:
     status = request.args.get("status") or None
     if status is not None and status not in OUTBOX_STATES:
         raise BadRequest(f"status must be one of {', '.join(OUTBOX_STATES)}", {"field": "status"})
-    raw_limit = request.args.get("limit", "50")
-    if not raw_limit.isascii() or not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-        raise BadRequest(f"limit must be an integer between 1 and {MAX_LIMIT}", {"field": "limit"})
+    limit = limit_arg(50, MAX_LIMIT)
     with session_scope(g.tenant_id) as session:
-        rows = outbox.list_outbox(session, g.tenant_id, g.user_id, status, int(raw_limit))
+        rows = outbox.list_outbox(session, g.tenant_id, g.user_id, status, limit)
         items = [outbox.outbox_view(row) for row in rows]
     return jsonify({"items": items})
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from email_service.api.body import limit_arg
 from email_service.db import session_scope
-from email_service.errors import BadRequest
 from email_service.services.outbox import cancel as cancel_send
 from email_service.services.task_records import TaskRef, find_owned_task, get_task, list_tasks
 from email_service.tasks.helpers import get_task_status, revoke_task
@@ -40,10 +40,8 @@ def cancel(task_id: str) -> ResponseReturnValue:
 
 @bp.get("")
 def index() -> ResponseReturnValue:
-    raw_limit = request.args.get("limit", "50")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 200:
-        raise BadRequest("limit must be an integer between 1 and 200", {"field": "limit"})
+    limit = limit_arg(50, 200)
     kind = request.args.get("kind") or None
     with session_scope(g.tenant_id) as session:
-        refs = list_tasks(session, g.tenant_id, g.user_id, int(raw_limit), kind)
+        refs = list_tasks(session, g.tenant_id, g.user_id, limit, kind)
     return jsonify({"items": [_status(ref) for ref in refs]})
