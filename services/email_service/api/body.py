@@ -24,7 +24,7 @@ def parse_body(model: type[M]) -> M:
 
 
 def limit_arg(default: int, maximum: int) -> int:
-    """The `limit` query parameter: ASCII digits between 1 and maximum (int() would take "²" or "٣")."""
+    """The `limit` query parameter: ASCII digits between 1 and maximum (isdigit() alone admits "²", "٣")."""
     raw = request.args.get("limit", str(default))
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= maximum:
         raise BadRequest(f"limit must be an integer between 1 and {maximum}", {"field": "limit"})
