@@ -140,3 +140,20 @@ def test_credential_request_is_not_counted_for_an_authenticated_senders_own_link
 def test_more_commonly_impersonated_brands(name: str, sender: str, fires: bool) -> None:
     view = replace(BASE, from_name=name, from_email=sender)
     assert ("brand_impersonation" in detect_indicators(view)) is fires
+
+
+@pytest.mark.parametrize(
+    ("sender", "to", "fires"),
+    [
+        ("helpdesk@acme-corp.com", ("bob@acme-corp.com",), False),  # the organisation's own help desk
+        ("helpdesk@mail.acme-corp.com", ("bob@acme-corp.com",), False),
+        ("helpdesk@acme-support.net", ("bob@acme-corp.com",), True),  # outside the organisation
+        ("it.support.team@gmail.com", ("bob@gmail.com",), True),  # a shared webmail domain proves nothing
+        ("helpdesk@acme-corp.com", (), True),  # no recipient to compare with
+    ],
+)
+def test_role_names_fire_only_from_outside_the_recipients_organisation(
+    sender: str, to: tuple[str, ...], fires: bool
+) -> None:
+    view = replace(BASE, from_name="IT Help Desk", from_email=sender, to=to)
+    assert ("brand_impersonation" in detect_indicators(view)) is fires

@@ -21,6 +21,29 @@ SHORTENERS = frozenset(
 )  # fmt: skip
 
 # Free hosting, storage and form services where phishing pages are commonly parked.
+# Webmail providers anyone can sign up at: sharing one with the recipient says nothing about who sent it.
+FREE_MAIL = frozenset(
+    [
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "yahoo.com",
+        "aol.com",
+        "icloud.com",
+        "gmx.com",
+        "gmx.de",
+        "mail.com",
+        "proton.me",
+        "protonmail.com",
+        "yandex.ru",
+        "mail.ru",
+        "qq.com",
+        "uol.com.br",
+        "bol.com.br",
+    ]
+)
 FREE_HOSTS = frozenset(
     {
         "firebaseapp.com", "web.app", "appspot.com", "googleapis.com", "blogspot.com", "weebly.com",

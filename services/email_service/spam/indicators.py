@@ -11,6 +11,7 @@ from collections.abc import Callable
 from email_service.spam.domains import (
     BRANDS,
     FREE_HOSTS,
+    FREE_MAIL,
     SHORTENERS,
     domain_in_text,
     email_domain,
@@ -33,7 +34,8 @@ INDICATORS: tuple[tuple[str, str], ...] = (
     (
         "brand_impersonation",
         "The display name names a well-known brand the sending domain does not own, or the domain is a"
-        " look-alike that pairs the brand with words such as secure, login or tracking.",
+        " look-alike that pairs the brand with words such as secure, login or tracking, or it names a"
+        " role such as IT support or webmail while the sender is outside the recipient's organisation.",
     ),
     (
         "dangerous_attachment",
@@ -208,8 +210,15 @@ def _brand_impersonation(view: MessageView) -> bool:
             word = brand.split()[0]
             if owned and word in sender:  # the brand's own other domain, or a look-alike of it
                 return bool(_LOOKALIKE_WORDS.search(sender.replace(word, "", 1)))
+            if not owned and _same_organisation(sender, view):
+                continue  # a role (IT support, help desk) of the recipient's own organisation
             return True
     return False
+
+
+def _same_organisation(sender: str, view: MessageView) -> bool:
+    """The sender's domain is a recipient's, and not a webmail domain anyone can sign up at."""
+    return sender not in FREE_MAIL and sender in {registrable(email_domain(r)) for r in view.to}
 
 
 def _dangerous_attachment(view: MessageView) -> bool:

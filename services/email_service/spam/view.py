@@ -47,6 +47,7 @@ class MessageView:
     has_html: bool
     has_form: bool
     parse_failed: bool
+    to: tuple[str, ...] = ()  # recipient addresses (To and Cc), lower case
 
     def header(self, name: str) -> str:
         """The first value of a header, '' when absent."""
@@ -102,6 +103,7 @@ def view_from_parsed(parsed: ParsedMessage, raw: bytes | None = None) -> Message
         has_html=parsed.html is not None or "text/html" in parsed.content_types,
         has_form=_has_form(raw, getattr(parsed, "unsafe_html", None) or parsed.html),
         parse_failed=False,
+        to=tuple(a.email.lower() for a in (*parsed.to, *parsed.cc) if a.email),
     )
 
 
