@@ -157,3 +157,19 @@ def test_role_names_fire_only_from_outside_the_recipients_organisation(
 ) -> None:
     view = replace(BASE, from_name="IT Help Desk", from_email=sender, to=to)
     assert ("brand_impersonation" in detect_indicators(view)) is fires
+
+
+@pytest.mark.parametrize(
+    ("name", "fires"),
+    [
+        ("Chase", True),
+        ("Chase Alerts", True),
+        ("JPMorgan Chase Bank", True),
+        ("Chase.com", True),
+        ("Chase Miller", False),
+        ('"Miller, Chase"', False),
+    ],
+)
+def test_a_brand_that_is_also_a_given_name_needs_a_service_name(name: str, fires: bool) -> None:
+    view = replace(BASE, from_name=name, from_email="alerts@secure-notice.top")
+    assert ("brand_impersonation" in detect_indicators(view)) is fires

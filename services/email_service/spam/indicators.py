@@ -135,6 +135,13 @@ _LOOKALIKE_WORDS = re.compile(
     r"|alert|notice|confirm|auth|wallet|refund|payment|recover|unlock|customer",
     re.IGNORECASE,
 )
+# Brands that are also given names count only when the rest of the display name is service words.
+_GIVEN_NAME_BRANDS = frozenset({"chase"})
+_SERVICE_NAME = re.compile(
+    r"(?:(?:jp\s?morgan|bank|online|alerts?|security|support|services?|team|customer|card|cards"
+    r"|notifications?|accounts?|banking|fraud|center|centre|chase|com|-|&|\.)\s*)+",
+    re.IGNORECASE,
+)
 _SPF_FAIL = re.compile(r"^\s*(soft)?fail\b", re.IGNORECASE)
 _EMAIL_IN_NAME = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 _CREDENTIAL = re.compile(
@@ -212,6 +219,8 @@ def _brand_impersonation(view: MessageView) -> bool:
                 return bool(_LOOKALIKE_WORDS.search(sender.replace(word, "", 1)))
             if not owned and _same_organisation(sender, view):
                 continue  # a role (IT support, help desk) of the recipient's own organisation
+            if brand in _GIVEN_NAME_BRANDS and not _SERVICE_NAME.fullmatch(name.strip(" \"'")):
+                continue  # "Chase Miller" is a person; "Chase Alerts" is the bank
             return True
     return False
 
