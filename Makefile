@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := dovecot-imapd
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest system-deps venv clean bench reliability
+.PHONY: run test lint typecheck pytest pytest-postgresql pytest-sqlite system-deps venv clean bench reliability
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,8 +38,18 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy services/email_service
 
-pytest: venv system-deps
+# Every flow runs on both backends: PostgreSQL with row-level security (the whole suite), then the
+# embedded default of `make run`, SQLite with the embedded Redis (the suites that use a database;
+# tests marked pg_only are deselected there, never skipped).
+SQLITE_SUITES := tests/integration tests/hostile tests/e2e
+
+pytest: pytest-postgresql pytest-sqlite
+
+pytest-postgresql: venv system-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+pytest-sqlite: venv system-deps
+	TEST_DB_BACKEND=sqlite $(VENV)/bin/pytest $(PYTEST_ARGS) $(SQLITE_SUITES)
 
 test: lint typecheck pytest
 

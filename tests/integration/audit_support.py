@@ -12,9 +12,10 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import redis
+from sqlalchemy import inspect, text
 
+from email_service.db import make_engine
 from tests.servers.processes import start_worker, stop_process
 
 
@@ -73,14 +74,14 @@ def redis_dump(url: str) -> dict[str, list[str]]:
 def database_dump(admin_url: str) -> dict[str, list[str]]:
     """Every row of every table in the public schema, as the owner (no row-level security)."""
     dump: dict[str, list[str]] = {}
-    with psycopg.connect(admin_url) as conn:
-        tables = conn.execute(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
-        ).fetchall()
-        for (table,) in tables:
-            rows = conn.execute(f'SELECT * FROM "{table}"').fetchall()  # names from the catalogue
-            dump[table] = [_text(value) for row in rows for value in row]
+    engine = make_engine(admin_url)
+    try:
+        with engine.connect() as conn:
+            for table in inspect(conn).get_table_names():
+                rows = conn.execute(text(f'SELECT * FROM "{table}"')).fetchall()  # names from the catalogue
+                dump[table] = [_text(value) for row in rows for value in row]
+    finally:
+        engine.dispose()
     return dump
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import psycopg
+from sqlalchemy import text
 
+from email_service.db import make_engine
 from tests.conftest import Caller, ServerSet
 
 ACCOUNT = {
@@ -44,8 +45,11 @@ def test_create_list_get_update_delete(client, owner: Caller) -> None:
 
 def test_password_is_encrypted_at_rest(client, owner: Caller, clean_db: ServerSet) -> None:
     account = create(client, owner)
-    with psycopg.connect(clean_db.pg.admin_url) as conn:
-        row = conn.execute("SELECT * FROM email_accounts WHERE id = %s", (account["id"],)).fetchone()
+    engine = make_engine(clean_db.db.admin_url)
+    with engine.connect() as conn:
+        query = text("SELECT * FROM email_accounts WHERE id = :id")
+        row = conn.execute(query, {"id": account["id"]}).fetchone()
+    engine.dispose()
     assert row is not None
     assert not any(ACCOUNT["password"] in str(value) for value in row)
     assert any(str(value).startswith("v1.k2.") for value in row)

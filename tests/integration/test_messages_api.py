@@ -342,6 +342,7 @@ def test_attachment_must_belong_to_the_message(
     assert download(client, owner, first, foreign_attachment).status_code == 404
 
 
+@pytest.mark.pg_only  # the plan checked is PostgreSQL's
 def test_a_deep_page_of_ten_thousand_messages_is_read_on_the_listing_index(
     client: Any, box: Mailbox, owner: Caller, clean_db: Any
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -27,6 +28,7 @@ def test_sqlite_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
     engine.dispose()
 
 
+@pytest.mark.pg_only
 def test_postgresql_schema_matches_models(servers) -> None:
     engine = make_engine(servers.pg.admin_url)
     with engine.connect() as conn:

@@ -14,6 +14,8 @@ from email_service.services.accounts import create_account
 from tests.conftest import make_caller
 from tests.integration.test_accounts_api import ACCOUNT
 
+pytestmark = pytest.mark.pg_only
+
 
 def _seed(tenant_id: str, user_id: str) -> str:
     with session_scope(tenant_id) as session:

@@ -126,7 +126,7 @@ def test_password_appears_nowhere_in_clear(
     for name, dump in (("queued", queued), ("broker", redis_dump(settings.broker_url))):
         places.update({f"{name} {key}": values for key, values in dump.items()})
     places.update({f"results {k}": v for k, v in redis_dump(settings.result_backend_url).items()})
-    places.update({f"table {k}": v for k, v in database_dump(clean_db.pg.admin_url).items()})
+    places.update({f"table {k}": v for k, v in database_dump(clean_db.db.admin_url).items()})
     assert any(key.startswith("table email_accounts") for key in places)
     assert any("bob@example.test" in v for vs in queued.values() for v in vs)  # message bodies decoded
     assert leaks(places, secret_forms(username, password) + secret_forms(username, wrong)) == []

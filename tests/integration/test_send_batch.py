@@ -123,6 +123,7 @@ def _advisory_waiters(servers: ServerSet) -> int:
         return int(row[0]) if row else 0
 
 
+@pytest.mark.pg_only  # batching and its advisory locks exist only on PostgreSQL
 def test_a_sibling_waits_for_a_live_batch_instead_of_calling_its_row_uncertain(
     client: Any, account: SendAccount, smtp: SmtpTestServer, servers: ServerSet
 ) -> None:
@@ -148,6 +149,7 @@ def test_a_sibling_waits_for_a_live_batch_instead_of_calling_its_row_uncertain(
     assert smtp.messages == [] and outbox_row(account.caller, outbox_id).status == "sent"
 
 
+@pytest.mark.pg_only  # batching and its advisory locks exist only on PostgreSQL
 def test_a_task_whose_row_is_in_a_live_batch_sends_the_free_rows_while_it_waits(
     client: Any, account: SendAccount, smtp: SmtpTestServer, servers: ServerSet
 ) -> None:

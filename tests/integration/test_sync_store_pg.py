@@ -13,6 +13,8 @@ from tests.conftest import Caller
 from tests.integration.sync_support import SyncAccount, folder_row, make_account, message, rows
 from tests.servers.dovecot_fixtures import ImapUser
 
+pytestmark = pytest.mark.pg_only
+
 AWKWARD_BODY = "tab\there, back\\slash, \\N, ünïcödé\r\nnext line\rcr only\r\n"
 BROKEN = b"\x00\t\\\r\n\xff not a message"  # bytes COPY must escape; parses to nothing useful
 

@@ -26,6 +26,10 @@ class PostgresDatabase:
     name: str
     cleanup_cmds: list[list[str]]
 
+    def truncate(self, tables: list[str]) -> None:
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+
 
 def _reachable(url: str) -> bool:
     try:

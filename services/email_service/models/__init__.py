@@ -1,7 +1,7 @@
 """All models, imported here so metadata is complete for Alembic and create_all."""
 
 from email_service.models.attachment import Attachment
-from email_service.models.base import Base, TenantOwned, new_id, utcnow
+from email_service.models.base import Base, TenantOwned, UtcDateTime, new_id, utcnow
 from email_service.models.email_account import EmailAccount
 from email_service.models.folder import Folder
 from email_service.models.message import Message
@@ -32,6 +32,7 @@ __all__ = [
     "TaskRecord",
     "Tenant",
     "TenantOwned",
+    "UtcDateTime",
     "User",
     "UserSpamModel",
     "new_id",

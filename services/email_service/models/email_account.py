@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Integer, String, Text
+from sqlalchemy import Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from email_service.models.base import Base, TenantOwned, new_id
+from email_service.models.base import Base, TenantOwned, UtcDateTime, new_id
 
 ACCOUNT_STATES = ("active", "syncing", "auth_error", "error")
 SECURITY_MODES = ("ssl", "starttls", "none")
@@ -32,9 +32,9 @@ class EmailAccount(Base, TenantOwned):
     pinned_cert_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
     is_sync_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     sync_interval: Mapped[int] = mapped_column(Integer, default=300)
-    last_sync_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    last_sync_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
     # Set by periodic_sync when it dispatches (claims) the account; due again once it is past.
-    next_sync_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    next_sync_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
     state: Mapped[str] = mapped_column(String(16), default="active", index=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     auth_error_notified: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from email_service.models.base import Base, TenantOwned, new_id
+from email_service.models.base import Base, TenantOwned, UtcDateTime, new_id
 
 FOLDER_ROLES = ("inbox", "sent", "trash", "junk", "drafts", "archive")
 
@@ -30,6 +30,6 @@ class Folder(Base, TenantOwned):
     highestmodseq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     # Highest UID stored so far in the current uidvalidity; a crash resumes from here.
     synced_uid: Mapped[int] = mapped_column(BigInteger, default=0)
-    last_full_scan_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_full_scan_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     total_count: Mapped[int] = mapped_column(Integer, default=0)
     unread_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -9,7 +9,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -22,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import text
 
-from email_service.models.base import Base, TenantOwned, new_id
+from email_service.models.base import Base, TenantOwned, UtcDateTime, new_id
 
 
 class Message(Base, TenantOwned):
@@ -60,9 +59,9 @@ class Message(Base, TenantOwned):
     to_addresses: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     cc_addresses: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     reply_to: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
-    date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    date: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     # Sort key for "newest first": Date header, else INTERNALDATE; never null.
-    date_sort: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    date_sort: Mapped[datetime] = mapped_column(UtcDateTime())
     snippet: Mapped[str] = mapped_column(String(300), default="")
     body_text: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -77,10 +76,10 @@ class Message(Base, TenantOwned):
     is_answered: Mapped[bool] = mapped_column(Boolean, default=False)
     has_attachments: Mapped[bool] = mapped_column(Boolean, default=False)
     # Soft delete: hidden from listings; original_folder_id lets restore move it back.
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     original_folder_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     spam_score: Mapped[float | None] = mapped_column(Float, nullable=True)
     is_spam: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     spam_indicators: Mapped[list[str]] = mapped_column(JSON, default=list)
-    spam_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    spam_checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from email_service.models.base import Base, TenantOwned, new_id
+from email_service.models.base import Base, TenantOwned, UtcDateTime, new_id
 
 OUTBOX_STATES = ("scheduled", "queued", "sending", "sent", "failed", "uncertain", "cancelled")
 
@@ -29,8 +29,8 @@ class OutboxMessage(Base, TenantOwned):
     request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     message_id_header: Mapped[str | None] = mapped_column(String(998), nullable=True)
     mime: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    send_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    send_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
