@@ -32,9 +32,9 @@ __all__ = [
     "TaskRecord",
     "Tenant",
     "TenantOwned",
-    "UtcDateTime",
     "User",
     "UserSpamModel",
+    "UtcDateTime",
     "new_id",
     "utcnow",
 ]
