@@ -43,6 +43,7 @@ def servers() -> Iterator[ServerSet]:
         "APP_ENV": "test",
         "DATABASE_URL": pg.app_url,
         "MIGRATION_DATABASE_URL": pg.admin_url,
+        "SYSTEM_DATABASE_URL": pg.system_url,
         "REDIS_URL": redis_url,
         "JWT_SECRET": "test-secret-" + "x" * 40,
         "ENCRYPTION_KEYS": TEST_KEYS,
