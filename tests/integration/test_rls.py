@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from alembic import command
 from psycopg import pq
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import DataError, ProgrammingError
@@ -14,10 +15,12 @@ from sqlalchemy.exc import DataError, ProgrammingError
 from email_service.config import ConfigError
 from email_service.crypto import get_secret_box
 from email_service.db import _fetch_one_raw, fetch_one_scoped, get_engine, session_scope
+from email_service.migrate import alembic_config
 from email_service.models import EmailAccount, TaskRecord
 from email_service.services.accounts import create_account
 from tests.conftest import ServerSet, apply_environment, make_caller
 from tests.integration.test_accounts_api import ACCOUNT
+from tests.servers.postgres import create_test_database, drop_test_database
 
 ROLE_SQL = "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
 # Every table under RLS and the column naming its tenant.
@@ -157,3 +160,27 @@ def test_one_round_trip_read_maps_bad_input_like_the_session_path(clean_db) -> N
     query = select(TaskRecord.id).where(TaskRecord.id == bindparam("id"))
     with pytest.raises(DataError):
         fetch_one_scoped("t", query, {"id": "nul\x00byte"})
+
+
+POLICIES = (
+    "SELECT tablename, qual || ' ' || with_check FROM pg_policies WHERE policyname = 'tenant_isolation'"
+)
+
+
+def test_the_migration_takes_the_bypass_out_of_every_policy_and_its_downgrade_puts_it_back() -> None:
+    db = create_test_database()  # a database of its own: this one goes down and up again
+    try:
+
+        def policies() -> dict[str, str]:
+            with psycopg.connect(db.admin_url) as conn:
+                return {table: text for table, text in conn.execute(POLICIES)}
+
+        command.upgrade(alembic_config(db.admin_url), "head")
+        assert set(policies()) == set(TENANT_COLUMNS)
+        assert not any("bypass_rls" in text for text in policies().values())
+        command.downgrade(alembic_config(db.admin_url), "0001")
+        assert all(text.count("bypass_rls") == 2 for text in policies().values())
+        command.upgrade(alembic_config(db.admin_url), "head")
+        assert not any("bypass_rls" in text for text in policies().values())
+    finally:
+        drop_test_database(db)
