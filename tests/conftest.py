@@ -78,6 +78,7 @@ def servers() -> Iterator[ServerSet]:
         "APP_ENV": "test",
         "DATABASE_URL": db.app_url,
         "MIGRATION_DATABASE_URL": db.admin_url,
+        "SYSTEM_DATABASE_URL": db.system_url,
         "REDIS_URL": redis_url,
         "JWT_SECRET": "test-secret-" + "x" * 40,
         "ENCRYPTION_KEYS": TEST_KEYS,

@@ -100,6 +100,8 @@ class Settings:
     env: str
     database_url: str
     migration_database_url: str
+    # Cross-tenant jobs (periodic fan-out, cleanup, CLI) connect as this role, which must bypass RLS.
+    system_database_url: str = field(repr=False)
     broker_url: str
     result_backend_url: str
     jwt_secret: str
@@ -175,6 +177,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     migration_url = r.text("MIGRATION_DATABASE_URL", database_url).replace(
         "postgresql://", "postgresql+psycopg://", 1
     )
+    system_url = _check_url(
+        "SYSTEM_DATABASE_URL",
+        r.text("SYSTEM_DATABASE_URL", migration_url),
+        ("sqlite://", "postgresql://", "postgresql+psycopg://"),
+    ).replace("postgresql://", "postgresql+psycopg://", 1)
 
     jwt_secret = r.text("JWT_SECRET")
     no_keys: tuple[str, ...] = ()
@@ -194,6 +201,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         env=app_env,
         database_url=database_url,
         migration_database_url=migration_url,
+        system_database_url=system_url,
         broker_url=broker_url,
         result_backend_url=result_url,
         jwt_secret=jwt_secret,

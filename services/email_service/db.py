@@ -1,6 +1,11 @@
-"""Database engine (one per process, created lazily) and the transactional session scope.
+"""Database engines (per process, created lazily) and the transactional session scope.
 
-The engine is never built at import time: Celery forks workers after import, and a pool shared
+Two roles on PostgreSQL: tenant sessions connect as DATABASE_URL's role, which row-level security
+confines to the tenant its transaction names; system sessions (the few cross-tenant jobs) connect
+as SYSTEM_DATABASE_URL's role, which bypasses RLS. The app role has no switch to see across
+tenants: nothing it can SET widens the policies. With one URL for both (SQLite) one engine serves.
+
+Engines are never built at import time: Celery forks workers after import, and a pool shared
 across a fork corrupts connections. Workers call dispose_engine() after the fork.
 """
 
@@ -21,11 +26,14 @@ from sqlalchemy import Engine, Select, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
-from email_service.config import get_settings
+from email_service.config import ConfigError, get_settings
 
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 _engine: Engine | None = None
 _session_factory: sessionmaker[Session] | None = None
+_system_engine: Engine | None = None
+_system_factory: sessionmaker[Session] | None = None
+_system_role_checked = False
 _engine_pid: int | None = None
 # A connection idle longer than this is pinged before use (PostgreSQL; SQLite needs no ping).
 IDLE_PING_SECONDS = 5.0
@@ -75,47 +83,78 @@ def _ping_if_idle(dialect: Any, dbapi_conn: Any, record: Any, _proxy: Any) -> No
 
 
 def get_engine() -> Engine:
-    """The process's engine; rebuilt when the pid changed (a fork we were not told about)."""
-    global _engine, _session_factory, _engine_pid
+    """The process's tenant engine; both are rebuilt when the pid changed (a fork we were not told about)."""
+    global _engine, _session_factory, _system_engine, _system_factory, _system_role_checked, _engine_pid
     if _engine is None or _engine_pid != os.getpid():
-        _engine = make_engine(get_settings().database_url)
+        settings = get_settings()
+        _engine = make_engine(settings.database_url)
         _session_factory = sessionmaker(bind=_engine, expire_on_commit=False)
+        if settings.system_database_url == settings.database_url:
+            _system_engine, _system_factory = _engine, _session_factory
+        else:
+            _system_engine = make_engine(settings.system_database_url)
+            _system_factory = sessionmaker(bind=_system_engine, expire_on_commit=False)
+        _system_role_checked = False
         _engine_pid = os.getpid()
     return _engine
 
 
+def get_system_engine() -> Engine:
+    """The engine of the cross-tenant jobs (the same one as get_engine() when the URLs agree)."""
+    get_engine()
+    assert _system_engine is not None
+    return _system_engine
+
+
 def dispose_engine() -> None:
-    """Forget the pool inherited from a parent process (called after a worker forks)."""
-    global _engine, _session_factory, _engine_pid
-    if _engine is not None:
-        _engine.dispose(close=False)
-    _engine = None
-    _session_factory = None
+    """Forget the pools inherited from a parent process (called after a worker forks)."""
+    global _engine, _session_factory, _system_engine, _system_factory, _engine_pid
+    for engine in {id(e): e for e in (_engine, _system_engine) if e is not None}.values():
+        engine.dispose(close=False)
+    _engine = _system_engine = None
+    _session_factory = _system_factory = None
     _engine_pid = None
 
 
-SCOPE_SQL = "SELECT set_config('app.tenant_id', {}, true), set_config('app.bypass_rls', {}, true)"
+BYPASS_SQL = "SELECT rolname, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
+
+
+def _check_system_role(engine: Engine) -> None:
+    """Once per process: a system role under RLS would see no rows and every system job would do nothing."""
+    global _system_role_checked
+    if _system_role_checked or engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        role, bypasses = conn.execute(text(BYPASS_SQL)).one()
+    if not bypasses:
+        raise ConfigError(
+            f"SYSTEM_DATABASE_URL: role {role!r} is subject to row-level security; "
+            "the cross-tenant jobs need a role with BYPASSRLS"
+        )
+    _system_role_checked = True
+
+
+SCOPE_SQL = "SELECT set_config('app.tenant_id', {}, true)"
 
 
 @event.listens_for(Session, "after_begin")
 def _apply_tenant_setting(session: Session, _transaction: Any, connection: Any) -> None:
-    """Feed PostgreSQL row-level security: every transaction carries the tenant (or system) scope."""
-    if connection.dialect.name != "postgresql":
+    """Feed PostgreSQL row-level security: every tenant transaction names its tenant.
+
+    System sessions set nothing: their role bypasses RLS, and no setting could grant that.
+    """
+    if connection.dialect.name != "postgresql" or session.info.get("system", False):
         return
     tenant_id = session.info.get("tenant_id") or ""
-    bypass = "on" if session.info.get("system", False) else "off"
     try:
-        if _begin_with_scope(connection.connection.driver_connection, tenant_id, bypass):
+        if _begin_with_scope(connection.connection.driver_connection, tenant_id):
             return
     except psycopg.Error:
         pass  # the ordinary path below fails the same way, but through SQLAlchemy (wrapped, invalidated)
-    connection.execute(
-        text("SELECT set_config('app.tenant_id', :t, true), set_config('app.bypass_rls', :b, true)"),
-        {"t": tenant_id, "b": bypass},
-    )
+    connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": tenant_id})
 
 
-def _begin_with_scope(raw: psycopg.Connection[Any], tenant_id: str, bypass: str) -> bool:
+def _begin_with_scope(raw: psycopg.Connection[Any], tenant_id: str) -> bool:
     """BEGIN and the RLS settings in ONE round trip (psycopg alone sends BEGIN, then the SELECT).
 
     Sent as a simple-protocol query on the idle connection; psycopg then sees the transaction
@@ -123,7 +162,7 @@ def _begin_with_scope(raw: psycopg.Connection[Any], tenant_id: str, bypass: str)
     """
     if raw.autocommit or raw.info.transaction_status != pq.TransactionStatus.IDLE:
         return False
-    scope = sql.SQL(SCOPE_SQL).format(sql.Literal(tenant_id), sql.Literal(bypass))
+    scope = sql.SQL(SCOPE_SQL).format(sql.Literal(tenant_id))
     query = b"BEGIN; " + scope.as_bytes(raw)
     with raw.lock:
         raw.pgconn.send_query(query)
@@ -139,13 +178,17 @@ def session_scope(tenant_id: str | None = None, *, system: bool = False) -> Iter
     """A session in one transaction: committed on success, rolled back on any error.
 
     tenant_id scopes row-level security on PostgreSQL; system=True is for the few cross-tenant jobs
-    (periodic_sync, cleanup, CLI administration) and must never be driven by request input.
+    (periodic_sync, cleanup, CLI administration), runs as the system role and must never be driven
+    by request input.
     """
     if tenant_id is None and not system:
         raise ValueError("session_scope needs a tenant_id or system=True")
     get_engine()
-    assert _session_factory is not None
-    session = _session_factory()
+    factory = _system_factory if system else _session_factory
+    assert factory is not None
+    if system:
+        _check_system_role(get_system_engine())
+    session = factory()
     session.info["tenant_id"] = tenant_id
     session.info["system"] = system
     try:
@@ -209,7 +252,7 @@ def _fetch_one_raw(
     """
     if raw.info.transaction_status != pq.TransactionStatus.IDLE:
         raw.rollback()
-    scope = sql.SQL(SCOPE_SQL).format(sql.Literal(tenant_id), sql.Literal("off")).as_bytes(raw)
+    scope = sql.SQL(SCOPE_SQL).format(sql.Literal(tenant_id)).as_bytes(raw)
     select = psycopg.ClientCursor(raw).mogrify(query, params).encode(raw.info.encoding)
     with raw.lock:
         raw.pgconn.send_query(scope + b"; " + select)

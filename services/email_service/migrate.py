@@ -24,22 +24,32 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def upgrade(url: str | None = None, revision: str = "head") -> None:
-    """Upgrade the schema, then let the app's role (if different) use it under RLS."""
+    """Upgrade the schema, then let the app's and the system jobs' roles (if different) use it."""
     settings = get_settings()
     target = url or settings.migration_database_url
     command.upgrade(alembic_config(target), revision)
-    grant_app_role(target, settings.database_url)
+    grant_app_role(target, settings.database_url, settings.system_database_url)
 
 
-def grant_app_role(migration_url: str, app_url: str) -> None:
-    """On PostgreSQL, when the app connects as another role, give it DML rights (RLS still applies)."""
-    owner, app = make_url(migration_url), make_url(app_url)
-    if owner.get_backend_name() != "postgresql" or not app.username or owner.username == app.username:
+def grant_app_role(migration_url: str, *role_urls: str) -> None:
+    """On PostgreSQL, give each other role DML rights (RLS still applies to the app role)."""
+    owner = make_url(migration_url)
+    if owner.get_backend_name() != "postgresql":
+        return
+    urls = [make_url(u) for u in role_urls]
+    names = {u.username for u in urls if u.get_backend_name() == "postgresql" and u.username}
+    names.discard(owner.username or "")
+    if not names:
         return
     engine = make_engine(migration_url)
-    role = engine.dialect.identifier_preparer.quote(app.username)
+    grants = (
+        "GRANT USAGE ON SCHEMA public TO {}",
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
+        "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}",
+    )
     with engine.begin() as conn:
-        conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {role}"))
-        conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"))
-        conn.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"))
+        for name in sorted(names):
+            role = engine.dialect.identifier_preparer.quote(name)
+            for grant in grants:
+                conn.execute(text(grant.format(role)))
     engine.dispose()

@@ -1,4 +1,5 @@
-"""A throw-away PostgreSQL database for the test session, plus a non-superuser role RLS applies to.
+"""A throw-away PostgreSQL database for the test session, plus the service's two roles: a
+non-superuser app role RLS applies to, and a non-superuser system role with BYPASSRLS.
 
 Uses TEST_PG_ADMIN_URL, else the local server on 127.0.0.1:5432 as `postgres`, else a private
 cluster started with the machine's initdb (installed by `make test`).
@@ -23,6 +24,7 @@ from tests.servers.redis_server import free_port
 class PostgresDatabase:
     admin_url: str  # superuser/owner: migrations, truncation between tests
     app_url: str  # the role the service connects as (RLS applies)
+    system_url: str  # the role of the cross-tenant jobs (BYPASSRLS, not a superuser)
     name: str
     cleanup_cmds: list[list[str]]
 
@@ -68,15 +70,17 @@ def create_test_database() -> PostgresDatabase:
     if not _reachable(server_url):
         server_url, cleanup = _private_cluster()
     suffix = uuid.uuid4().hex[:10]
-    name, role = f"es_test_{suffix}", f"es_app_{suffix}"
+    name, role, system = f"es_test_{suffix}", f"es_app_{suffix}", f"es_sys_{suffix}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
         conn.execute(f"CREATE ROLE \"{role}\" LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD 'app'")
+        conn.execute(f"CREATE ROLE \"{system}\" LOGIN NOSUPERUSER BYPASSRLS PASSWORD 'system'")
     base = server_url.rsplit("/", 1)[0]
     host = base.split("@", 1)[1]
     return PostgresDatabase(
         admin_url=f"{base}/{name}",
         app_url=f"postgresql://{role}:app@{host}/{name}",
+        system_url=f"postgresql://{system}:system@{host}/{name}",
         name=name,
         cleanup_cmds=cleanup,
     )
@@ -84,11 +88,12 @@ def create_test_database() -> PostgresDatabase:
 
 def drop_test_database(db: PostgresDatabase) -> None:
     server_url = db.admin_url.rsplit("/", 1)[0] + "/postgres"
-    role = db.app_url.split("://", 1)[1].split(":", 1)[0]
+    roles = [url.split("://", 1)[1].split(":", 1)[0] for url in (db.app_url, db.system_url)]
     try:
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
-            conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+            for role in roles:
+                conn.execute(f'DROP ROLE IF EXISTS "{role}"')
     finally:
         for cmd in db.cleanup_cmds:
             subprocess.run(cmd, check=False, capture_output=True)

@@ -26,6 +26,10 @@ class SqliteDatabase:
     def app_url(self) -> str:
         return self.admin_url
 
+    @property
+    def system_url(self) -> str:
+        return self.admin_url
+
     def truncate(self, tables: list[str]) -> None:
         """Empty the tables, children first (SQLite has no TRUNCATE ... CASCADE)."""
         with sqlite3.connect(self.path, timeout=30) as conn:

@@ -48,6 +48,7 @@ def test_separate_result_server_and_ssl() -> None:
         ("ENCRYPTION_KEYS", "k1:c2hvcnQ="),
         ("APP_ENV", "staging"),
         ("SYNC_BATCH_SIZE", "0"),
+        ("SYSTEM_DATABASE_URL", "mysql://x/y"),
     ],
 )
 def test_bad_value_names_the_variable(name: str, value: str) -> None:
@@ -66,3 +67,14 @@ def test_production_requires_real_secrets() -> None:
 def test_secrets_not_in_repr() -> None:
     settings = load_settings({"SMTP_PASSWORD": "hunter2-secret"})
     assert "hunter2-secret" not in repr(settings)
+
+
+def test_system_database_url_defaults_to_the_migration_url_then_the_database_url() -> None:
+    """SQLite: one URL for all; PostgreSQL: the owner unless a BYPASSRLS role is named."""
+    assert load_settings({}).system_database_url == load_settings({}).database_url
+    app, owner = "postgresql://app:a@db/e", "postgresql://owner:o@db/e"
+    settings = load_settings({"DATABASE_URL": app, "MIGRATION_DATABASE_URL": owner})
+    assert settings.system_database_url == "postgresql+psycopg://owner:o@db/e"
+    named = load_settings({"DATABASE_URL": app, "SYSTEM_DATABASE_URL": "postgresql://sys:s3cret-pw@db/e"})
+    assert named.system_database_url == "postgresql+psycopg://sys:s3cret-pw@db/e"
+    assert "s3cret-pw" not in repr(named)

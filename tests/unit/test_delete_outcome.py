@@ -75,3 +75,14 @@ def test_request_schema_accepts_the_maximum() -> None:
     assert DeleteRequest.model_validate({"email_ids": ["a"]}).permanent is False
     with pytest.raises(ValidationError):
         DeleteRequest.model_validate({"email_ids": ["a"], "permanent": 1})
+
+
+def test_outcome_knows_which_failures_a_retry_may_still_fix() -> None:
+    """A permanent delete shows refused rows again at once, transient ones only on its last attempt."""
+    outcome = Outcome(["a", "b", "c"])
+    outcome.fail(["a"], "refused")
+    outcome.fail(["b", "c"], "connection lost", retryable=True)
+    assert outcome.retryable and outcome.transient == {"b", "c"}
+    outcome.fail(["c"], "NO from the server")  # the same id failing for good is no longer transient
+    outcome.succeed(["b"])
+    assert outcome.transient == set() and set(outcome.failed) == {"a", "c"}

@@ -35,7 +35,9 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": _post(
             "Delete messages",
             "1-1000 message ids. Soft (default): hidden at once, moved to Trash, restorable. "
-            "permanent=true: UID EXPUNGE of exactly these messages, then purged. The task result is "
+            "permanent=true: UID EXPUNGE of exactly these messages, then purged; a message the server "
+            "still holds afterwards (expunge refused, or failed on the last attempt) is listed again "
+            "and named in `failed`. The task result is "
             "{status, deleted_count, not_found, failed: [{id, reason}], permanent}; ids of other users "
             "count as not found.",
             "DeleteRequest",

@@ -2,6 +2,8 @@
 
 The API hides messages in the request that records the task; the task then acts on the server
 folder by folder and re-points or purges rows so the next sync neither resurrects nor duplicates.
+A permanent delete that leaves a message on the server (refused, failed for good) shows its row
+again, so the listing keeps matching the server.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from email_service.services.deletion_batches import (
     unique_ids,
 )
 from email_service.services.deletion_imap import MailOps, Refused, expunge_exactly, transfer
-from email_service.services.deletion_store import Repoint, Target
+from email_service.services.deletion_store import Owner, Repoint, Target
 from email_service.services.folders import folder_by_role
 
 
@@ -43,8 +45,13 @@ def delete_messages(
     user_id: str,
     permanent: bool = False,
     connector: Connector = connect,
+    final: bool = True,
 ) -> tuple[Outcome, dict[str, Any]]:
-    """Run a delete; returns the outcome (retryable tells the task to try again) and the task result."""
+    """Run a delete; returns the outcome (retryable tells the task to try again) and the task result.
+
+    final: no retry follows, so a permanent delete's transient failures are as final as refusals.
+    """
+    owner = Owner(tenant_id, user_id)
     ids = unique_ids(email_ids)
     outcome = Outcome(ids)
     with session_scope(tenant_id) as session:
@@ -55,43 +62,53 @@ def delete_messages(
     if not permanent:  # already in Trash: hidden is all there is to do
         outcome.succeed(t.id for t in targets if t.folder_role == "trash")
         pending = [t for t in targets if t.folder_role != "trash"]
-    handler = _expunge_handler(tenant_id) if permanent else _trash_handler(tenant_id)
-    run_batches((tenant_id, user_id), group_by_folder(pending), handler, outcome, connector)
+    handler = _expunge_handler(owner) if permanent else _trash_handler(owner)
+    run_batches(owner, group_by_folder(pending), handler, outcome, connector)
+    if permanent:
+        _show_what_stayed(owner, outcome, final)
     result = outcome.as_dict("deleted_count", [t.id for t in targets])
     result["permanent"] = permanent
     return outcome, result
 
 
-def _trash_handler(tenant_id: str) -> FolderHandler:
+def _show_what_stayed(owner: Owner, outcome: Outcome, final: bool) -> None:
+    """Rows of messages still on the server are listed again: refusals at once, the rest when final."""
+    stayed = [i for i in outcome.failed if final or i not in outcome.transient]
+    if stayed:
+        with session_scope(owner.tenant_id) as session:
+            store.show_again(session, owner, stayed)
+
+
+def _trash_handler(owner: Owner) -> FolderHandler:
     def handle(imap: MailOps, targets: list[Target]) -> list[str]:
         """MOVE to the account's Trash, then follow each row to its Trash UID (or purge it if gone)."""
         first = targets[0]
-        with session_scope(tenant_id) as session:
-            trash = folder_by_role(session, first.account_id, "trash")
+        with session_scope(owner.tenant_id) as session:
+            trash = folder_by_role(session, first.account_id, "trash", *owner)
             trash_ref = (trash.id, trash.name) if trash is not None else None
         if trash_ref is None:
             raise Refused("the account has no Trash folder; sync the account first")
-        move_rows(tenant_id, imap, targets, trash_ref, restore=False)
+        move_rows(owner, imap, targets, trash_ref, restore=False)
         return [t.id for t in targets]
 
     return handle
 
 
-def _expunge_handler(tenant_id: str) -> FolderHandler:
+def _expunge_handler(owner: Owner) -> FolderHandler:
     def handle(imap: MailOps, targets: list[Target]) -> list[str]:
         """Expunge exactly these UIDs; only then purge (a message already gone counts as done)."""
         first = targets[0]
         expunge_exactly(imap, first.folder_name, first.uidvalidity, [t.uid for t in targets])
         ids = [t.id for t in targets]
-        with session_scope(tenant_id) as session:
-            store.purge(session, ids)
+        with session_scope(owner.tenant_id) as session:
+            store.purge(session, owner, ids)
         return ids
 
     return handle
 
 
 def move_rows(
-    tenant_id: str, imap: MailOps, targets: list[Target], dest: tuple[str, str], restore: bool
+    owner: Owner, imap: MailOps, targets: list[Target], dest: tuple[str, str], restore: bool
 ) -> list[str]:
     """Move one folder's targets to dest (folder id, name) and re-point their rows; returns ids gone."""
     first = targets[0]
@@ -102,7 +119,7 @@ def move_rows(
         Repoint(t.id, dest_id, moved.uidvalidity, moved.uids[t.uid]) for t in targets if t.uid in moved.uids
     ]
     gone = [t.id for t in targets if t.uid not in moved.uids]
-    with session_scope(tenant_id) as session:
-        store.repoint(session, first.account_id, moves, restore)
-        store.purge(session, gone)
+    with session_scope(owner.tenant_id) as session:
+        store.repoint(session, owner, first.account_id, moves, restore)
+        store.purge(session, owner, gone)
     return gone

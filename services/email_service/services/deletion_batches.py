@@ -29,22 +29,31 @@ FolderHandler = Callable[[MailOps, list[Target]], Iterable[str]]
 
 @dataclass
 class Outcome:
-    """Each requested id ends up done, not found or failed (with a reason); retryable: transient failures."""
+    """Each requested id ends up done, not found or failed (with a reason).
+
+    retryable: some failure was transient (a retry may succeed); transient: the ids that failed so.
+    """
 
     requested: list[str]
     done: set[str] = field(default_factory=set)
     failed: dict[str, str] = field(default_factory=dict)
     retryable: bool = False
+    transient: set[str] = field(default_factory=set)
 
     def succeed(self, ids: Iterable[str]) -> None:
         for message_id in ids:
             self.failed.pop(message_id, None)
+            self.transient.discard(message_id)
             self.done.add(message_id)
 
     def fail(self, ids: Iterable[str], reason: str, retryable: bool = False) -> None:
         for message_id in ids:
             if message_id not in self.done:
                 self.failed[message_id] = reason
+                if retryable:
+                    self.transient.add(message_id)
+                else:
+                    self.transient.discard(message_id)
         self.retryable = self.retryable or retryable
 
     def not_found(self, found: Iterable[str]) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from email_service.errors import NotFound
@@ -26,8 +25,11 @@ def list_folders(session: Session, account_id: str, tenant_id: str, user_id: str
     return list(session.scalars(query))
 
 
-def folder_by_role(session: Session, account_id: str, role: str) -> Folder | None:
-    query = select(Folder).where(
+def folder_by_role(
+    session: Session, account_id: str, role: str, tenant_id: str, user_id: str
+) -> Folder | None:
+    """The account's selectable folder with this role; scoped to the owner, so no RLS is needed."""
+    query = scoped(Folder, tenant_id, user_id).where(
         Folder.account_id == account_id, Folder.role == role, Folder.is_selectable.is_(True)
     )
     return session.scalars(query.limit(1)).first()

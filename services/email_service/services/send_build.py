@@ -50,7 +50,7 @@ class AccountContext:
 def account_context(session: Session, account: EmailAccount) -> AccountContext:
     """Decrypt the credentials and look up the Sent folder once, not once per message."""
     box = get_secret_box()
-    sent = folder_by_role(session, account.id, "sent")
+    sent = folder_by_role(session, account.id, "sent", account.tenant_id, account.user_id)
     return AccountContext(
         smtp=smtp_settings(account, box),
         imap=imap_settings(account, box),

@@ -30,7 +30,7 @@ from email_service.services.deletion_batches import (
     unique_ids,
 )
 from email_service.services.deletion_imap import MailOps, Refused
-from email_service.services.deletion_store import Target
+from email_service.services.deletion_store import Owner, Target
 from email_service.services.folders import folder_by_role
 from email_service.services.junk_feedback import ProductMoves
 from email_service.sync.lock import AccountLock, redis_client
@@ -70,7 +70,7 @@ def move_spam_to_junk(
         return outcome
     client = lock_client or redis_client(get_settings().broker_url)
     try:
-        handler = _junk_handler(tenant_id, ProductMoves(client))
+        handler = _junk_handler(Owner(tenant_id, user_id), ProductMoves(client))
         for account_id, folders in group_by_folder(targets).items():
             _one_account(client, (tenant_id, user_id), {account_id: folders}, handler, outcome, connector)
     finally:
@@ -97,18 +97,18 @@ def _one_account(
         run_batches(owner, groups, handler, outcome, connector)
 
 
-def _junk_handler(tenant_id: str, marks: ProductMoves) -> FolderHandler:
+def _junk_handler(owner: Owner, marks: ProductMoves) -> FolderHandler:
     def handle(imap: MailOps, targets: list[Target]) -> list[str]:
         """Mark as a product move, MOVE to Junk, follow the rows (purged if gone), unmark."""
         account_id = targets[0].account_id
-        with session_scope(tenant_id) as session:
-            junk = folder_by_role(session, account_id, "junk")
+        with session_scope(owner.tenant_id) as session:
+            junk = folder_by_role(session, account_id, "junk", *owner)
             junk_ref = (junk.id, junk.name) if junk is not None else None
         if junk_ref is None:
             raise Refused("the account has no Junk folder; sync the account first")
         headers = [t.message_id_header for t in targets]
         marks.mark(account_id, headers)
-        move_rows(tenant_id, imap, targets, junk_ref, restore=False)
+        move_rows(owner, imap, targets, junk_ref, restore=False)
         marks.unmark(account_id, headers)
         return [t.id for t in targets]
 

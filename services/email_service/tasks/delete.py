@@ -19,9 +19,14 @@ from email_service.tasks.base import TenantTask
 def delete_emails(
     self: TenantTask, email_ids: list[str], tenant_id: str, user_id: str, permanent: bool = False
 ) -> dict[str, Any]:
-    """Soft: move to Trash and keep hidden (restorable). Permanent: UID EXPUNGE exactly, then purge."""
+    """Soft: move to Trash and keep hidden (restorable). Permanent: UID EXPUNGE exactly, then purge.
+
+    A permanent delete that leaves messages on the server shows their rows again: refused ones at
+    once, transient failures only on the last attempt (earlier ones retry with the rows hidden).
+    """
+    final = (self.request.retries or 0) >= (self.max_retries or 0)
     try:
-        outcome, result = delete_messages(email_ids, tenant_id, user_id, permanent=permanent)
+        outcome, result = delete_messages(email_ids, tenant_id, user_id, permanent=permanent, final=final)
     except OperationalError as exc:
         raise self.retry_later(exc) from exc
     self.retry_if_attempts_remain(outcome.retryable, outcome.failed.values())
