@@ -16,7 +16,27 @@ def json_body() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise BadRequest("request body must be a JSON object")
+    if _has_nul(data):
+        # No field may hold NUL: PostgreSQL refuses it and a protocol line must never carry it;
+        # refused here so both backends answer the same.
+        raise BadRequest("request body must not contain NUL characters")
     return data
+
+
+def _has_nul(data: Any) -> bool:
+    """Any NUL in a key or string value, walked without recursion (depth is the client's choice)."""
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def parse_body(model: type[M]) -> M:
