@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ARRAY, String, any_, bindparam, insert, or_, select, text, update
+from sqlalchemy import ARRAY, String, any_, bindparam, false, insert, or_, select, text, update
 
 from email_service.db import session_scope
 from email_service.models import EmailAccount, TaskRecord, new_id, utcnow
@@ -138,6 +138,10 @@ def claim_due_accounts(now: datetime | None = None) -> tuple[list[SyncDispatch],
         query = due_accounts_query(now)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True, of=EmailAccount)
+        else:
+            # SQLite has no row locks: a write that matches nothing takes the database's write lock
+            # first, so a concurrent tick waits for this claim and then sees it (never both claim).
+            session.execute(update(EmailAccount).where(false()).values(state=EmailAccount.state))
         due = session.execute(query).all()
         rows = [row for row in due if row.state not in PARKED_STATES]
         dispatches = plan(rows)
