@@ -39,6 +39,10 @@ def make_account(
         return SyncAccount(caller, user, account.id)
 
 
+# What a server without CONDSTORE/QRESYNC (Courier, many hosted servers) advertises, for dovecot_factory.
+NO_CONDSTORE = "IMAP4rev1 LITERAL+ ENABLE IDLE NAMESPACE UIDPLUS"
+
+
 def message(i: int, subject: str | None = None, body: str = "", extra_headers: str = "") -> bytes:
     text = body or f"Hello number {i}.\r\nSecond line of the body.\r\n"
     return (

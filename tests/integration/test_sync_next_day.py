@@ -12,10 +12,16 @@ import time_machine
 
 from email_service.services.sync_service import run_account_sync
 from tests.conftest import Caller
-from tests.integration.sync_support import folder_row, imap, make_account, message, rows, summary
+from tests.integration.sync_support import (
+    NO_CONDSTORE,
+    folder_row,
+    imap,
+    make_account,
+    message,
+    rows,
+    summary,
+)
 from tests.servers.dovecot_fixtures import DovecotFactory, new_user
-
-NO_CONDSTORE = "IMAP4rev1 LITERAL+ ENABLE IDLE NAMESPACE UIDPLUS"
 
 
 def test_a_sync_a_day_later_runs_the_due_full_scan(owner: Caller, dovecot_factory: DovecotFactory) -> None:

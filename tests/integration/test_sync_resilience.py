@@ -17,6 +17,7 @@ from email_service.sync.plan import SyncOptions
 from email_service.sync.rows import BuiltBatch
 from tests.conftest import Caller
 from tests.integration.sync_support import (
+    NO_CONDSTORE,
     CuttableProxy,
     attachments,
     folder_row,
@@ -30,11 +31,10 @@ from tests.integration.sync_support import (
 from tests.servers.dovecot_fixtures import DovecotFactory, ImapUser, new_user
 
 SAMPLES = Path(__file__).parents[1] / "unit" / "mime_samples"
-NO_EXTENSIONS = "IMAP4rev1 LITERAL+ ENABLE IDLE NAMESPACE UIDPLUS"
 
 
 def test_server_without_condstore_or_qresync(owner: Caller, dovecot_factory: DovecotFactory) -> None:
-    user = new_user(dovecot_factory(capabilities=NO_EXTENSIONS))
+    user = new_user(dovecot_factory(capabilities=NO_CONDSTORE))
     account = make_account(owner, user)
     user.server.append(user.username, "INBOX", [message(i) for i in range(1, 6)])
     assert summary(run_account_sync(*account.ids)) == (5, 0, 0)
