@@ -15,10 +15,21 @@ bp = Blueprint("tasks", __name__, url_prefix="/api/tasks")
 
 
 def _status(ref: TaskRef) -> dict[str, object]:
-    payload = get_task_status(ref.task_id)
+    """The recorded outcome of a finished task, else the result backend's live state and progress."""
+    payload = _recorded(ref) if ref.status else get_task_status(ref.task_id)
     payload["kind"] = ref.kind
     payload["createdAt"] = ref.created_at.isoformat()
     return payload
+
+
+def _recorded(ref: TaskRef) -> dict[str, object]:
+    return {
+        "taskId": ref.task_id,
+        "status": ref.status,
+        "result": ref.result,
+        "error": ref.error,
+        "progress": None,
+    }
 
 
 @bp.get("/<task_id>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -17,10 +18,15 @@ from email_service.tenancy.ttl_cache import TtlCache
 
 @dataclass(frozen=True)
 class TaskRef:
+    """A recorded task; status, result and error are set once it finished (None while it runs)."""
+
     task_id: str
     kind: str
     account_id: str | None
     created_at: datetime
+    status: str | None = None
+    result: Any = None
+    error: dict[str, str] | None = None
 
 
 def record_task(
@@ -49,7 +55,15 @@ def get_task(session: Session, task_id: str, tenant_id: str, user_id: str) -> Ta
     return _ref(get_owned(session, TaskRecord, task_id, tenant_id, user_id))
 
 
-_OWNED_TASK = select(TaskRecord.id, TaskRecord.kind, TaskRecord.account_id, TaskRecord.created_at).where(
+_OWNED_TASK = select(
+    TaskRecord.id,
+    TaskRecord.kind,
+    TaskRecord.account_id,
+    TaskRecord.created_at,
+    TaskRecord.status,
+    TaskRecord.result,
+    TaskRecord.error,
+).where(
     TaskRecord.id == bindparam("task_id"),
     TaskRecord.tenant_id == bindparam("tenant_id"),
     TaskRecord.user_id == bindparam("user_id"),
@@ -59,6 +73,8 @@ _OWNED_TASK = select(TaskRecord.id, TaskRecord.kind, TaskRecord.account_id, Task
 # A record's owner never changes, so a polling client's ownership check is remembered briefly (per
 # process, as the user check in api/auth.py): only a hit on the exact (task, tenant, user) that the
 # scoped query confirmed. A record deleted meanwhile (retention, forget_task) answers 404 within this.
+# A remembered ref's outcome may thus be up to that old: while it is unset, the poll reads the result
+# backend, which holds the live state and, for an hour after the end, the outcome as well.
 OWNED_TASK_TTL_SECONDS = 10.0
 _owned_tasks: TtlCache[tuple[str, str, str], TaskRef] = TtlCache(OWNED_TASK_TTL_SECONDS, 10_000)
 
@@ -105,7 +121,15 @@ def find_by_idempotency_key(session: Session, tenant_id: str, user_id: str, key:
 
 
 def _ref(record: TaskRecord) -> TaskRef:
-    return TaskRef(record.id, record.kind, record.account_id, record.created_at)
+    return TaskRef(
+        record.id,
+        record.kind,
+        record.account_id,
+        record.created_at,
+        record.status,
+        record.result,
+        record.error,
+    )
 
 
 __all__ = [

@@ -147,5 +147,6 @@ def _configure_worker_logging(**_: Any) -> None:
     configure_logging(settings.log_level, settings.log_json)
 
 
-# Signal handlers (log context for the whole task run, worker metrics); imported for their effect.
-import email_service.tasks.observability  # noqa: E402,F401
+# Signal handlers (log context for the whole task run, worker metrics, outcomes on the task records);
+# imported for their effect.
+from email_service.tasks import observability, outcome_signals  # noqa: E402,F401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from email_service.services.task_outcomes import REVOKED_ERROR, error_payload
 from email_service.tasks.celery_app import QUEUES, celery_app
 
 STATE_NAMES = {
@@ -55,9 +56,9 @@ def get_task_status(task_id: str) -> dict[str, Any]:
     elif state == "PROGRESS" and isinstance(info, dict):
         payload["progress"] = info
     elif state in {"FAILURE", "RETRY", "REJECTED"} and info is not None:
-        payload["error"] = {"type": type(info).__name__, "message": str(info)}
+        payload["error"] = error_payload(info)
     elif state == "REVOKED":
-        payload["error"] = {"type": "Revoked", "message": "task was cancelled"}
+        payload["error"] = dict(REVOKED_ERROR)
     return payload
 
 
