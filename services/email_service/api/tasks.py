@@ -8,8 +8,9 @@ from flask.typing import ResponseReturnValue
 from email_service.api.body import limit_arg
 from email_service.db import session_scope
 from email_service.services.outbox import cancel as cancel_send
+from email_service.services.task_outcomes import FINAL_STATUSES
 from email_service.services.task_records import TaskRef, find_owned_task, get_task, list_tasks
-from email_service.tasks.helpers import get_task_status, revoke_task
+from email_service.tasks.helpers import cancel_sync, get_task_status, revoke_task
 
 bp = Blueprint("tasks", __name__, url_prefix="/api/tasks")
 
@@ -34,7 +35,15 @@ def _recorded(ref: TaskRef) -> dict[str, object]:
 
 @bp.get("/<task_id>")
 def show(task_id: str) -> ResponseReturnValue:
-    return jsonify(_status(find_owned_task(task_id, g.tenant_id, g.user_id)))
+    ref = find_owned_task(task_id, g.tenant_id, g.user_id)
+    payload = _status(ref)
+    if ref.status is None and payload["status"] in FINAL_STATUSES:
+        # Finished since the ref was remembered: its record may say more (a cancelled sync's partial
+        # result, which the result backend cannot hold).
+        fresh = find_owned_task(task_id, g.tenant_id, g.user_id, fresh=True)
+        if fresh.status is not None:
+            payload = _status(fresh)
+    return jsonify(payload)
 
 
 @bp.delete("/<task_id>")
@@ -45,7 +54,10 @@ def cancel(task_id: str) -> ResponseReturnValue:
             # The outbox row is the truth for sends (another task's batch may pick a queued row up):
             # cancel it, or answer 409 when it is already being sent.
             cancel_send(session, ref.task_id, g.tenant_id, g.user_id)
-    revoke_task(ref.task_id, terminate=True)
+    if ref.kind == "sync_emails":
+        cancel_sync(ref.task_id)
+    else:
+        revoke_task(ref.task_id, terminate=True)
     return jsonify({"taskId": ref.task_id, "status": "revoked"}), 202
 
 

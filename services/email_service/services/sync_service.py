@@ -27,8 +27,9 @@ from email_service.services.accounts import load_account_for_task
 from email_service.services.junk_feedback import ProductMoves, record_junk_moves
 from email_service.services.mail_settings import imap_settings
 from email_service.sync import store
+from email_service.sync.cancel import CancelFlag
 from email_service.sync.discovery import KnownFolders, load_known, upsert_folders
-from email_service.sync.engine import FolderStats, FolderSyncer
+from email_service.sync.engine import CancelCheck, FolderStats, FolderSyncer, SyncCancelled
 from email_service.sync.junk_moves import MoveWatch
 from email_service.sync.lock import AccountLock, redis_client
 from email_service.sync.plan import SyncOptions
@@ -94,7 +95,9 @@ def run_account_sync(
 ) -> SyncResult:
     """Sync all folders (or one) of an account; status "already_running" when another run holds it.
 
-    run_id (the task id) owns the account lock, so a redelivery of a killed run can take it back.
+    run_id (the task id) owns the account lock, so a redelivery of a killed run can take it back,
+    and names the run's cancel flag: once set, the sync stops at the next batch boundary with status
+    "revoked", keeping the batches it committed and releasing the lock.
     """
     started = time.monotonic()
     options = options or SyncOptions(batch_size=get_settings().sync_batch_size)
@@ -111,10 +114,11 @@ def run_account_sync(
             return _finish(SyncResult(status="already_running"), started)
         result = SyncResult(status="success")
         owner, watch = (tenant_id, user_id, account_id), MoveWatch()
+        cancelled = CancelFlag(client, run_id) if run_id else None
         try:
             with connector(settings) as imap:
                 folders = _folders_to_sync(imap, owner, known, folder_id)
-                _sync_folders(imap, owner, folders, options, progress, result, watch)
+                _sync_folders(imap, owner, folders, options, progress, result, watch, cancelled)
             result.junk_feedback = record_junk_moves(owner, watch.moves(), ProductMoves(client))
         finally:
             lock.release()
@@ -132,6 +136,8 @@ def run_account_sync(
     finally:
         if lock_client is None:
             client.close()
+    if result.status == "revoked":  # not a finished sync: the account's last_sync_at stays as it was
+        return _finish(result, started)
     now = datetime.now(UTC)  # a login that works again re-arms the one-time auth-failure notice
     _mark_account(
         tenant_id, account_id, state="active", last_error=None, last_sync_at=now, auth_error_notified=False
@@ -164,6 +170,7 @@ def _sync_folders(
     progress: ProgressSink | None,
     result: SyncResult,
     watch: MoveWatch | None = None,
+    cancelled: CancelCheck | None = None,
 ) -> None:
     tenant_id = owner[0]
 
@@ -184,8 +191,15 @@ def _sync_folders(
                     }
                 )
 
+        if cancelled is not None and cancelled():
+            result.status = "revoked"
+            return
         try:
-            result.add(FolderSyncer(imap, unit, owner, options, report, watch).sync(folder))
+            result.add(FolderSyncer(imap, unit, owner, options, report, watch, cancelled).sync(folder))
+        except SyncCancelled as exc:
+            result.add(exc.stats)
+            result.status = "revoked"
+            return
         except ImapCommandError as exc:  # e.g. deleted between LIST and SELECT; the others still sync
             log.warning("folder %s not synced: %s", folder.name, exc)
             result.folder_errors[folder.name] = str(exc)

@@ -79,10 +79,13 @@ OWNED_TASK_TTL_SECONDS = 10.0
 _owned_tasks: TtlCache[tuple[str, str, str], TaskRef] = TtlCache(OWNED_TASK_TTL_SECONDS, 10_000)
 
 
-def find_owned_task(task_id: str, tenant_id: str, user_id: str) -> TaskRef:
-    """get_task for the status poll, the API's hottest path: four columns in one round trip, or none."""
+def find_owned_task(task_id: str, tenant_id: str, user_id: str, fresh: bool = False) -> TaskRef:
+    """get_task for the status poll, the API's hottest path: one round trip, or none when remembered.
+
+    fresh=True skips the remembered ref (the poll that first sees a task finished wants its outcome).
+    """
     key = (task_id, tenant_id, user_id)
-    ref = _owned_tasks.get(key)
+    ref = None if fresh else _owned_tasks.get(key)
     if ref is None:
         params = {"task_id": task_id, "tenant_id": tenant_id, "user_id": user_id}
         row = fetch_one_scoped(tenant_id, _OWNED_TASK, params)

@@ -25,6 +25,7 @@ from email_service.sync.store import FolderState
 
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
 Progress = Callable[[str, int, int], None]
+CancelCheck = Callable[[], bool]
 
 
 class ImapFolderOps(Protocol):
@@ -57,6 +58,14 @@ class FolderStats:
     skipped: bool = False
 
 
+class SyncCancelled(Exception):
+    """Raised at a batch boundary once the run was asked to stop; `stats` is what this folder committed."""
+
+    def __init__(self, stats: FolderStats) -> None:
+        super().__init__("sync cancelled")
+        self.stats = stats
+
+
 @dataclass
 class _Selected:
     info: SelectInfo
@@ -75,6 +84,7 @@ class FolderSyncer:
         options: SyncOptions,
         progress: Progress | None = None,
         watch: MoveWatch | None = None,
+        cancelled: CancelCheck | None = None,
     ) -> None:
         self.imap = imap
         self.unit = unit
@@ -82,6 +92,7 @@ class FolderSyncer:
         self.options = options
         self.progress = progress
         self.watch = watch  # collects INBOX/Junk moves made by other clients (None: not watched)
+        self.cancelled = cancelled  # read after each committed batch (None: cannot be cancelled)
 
     def sync(self, state: FolderState) -> FolderStats:
         """Bring one folder up to date; a folder proven unchanged by STATUS costs one round trip."""
@@ -211,6 +222,8 @@ class FolderSyncer:
                     stats.synced += inserted
                 if self.progress is not None:
                     self.progress(state.name, done, len(new_uids))
+                if self.cancelled is not None and done < len(new_uids) and self.cancelled():
+                    raise SyncCancelled(stats)  # this batch and the ones before it are checkpointed
 
     def _workers(self, count: int) -> int:
         if self.options.parse_workers is not None:

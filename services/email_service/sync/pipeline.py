@@ -15,6 +15,9 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import suppress
 from types import TracebackType
+from typing import Any
+
+import billiard
 
 from email_service.mail.imap_types import FetchedMessage
 from email_service.sync.rows import BuiltBatch, RowContext, build_rows
@@ -27,6 +30,18 @@ LOOKAHEAD = 2  # batches in flight: bounds memory to a few batches whatever the 
 
 def default_workers() -> int:
     return max(1, min(4, len(os.sched_getaffinity(0))))
+
+
+def fork_context() -> Any:
+    """fork, so children inherit the imported parser; they never touch inherited sockets.
+
+    A Celery prefork pool process is daemonic, and the stdlib refuses children there ("daemonic
+    processes are not allowed to have children", raised at the first submit, so every sync of 1,000+
+    new messages failed in a worker). billiard, Celery's own multiprocessing, allows them.
+    """
+    if multiprocessing.current_process().daemon:
+        return billiard.get_context("fork")
+    return multiprocessing.get_context("fork")
 
 
 class BatchParser:
@@ -54,10 +69,8 @@ class BatchParser:
             return None
         if self._executor is None:
             try:
-                # fork: children inherit the imported parser; they never touch inherited sockets.
-                ctx = multiprocessing.get_context("fork")
-                self._executor = ProcessPoolExecutor(self._workers, mp_context=ctx)
-            except (OSError, ValueError, AssertionError) as exc:  # e.g. inside a daemonic process
+                self._executor = ProcessPoolExecutor(self._workers, mp_context=fork_context())
+            except (OSError, ValueError) as exc:
                 log.warning("parse pool unavailable, parsing inline: %s", exc)
                 self._workers = 0
         return self._executor

@@ -8,9 +8,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from celery import Task
+from celery.exceptions import Ignore
 
 from email_service.logging_setup import log_context
 from email_service.mail.imap_types import ImapConnectionError
+from email_service.services.task_outcomes import REVOKED_ERROR, record_outcome_quietly
 
 log = logging.getLogger(__name__)
 BACKOFF_BASE_SECONDS = 5
@@ -52,6 +54,22 @@ class TenantTask(Task):
         """For batch results: retry a partial IMAP failure while attempts remain; the last one reports."""
         if retryable and (self.request.retries or 0) < (self.max_retries or 0):
             raise self.retry_later(ImapConnectionError("; ".join(sorted(set(reasons)))[:500]))
+
+    def end_revoked(self, partial: Any, tenant_id: str) -> Ignore:
+        """For a run that stopped itself after a cancel: `raise self.end_revoked(...)`.
+
+        Stores the partial result on the task record, then REVOKED in the result backend (as a revoke
+        that terminates would; it cannot hold a result, so the record goes first and a poll that sees
+        REVOKED finds it); Ignore then ends the run without Celery storing a success.
+        """
+        task_id = self.request.id
+        record_outcome_quietly(tenant_id, task_id, "revoked", result=partial, error=REVOKED_ERROR)
+        if task_id and not self.request.called_directly:
+            try:
+                self.backend.mark_as_revoked(task_id, reason="cancelled", request=self.request)
+            except Exception as exc:  # the record still tells the truth
+                log.warning("revoked state not stored: %s", type(exc).__name__)
+        return Ignore()
 
     def report_progress(self, **meta: Any) -> None:
         """Progress visible through GET /api/tasks/<id> while the task runs (no-op when called directly).

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from email_service.config import get_settings
 from email_service.services.task_outcomes import REVOKED_ERROR, error_payload
+from email_service.sync.cancel import request_cancel
+from email_service.sync.lock import redis_client
 from email_service.tasks.celery_app import QUEUES, celery_app
 
 STATE_NAMES = {
@@ -78,6 +81,19 @@ def _read_task_meta(task_id: str) -> dict[str, Any]:
 
 def revoke_task(task_id: str, terminate: bool = False) -> None:
     celery_app.control.revoke(task_id, terminate=terminate, signal="SIGTERM")
+
+
+def cancel_sync(task_id: str) -> None:
+    """Stop a sync at its next batch boundary (its lock released, its batches kept), or before it starts.
+
+    No terminate: killing the process mid-sync would leave the account locked until the lock's TTL.
+    """
+    client = redis_client(get_settings().broker_url)
+    try:
+        request_cancel(client, task_id)
+    finally:
+        client.close()
+    revoke_task(task_id)
 
 
 def get_active_tasks(timeout: float = 1.0) -> dict[str, list[dict[str, Any]]]:

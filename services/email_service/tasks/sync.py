@@ -52,4 +52,6 @@ def sync_emails(
         raise
     if result.messages_synced:
         enqueue_spam_scoring(tenant_id, user_id, unscored_inbox_ids(tenant_id, user_id, email_client_id))
+    if result.status == "revoked":  # DELETE /api/tasks/<id>: stopped at a batch boundary
+        raise self.end_revoked(result.as_dict(), tenant_id)
     return result.as_dict()
