@@ -85,12 +85,12 @@ def test_cancel_stops_a_running_sync_at_a_batch_boundary_and_frees_the_account(
     stopped = poll_task(api_url, owner.token, task_id, timeout=90)
 
     kept = uids(account)
+    broker = redis.Redis.from_url(clean_db.redis_url)
     assert stopped["status"] == "revoked", stopped
+    assert broker.get(lock_key(account.account_id)) is None  # released, not left to its TTL
     assert 0 < len(kept) < total and len(kept) == len(set(kept))
     assert stopped["result"]["status"] == "revoked"
     assert stopped["result"]["messages_synced"] == len(kept)
-    broker = redis.Redis.from_url(clean_db.redis_url)
-    assert broker.get(lock_key(account.account_id)) is None  # released, not left to its TTL
     assert broker.exists(cancel_key(task_id))
     with session_scope(owner.tenant_id) as session:
         record = session.get(TaskRecord, task_id)

@@ -82,7 +82,8 @@ _owned_tasks: TtlCache[tuple[str, str, str], TaskRef] = TtlCache(OWNED_TASK_TTL_
 def find_owned_task(task_id: str, tenant_id: str, user_id: str, fresh: bool = False) -> TaskRef:
     """get_task for the status poll, the API's hottest path: one round trip, or none when remembered.
 
-    fresh=True skips the remembered ref (the poll that first sees a task finished wants its outcome).
+    fresh=True skips the remembered ref (the poll that first sees a task finished wants its outcome)
+    and remembers the answer only once it carries the outcome.
     """
     key = (task_id, tenant_id, user_id)
     ref = None if fresh else _owned_tasks.get(key)
@@ -92,7 +93,10 @@ def find_owned_task(task_id: str, tenant_id: str, user_id: str, fresh: bool = Fa
         if row is None:
             raise NotFound("TaskRecord not found", {"id": task_id})
         ref = TaskRef(*row)
-        _owned_tasks.put(key, ref)
+        if fresh and ref.status is None:  # finished per the backend, not yet recorded: ask again next time
+            _owned_tasks.discard(key)
+        else:
+            _owned_tasks.put(key, ref)
     return ref
 
 
