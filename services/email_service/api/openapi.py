@@ -102,7 +102,7 @@ def build_spec() -> dict[str, Any]:
             "parameters": [ID_PARAM],
             "get": op("Task status", _responses("200", TASK_STATUS, "404")),
             "delete": op(
-                "Revoke a task (a send is cancelled, 409 once sending)",
+                "Revoke a task (a sync stops at its next batch, a send is cancelled, 409 once sending)",
                 _responses("202", TASK_ACCEPTED, "404", "409"),
             ),
         },

@@ -13,6 +13,7 @@ from celery.exceptions import Ignore
 from email_service.logging_setup import log_context
 from email_service.mail.imap_types import ImapConnectionError
 from email_service.services.task_outcomes import REVOKED_ERROR, record_outcome_quietly
+from email_service.tasks import worker_metrics
 
 log = logging.getLogger(__name__)
 BACKOFF_BASE_SECONDS = 5
@@ -64,6 +65,7 @@ class TenantTask(Task):
         """
         task_id = self.request.id
         record_outcome_quietly(tenant_id, task_id, "revoked", result=partial, error=REVOKED_ERROR)
+        worker_metrics.task_finished(self.name, "revoked", None)  # task_revoked fires only for terminate
         if task_id and not self.request.called_directly:
             try:
                 self.backend.mark_as_revoked(task_id, reason="cancelled", request=self.request)
