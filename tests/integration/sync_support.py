@@ -17,12 +17,13 @@ from email_service.models import Attachment, Folder, Message
 from email_service.services.accounts import create_account
 from tests.conftest import Caller
 from tests.servers.dovecot_fixtures import ImapUser
+from tests.servers.mailutils_fixtures import MailutilsUser
 
 
 @dataclass(frozen=True)
 class SyncAccount:
     caller: Caller
-    user: ImapUser
+    user: ImapUser | MailutilsUser
     account_id: str
 
     @property
@@ -31,7 +32,7 @@ class SyncAccount:
 
 
 def make_account(
-    caller: Caller, user: ImapUser, password: str | None = None, port: int | None = None
+    caller: Caller, user: ImapUser | MailutilsUser, password: str | None = None, port: int | None = None
 ) -> SyncAccount:
     data = user.account_data(imap_port=port or user.port, password=password or user.password)
     with session_scope(caller.tenant_id) as session:
