@@ -61,13 +61,12 @@ def test_rows_deleted_behind_the_mirrors_back_are_repaired_and_reported(
     user = imap_user if capabilities is None else new_user(dovecot_factory(capabilities=capabilities))
     user.server.append(user.username, "INBOX", [message(i) for i in range(1, 11)])
     account = make_account(owner, user)
-    first = run_account_sync(*account.ids)
-    assert first.messages_synced == 10 and first.mirror_mismatch == {}
+    assert run_account_sync(*account.ids).messages_synced == 10
     _drop_rows(account, [2, 5, 9])
     result = sync_emails.apply(kwargs={"email_client_id": account.account_id, **_owner(owner)}).get()
     assert result["status"] == "success"
-    assert result["mirror_mismatch"] == {"INBOX": {"server": 10, "mirror": 7, "fetched": 3, "dropped": 0}}
     assert uids(account) == list(range(1, 11))
+    assert result["mirror_mismatch"] == {"INBOX": {"server": 10, "mirror": 7, "fetched": 3, "dropped": 0}}
     assert run_account_sync(*account.ids).mirror_mismatch == {}
 
 
