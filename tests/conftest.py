@@ -14,7 +14,11 @@ from tests.servers.postgres import PostgresDatabase, create_test_database, drop_
 from tests.servers.redis_server import RedisServer
 from tests.servers.sqlite_db import SqliteDatabase, create_sqlite_database, drop_sqlite_database
 
-pytest_plugins = ["tests.servers.dovecot_fixtures", "tests.servers.smtp_fixtures"]
+pytest_plugins = [
+    "tests.servers.dovecot_fixtures",
+    "tests.servers.mailutils_fixtures",
+    "tests.servers.smtp_fixtures",
+]
 
 TEST_KEYS = (
     "k2:"

@@ -49,6 +49,13 @@ def _parse_positive_int(raw: str) -> int:
     return value
 
 
+def _parse_count(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("expected a whole number (0 or more)")
+    return value
+
+
 def _parse_list(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
@@ -113,6 +120,8 @@ class Settings:
     log_json: bool
     sync_batch_size: int
     sync_lock_ttl_seconds: int
+    # Newest messages whose flags every sync compares without CONDSTORE (0: only the full scan does).
+    sync_recent_flags_window: int
     imap_timeout_seconds: int
     smtp_timeout_seconds: int
     max_recipients: int
@@ -213,6 +222,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_json=r.get("LOG_JSON", True, _parse_bool),
         sync_batch_size=r.get("SYNC_BATCH_SIZE", 500, _parse_positive_int),
         sync_lock_ttl_seconds=r.get("SYNC_LOCK_TTL_SECONDS", 1900, _parse_positive_int),
+        sync_recent_flags_window=r.get("SYNC_RECENT_FLAGS_WINDOW", 1000, _parse_count),
         imap_timeout_seconds=r.get("IMAP_TIMEOUT_SECONDS", 60, _parse_positive_int),
         smtp_timeout_seconds=r.get("SMTP_TIMEOUT_SECONDS", 60, _parse_positive_int),
         max_recipients=r.get("MAX_RECIPIENTS", 100, _parse_positive_int),

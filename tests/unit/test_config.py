@@ -10,6 +10,7 @@ def test_defaults_need_nothing() -> None:
     assert settings.database_url.startswith("sqlite")
     assert settings.broker_url == "redis://localhost:6379/0"
     assert settings.result_backend_url == "redis://localhost:6379/1"
+    assert settings.sync_recent_flags_window == 1000
 
 
 def test_redis_url_shortcut_uses_result_db_for_results() -> None:
@@ -48,6 +49,7 @@ def test_separate_result_server_and_ssl() -> None:
         ("ENCRYPTION_KEYS", "k1:c2hvcnQ="),
         ("APP_ENV", "staging"),
         ("SYNC_BATCH_SIZE", "0"),
+        ("SYNC_RECENT_FLAGS_WINDOW", "-1"),
         ("SYSTEM_DATABASE_URL", "mysql://x/y"),
     ],
 )

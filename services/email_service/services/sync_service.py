@@ -62,14 +62,19 @@ class SyncResult:
     folders_unchanged: int = 0
     junk_feedback: int = 0  # moves into / out of Junk by another client, learnt as spam / not spam
     folder_errors: dict[str, str] = field(default_factory=dict)
+    # Folders whose row count differed from the server's and were repaired: {name: {server, mirror,
+    # fetched, dropped}}; empty when the mirror was right.
+    mirror_mismatch: dict[str, dict[str, int]] = field(default_factory=dict)
     sync_duration_seconds: float = 0.0
     timestamp: int = 0
 
-    def add(self, stats: FolderStats) -> None:
+    def add(self, folder: str, stats: FolderStats) -> None:
         self.messages_synced += stats.synced
         self.messages_updated += stats.updated
         self.messages_deleted += stats.deleted
         self.messages_rebuilt += stats.rebuilt
+        if stats.mismatch is not None:
+            self.mirror_mismatch[folder] = stats.mismatch.as_dict()
         if stats.skipped:
             self.folders_unchanged += 1
         else:
@@ -97,7 +102,10 @@ def run_account_sync(
     run_id (the task id) owns the account lock, so a redelivery of a killed run can take it back.
     """
     started = time.monotonic()
-    options = options or SyncOptions(batch_size=get_settings().sync_batch_size)
+    config = get_settings()
+    options = options or SyncOptions(
+        batch_size=config.sync_batch_size, recent_flags_window=config.sync_recent_flags_window
+    )
     if force_full_sync:
         options = replace(options, force_full_sync=True)
     with session_scope(tenant_id) as session:
@@ -185,7 +193,7 @@ def _sync_folders(
                 )
 
         try:
-            result.add(FolderSyncer(imap, unit, owner, options, report, watch).sync(folder))
+            result.add(folder.name, FolderSyncer(imap, unit, owner, options, report, watch).sync(folder))
         except ImapCommandError as exc:  # e.g. deleted between LIST and SELECT; the others still sync
             log.warning("folder %s not synced: %s", folder.name, exc)
             result.folder_errors[folder.name] = str(exc)
