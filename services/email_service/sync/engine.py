@@ -89,7 +89,11 @@ class FolderSyncer:
         self.watch = watch  # collects INBOX/Junk moves made by other clients (None: not watched)
 
     def sync(self, state: FolderState) -> FolderStats:
-        """Bring one folder up to date; a folder proven unchanged by STATUS costs one round trip."""
+        """Bring one folder up to date, then check the mirror's row count against the server's.
+
+        A folder proven unchanged by STATUS (with its row count equal to MESSAGES) costs one round trip
+        and one COUNT; without mod-sequences the newest messages' flags are compared on every sync.
+        """
         status = self.imap.status(state.name)
         now = datetime.now(UTC)
         full = full_scan_due(state, status, self.imap.condstore, now, self.options)
