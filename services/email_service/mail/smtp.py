@@ -31,6 +31,7 @@ from email_service.mail.smtp_types import (
 from email_service.mail.wire_text import has_line_break
 
 __all__ = [
+    "SMTP_FAILURES",
     "SendResult",
     "SmtpAuthError",
     "SmtpError",
