@@ -121,9 +121,9 @@ def test_line_breaks_in_an_account_update_are_a_422(client: Any, owner: Caller) 
     ("fields", "path"),
     [
         ({"subject": "Hi\r\nBcc: eve@evil.test"}, "subject"),
-        ({"to": ["bob@example.test\r\nRCPT TO:<eve@evil.test>"]}, "to.0"),
-        ({"cc": ["carol@example.test\n"]}, "cc.0"),
-        ({"bcc": ["\rdave@example.test"]}, "bcc.0"),
+        ({"to": ["bob@example.test\r\nRCPT TO:<eve@evil.test>"]}, "to"),  # refused by the service before
+        ({"cc": ["carol@example.test\n"]}, "cc"),
+        ({"bcc": ["\rdave@example.test"]}, "bcc"),
     ],
 )
 def test_line_breaks_in_send_fields_are_a_422(

@@ -8,7 +8,7 @@ from pydantic import AwareDatetime, Field, field_validator
 
 from email_service.api.schemas import Id, Line, StrictModel
 
-AddressList = list[Line]
+AddressList = list[str]  # syntax, CR/LF included, is checked by the service (422 naming the list)
 MAX_LIST = 1000  # a hard cap on the JSON list; the configured max_recipients applies to the total
 
 
