@@ -405,7 +405,9 @@ def test_env_example_values_are_the_defaults() -> None:
     """The example documents defaults; loading it must give exactly what an empty environment gives."""
     names = config_env_names()
     example = {k: v for k, v in env_example().items() if k in names}
-    assert config.load_settings(example) == config.load_settings({})
+    dev = {"APP_ENV": "development"}  # the defaults of production differ only in what they refuse
+    assert config.load_settings({**example, **dev}) == config.load_settings(dev)
+    assert example["APP_ENV"] == "", "APP_ENV is unset by default: production"
 
 
 def test_env_example_holds_no_secrets() -> None:
