@@ -1,10 +1,10 @@
-# syntax=docker/dockerfile:1
 # One image for every role of email_service; the command picks the role (see PHASE_7_CELERY.md):
 #   api     gunicorn -c python:email_service.gunicorn_conf -b 0.0.0.0:8000 email_service.wsgi:app   (default)
 #   worker  celery -A email_service.worker worker -Q <queues> -c <n> -E --loglevel INFO -n <name>@%h
 #   beat    celery -A email_service.worker beat --loglevel INFO -s /app/var/celerybeat-schedule
 #   flower  celery -A email_service.worker flower --port=5555 --address=0.0.0.0
 #   admin   email-service migrate | create-token ... | rotate-key | generate-key K
+# The build context is allow-listed by .dockerignore (requirements, pyproject, services/).
 # These are the commands `make run` starts (email_service/devserver.py `_commands()`), with container
 # addresses and paths; tests/unit/test_deploy_files.py keeps them in step.
 
@@ -20,7 +20,11 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 # Requirements first, so code changes do not invalidate the dependency layer.
 COPY requirements.txt ./
-RUN pip install -r requirements.txt
+# The test suites shipped inside numpy, scipy and scikit-learn (~65 MB) are never run in the image.
+RUN pip install -r requirements.txt \
+    && find /opt/venv/lib -depth -type d -name tests \
+         \( -path '*/site-packages/numpy/*' -o -path '*/site-packages/scipy/*' -o -path '*/site-packages/sklearn/*' \) \
+         -exec rm -rf {} +
 COPY pyproject.toml ./
 COPY services ./services
 RUN pip install --no-deps . && python -c "import email_service.worker"

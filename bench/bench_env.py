@@ -24,6 +24,7 @@ def bench_servers(private: bool = False, env: dict[str, str] | None = None) -> I
     `env` entries are defaults (a variable already set wins), applied before settings are re-read.
     """
     os.environ.update({k: v for k, v in (env or {}).items() if k not in os.environ})
+    os.environ.setdefault("APP_ENV", "test")  # settings fail closed: a benchmark is not production
     pg = redis = None
     if private or not os.environ.get("DATABASE_URL", "").startswith("postgresql"):
         pg = create_test_database()

@@ -14,7 +14,15 @@ from tests.servers.postgres import PostgresDatabase, create_test_database, drop_
 from tests.servers.redis_server import RedisServer
 from tests.servers.sqlite_db import SqliteDatabase, create_sqlite_database, drop_sqlite_database
 
-pytest_plugins = ["tests.servers.dovecot_fixtures", "tests.servers.smtp_fixtures"]
+# Settings fail closed (APP_ENV unset = production); the suite, and every process it starts (they
+# inherit os.environ), runs as "test" by choice. Set here, before anything loads settings.
+os.environ["APP_ENV"] = "test"
+
+pytest_plugins = [
+    "tests.servers.dovecot_fixtures",
+    "tests.servers.mailutils_fixtures",
+    "tests.servers.smtp_fixtures",
+]
 
 TEST_KEYS = (
     "k2:"

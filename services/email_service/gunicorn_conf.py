@@ -7,13 +7,19 @@ import shutil
 import tempfile
 from typing import Any
 
-workers = int(os.environ.get("API_WORKERS", "2"))
-threads = int(os.environ.get("API_THREADS", "4"))
+from email_service.config import load_settings
+from email_service.config_launch import export
+
+# Loaded, not cached: the master stops here on a bad configuration, and each worker re-reads the
+# settings after the fork (with PROMETHEUS_MULTIPROC_DIR set by on_starting).
+_settings = load_settings()
+workers = _settings.api_workers
+threads = _settings.api_threads
 worker_class = "gthread"
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
-accesslog = "-" if os.environ.get("API_ACCESS_LOG", "false").lower() == "true" else None
+accesslog = "-" if _settings.api_access_log else None
 errorlog = "-"
 # Build the app in each worker after the fork: no DB pool is shared across processes.
 preload_app = False
@@ -21,10 +27,10 @@ preload_app = False
 
 def on_starting(server: Any) -> None:
     """Prometheus multiprocess mode: one fresh sample directory per gunicorn master, set before fork."""
-    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="es-prometheus-")
+    path = _settings.prometheus_multiproc_dir or tempfile.mkdtemp(prefix="es-prometheus-")
     shutil.rmtree(path, ignore_errors=True)
     os.makedirs(path)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    export("PROMETHEUS_MULTIPROC_DIR", path)
 
 
 def child_exit(server: Any, worker: Any) -> None:

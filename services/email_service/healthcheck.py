@@ -2,7 +2,9 @@
 
 The role is read from PID 1's command line, so no settings are needed: the API (gunicorn) must
 answer /healthz and Flower /healthcheck on the port their command names; worker and beat pass
-(a broker round-trip such as `celery inspect ping` is too slow for a health probe).
+(a broker round-trip such as `celery inspect ping` is too slow for a health probe). Under
+`docker run --init` or compose `init: true`, PID 1 is an init wrapper (docker-init, tini,
+dumb-init): its own options are skipped and the command it runs is probed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,17 @@ from pathlib import Path
 
 GUNICORN_DEFAULT_BIND = "127.0.0.1:8000"
 FLOWER_DEFAULT_PORT = "5555"
+INIT_WRAPPERS = frozenset({"docker-init", "tini", "tini-static", "dumb-init"})
+
+
+def unwrap_init(argv: list[str]) -> list[str]:
+    """The command an init wrapper runs: its name, its options and a `--` separator dropped."""
+    while argv and Path(argv[0]).name in INIT_WRAPPERS:
+        rest = argv[1:]
+        while rest and rest[0].startswith("-") and rest[0] != "--":
+            rest = rest[1:]
+        argv = rest[1:] if rest[:1] == ["--"] else rest
+    return argv
 
 
 def _option(argv: list[str], *names: str) -> str | None:
@@ -29,6 +42,7 @@ def _option(argv: list[str], *names: str) -> str | None:
 
 def probe_target(argv: list[str]) -> tuple[str, int, str] | None:
     """(host, port, path) that proves this role healthy, or None for roles without an HTTP port."""
+    argv = unwrap_init(argv)
     programs = {Path(arg).name for arg in argv[:2]}
     if "gunicorn" in programs:
         host, _, port = (_option(argv, "-b", "--bind") or GUNICORN_DEFAULT_BIND).rpartition(":")

@@ -16,13 +16,15 @@ from email_service.db import session_scope
 from email_service.models import Attachment, Folder, Message
 from email_service.services.accounts import create_account
 from tests.conftest import Caller
+from tests.servers.dovecot import NO_CONDSTORE as NO_CONDSTORE  # for the no-CONDSTORE sync tests
 from tests.servers.dovecot_fixtures import ImapUser
+from tests.servers.mailutils_fixtures import MailutilsUser
 
 
 @dataclass(frozen=True)
 class SyncAccount:
     caller: Caller
-    user: ImapUser
+    user: ImapUser | MailutilsUser
     account_id: str
 
     @property
@@ -31,16 +33,12 @@ class SyncAccount:
 
 
 def make_account(
-    caller: Caller, user: ImapUser, password: str | None = None, port: int | None = None
+    caller: Caller, user: ImapUser | MailutilsUser, password: str | None = None, port: int | None = None
 ) -> SyncAccount:
     data = user.account_data(imap_port=port or user.port, password=password or user.password)
     with session_scope(caller.tenant_id) as session:
         account = create_account(session, get_secret_box(), caller.tenant_id, caller.user_id, data)
         return SyncAccount(caller, user, account.id)
-
-
-# What a server without CONDSTORE/QRESYNC (Courier, many hosted servers) advertises, for dovecot_factory.
-NO_CONDSTORE = "IMAP4rev1 LITERAL+ ENABLE IDLE NAMESPACE UIDPLUS"
 
 
 def message(i: int, subject: str | None = None, body: str = "", extra_headers: str = "") -> bytes:

@@ -53,6 +53,16 @@ def test_login_ok_and_bad_password(imap_user: ImapUser) -> None:
         connect(settings(imap_user, password="wrong"))
 
 
+def test_credentials_with_line_breaks_never_reach_the_server(imap_user: ImapUser) -> None:
+    """Before the guard a CRLF in the username sent the rest of it to Dovecot as further commands."""
+    smuggled = f"nobody\r\nZ1 LOGIN {imap_user.username} {imap_user.password}\r\nZ2 NOOP"
+    for changes in ({"username": smuggled}, {"password": "x\r\nZ1 LOGOUT"}, {"username": "a\x00b"}):
+        with pytest.raises(ImapAuthError, match="CR, LF or NUL"):
+            connect(settings(imap_user, **changes))
+    with connect(settings(imap_user)) as imap:  # the real credentials still work
+        assert "IMAP4REV1" in imap.capabilities
+
+
 @pytest.mark.parametrize("security", ["ssl", "starttls"])
 def test_tls_with_pinned_self_signed_cert(imap_user: ImapUser, security: str) -> None:
     with connect(pinned(imap_user, security)) as imap:

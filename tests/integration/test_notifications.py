@@ -150,6 +150,26 @@ def test_redelivered_notification_is_mailed_once(
     assert len(mails_to(smtp, user_email(owner.tenant_id, owner.user_id))) == 1
 
 
+def test_uncertain_notification_is_not_retried_and_never_mailed_twice(
+    client: Any,
+    account: SendAccount,
+    smtp: SmtpTestServer,
+    owner: Caller,
+    tmp_path: Path,
+    task_retries: list[BaseException],
+) -> None:
+    """The relay takes the body and drops the line before its reply: the notice may have arrived."""
+    with relay(smtp, tmp_path):
+        failed_send(client, account, smtp)
+        [published] = take_notifications()
+        smtp.script_reply("DATA", None, close=True)
+        outcome = run(published)
+        assert outcome["status"] == "uncertain" and "may have been delivered" in outcome["error"]
+        assert run(published)["reason"] == "duplicate"  # a redelivery does not send it either
+    assert task_retries == []
+    assert len(mails_to(smtp, user_email(owner.tenant_id, owner.user_id))) == 1
+
+
 def test_not_configured_is_a_logged_no_op(client: Any, account: SendAccount, smtp: SmtpTestServer) -> None:
     failed_send(client, account, smtp)
     [outcome] = run_all()

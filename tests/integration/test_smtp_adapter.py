@@ -17,6 +17,7 @@ import pytest
 from email_service.mail.compose import ComposedMessage, ComposeRequest, build_message
 from email_service.mail.smtp import (
     SmtpAuthError,
+    SmtpError,
     SmtpPermanentError,
     SmtpSettings,
     SmtpTlsError,
@@ -189,6 +190,40 @@ def test_drop_after_data_is_uncertain_then_reconnects(smtp: SmtpTestServer) -> N
         session.send(composed.envelope_from, composed.recipients, composed.raw)
     assert len(smtp.messages) == 2  # the server did take the first copy: resending duplicated it
     assert smtp.connections == 2
+
+
+def test_uncertain_is_its_own_class_not_a_transient_error(smtp: SmtpTestServer) -> None:
+    """Whoever retries transient errors can never resend a message the server may already have."""
+    smtp.script_reply("DATA", None, close=True)
+    with open_smtp(settings_for(smtp)) as session, pytest.raises(SmtpUncertainError) as info:
+        session.send(USER, [BOB], b"Subject: once\r\n\r\nx\r\n")
+    assert not isinstance(info.value, SmtpTransientError)
+    assert len(smtp.messages) == 1
+
+
+def test_an_unexpected_exception_inside_the_adapter_is_a_bug_and_fails_loudly(smtp: SmtpTestServer) -> None:
+    """A programming error (here a str body) surfaces as itself: no transient retry, no delivery failure."""
+    with open_smtp(settings_for(smtp)) as session, pytest.raises(TypeError) as info:
+        session.send(USER, [BOB], cast(bytes, "Subject: x\r\n\r\nnot bytes\r\n"))
+    assert not isinstance(info.value, SmtpError)
+    assert smtp.messages == []
+
+
+def test_line_breaks_in_the_envelope_or_credentials_never_reach_the_server(smtp: SmtpTestServer) -> None:
+    raw = b"Subject: x\r\n\r\nx\r\n"
+    with open_smtp(settings_for(smtp)) as session:
+        for sender, rcpt in [
+            (USER, f"{BOB}>\r\nRCPT TO:<{CAROL}"),
+            (f"{USER}\nRSET", BOB),
+            (USER, f"{BOB}\x00"),
+        ]:
+            with pytest.raises(SmtpPermanentError, match="CR, LF or NUL"):
+                session.send(sender, [rcpt], raw)
+        session.send(USER, [BOB], raw)  # nothing was written: the session is as good as before
+    assert [m.rcpt_tos for m in smtp.messages] == [(BOB,)]
+    for changes in ({"username": USER + "\r\nQUIT"}, {"password": "pw\nQUIT"}):
+        with pytest.raises(SmtpAuthError, match="CR, LF or NUL"):
+            check_login(settings_for(smtp, **changes))
 
 
 def test_stall_after_data_beyond_timeout_is_uncertain(smtp: SmtpTestServer) -> None:

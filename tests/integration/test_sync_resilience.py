@@ -39,18 +39,25 @@ def test_server_without_condstore_or_qresync(owner: Caller, dovecot_factory: Dov
     user.server.append(user.username, "INBOX", [message(i) for i in range(1, 6)])
     assert summary(run_account_sync(*account.ids)) == (5, 0, 0)
     assert folder_row(account).highestmodseq is None
-    assert summary(run_account_sync(*account.ids)) == (0, 0, 0)  # count + UIDNEXT unchanged: skipped
+    assert summary(run_account_sync(*account.ids)) == (0, 0, 0)  # nothing changed
     with imap(user) as client:
         client.select_folder("INBOX")
         client.add_flags([1], ["\\Seen"])
         client.delete_messages([5])
         client.expunge()
-    result = run_account_sync(*account.ids)  # the count changed: UID comparison finds the expunge
-    assert summary(result) == (0, 0, 1)
-    result = run_account_sync(*account.ids, force_full_sync=True)  # periodic FLAGS scan
+    # The count changed: UID comparison finds the expunge; the recent-flags window sees \Seen at once.
+    result = run_account_sync(*account.ids)
+    assert summary(result) == (0, 1, 1)
+    no_window = SyncOptions(recent_flags_window=0)
+    with imap(user) as client:
+        client.select_folder("INBOX")
+        client.add_flags([3], ["\\Seen"])
+    # Without the window, count + UIDNEXT unchanged: skipped, and only the full scan sees the flag.
+    assert summary(run_account_sync(*account.ids, options=no_window)) == (0, 0, 0)
+    result = run_account_sync(*account.ids, options=no_window, force_full_sync=True)  # periodic FLAGS scan
     assert summary(result) == (0, 1, 0)
-    assert [m.is_read for m in rows(account)] == [True, False, False, False]
-    quick = SyncOptions(full_scan_interval=timedelta(0))
+    assert [m.is_read for m in rows(account)] == [True, False, True, False]
+    quick = SyncOptions(full_scan_interval=timedelta(0), recent_flags_window=0)
     with imap(user) as client:
         client.select_folder("INBOX")
         client.add_flags([2], ["\\Flagged"])

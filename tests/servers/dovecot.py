@@ -30,6 +30,8 @@ from cryptography.x509.oid import NameOID
 SPECIAL_FOLDERS = ("Drafts", "Sent", "Trash", "Junk", "Archive")
 MAILDIR_FLAG_LETTERS = {"\\Draft": "D", "\\Flagged": "F", "\\Answered": "R", "\\Seen": "S", "\\Deleted": "T"}
 _USERNAME = re.compile(r"^[A-Za-z0-9_@+-][A-Za-z0-9._@+-]*$")
+# What a server without CONDSTORE/QRESYNC (Courier, many hosted servers) advertises, for `capabilities`.
+NO_CONDSTORE = "IMAP4rev1 LITERAL+ ENABLE IDLE NAMESPACE UIDPLUS"
 MISSING_BINARY = "dovecot binary not found: run `make test` (it installs the Debian package dovecot-imapd)"
 
 

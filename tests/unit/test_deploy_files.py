@@ -83,7 +83,8 @@ def option(argv: list[str], name: str) -> str:
 
 
 def published_ports(service: dict[str, Any]) -> set[int]:
-    return {int(str(p).split(":")[0]) for p in service.get("ports", [])}
+    """Host ports of `[ADDRESS:]HOST:CONTAINER` entries."""
+    return {int(str(p).split(":")[-2]) for p in service.get("ports", [])}
 
 
 def config_env_names() -> set[str]:
@@ -150,6 +151,24 @@ def test_compose_ports() -> None:
     assert 5555 in published_ports(svc["flower"])
     assert 8000 in published_ports(svc["api"])
     assert 5432 in published_ports(svc["postgres"])
+
+
+def test_backing_services_publish_on_loopback_only() -> None:
+    """The broker Redis has no password: nothing but this host may reach it (nor PostgreSQL, IMAP)."""
+    svc = services()
+    for name in ("redis-broker", "redis-results", "postgres", "dovecot"):
+        for entry in svc[name].get("ports", []):
+            assert str(entry).startswith("127.0.0.1:"), (name, entry)
+
+
+def test_dovecot_restarts_without_installing_or_adding_users() -> None:
+    """A second start used to fail: `useradd: user 'vmail' already exists`, and apt-get ran every time."""
+    dovecot = services()["dovecot"]
+    command = " ".join(dovecot["command"])
+    assert "apt-get" not in command and "useradd" not in command
+    layer = dovecot["build"]["dockerfile_inline"]
+    assert "dovecot-imapd" in layer and "useradd" in layer
+    assert dovecot["command"][:2] == ["dovecot", "-F"]
 
 
 def test_workers_consume_every_routed_queue_once() -> None:
@@ -230,7 +249,7 @@ def test_dovecot_configuration_parses() -> None:
     doveconf = shutil.which("doveconf") or "/usr/bin/doveconf"
     assert Path(doveconf).exists(), "doveconf not installed (make test installs dovecot-imapd)"
     data = compose()
-    assert data["services"]["dovecot"]["ports"] == ["10143:143"]
+    assert data["services"]["dovecot"]["ports"] == ["127.0.0.1:10143:143"]
     conf = data["configs"]["dovecot-conf"]["content"]
     result = subprocess.run(
         [doveconf, "-n", "-c", "/dev/stdin"], input=conf, capture_output=True, text=True, check=False
@@ -256,6 +275,30 @@ def test_dockerfile_is_multi_stage_with_slim_python_runtime() -> None:
     runtime = instructions[last_from:]
     assert any(kw == "COPY" and "--from=builder" in a for kw, a in runtime)
     assert not any(kw == "RUN" and "pip install" in a for kw, a in runtime), "install in the builder"
+
+
+def test_dockerfile_needs_no_registry_frontend() -> None:
+    """A `# syntax=` line makes every BuildKit build fetch a frontend image from a registry."""
+    assert not re.search(r"^#\s*syntax=", DOCKERFILE.read_text(), re.MULTILINE | re.IGNORECASE)
+
+
+def test_build_context_is_allow_listed() -> None:
+    """.dockerignore excludes everything, then lets in only what the Dockerfile copies."""
+    lines = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines[0] == "*"
+    allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
+    copied = {
+        src.rstrip("/")
+        for kw, args in dockerfile_instructions()
+        if kw == "COPY" and "--from" not in args
+        for src in args.split()[:-1]
+    }
+    assert copied <= allowed, copied - allowed
+    assert {"services/**/__pycache__", "services/**/*.egg-info"} <= set(lines)
 
 
 def test_dockerfile_runs_as_non_root() -> None:
@@ -298,6 +341,8 @@ def test_probe_targets_per_role() -> None:
         9000,
         "/healthz",
     )
+    for init in (["/sbin/docker-init", "--"], ["tini", "-s", "--"], ["/usr/bin/dumb-init", "--single-child"]):
+        assert healthcheck.probe_target([*init, *api]) == ("127.0.0.1", 8000, "/healthz"), init
     for name in (*WORKER_QUEUES, "beat", "migrate"):
         assert healthcheck.probe_target(["/opt/venv/bin/python", *svc[name]["command"]]) is None, name
 
@@ -360,7 +405,9 @@ def test_env_example_values_are_the_defaults() -> None:
     """The example documents defaults; loading it must give exactly what an empty environment gives."""
     names = config_env_names()
     example = {k: v for k, v in env_example().items() if k in names}
-    assert config.load_settings(example) == config.load_settings({})
+    dev = {"APP_ENV": "development"}  # the defaults of production differ only in what they refuse
+    assert config.load_settings({**example, **dev}) == config.load_settings(dev)
+    assert example["APP_ENV"] == "", "APP_ENV is unset by default: production"
 
 
 def test_env_example_holds_no_secrets() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from email_service.config import load_settings
+from email_service.config import Settings, load_settings
 from email_service.notifications import EmailTemplate, RenderedMail, render_notification
 from email_service.notifications.mailer import build_message, relay_settings
 from email_service.notifications.render import render_subject
@@ -16,7 +16,12 @@ from email_service.notifications.rules import (
     task_label,
 )
 
-PATTERNS = load_settings({}).notification_skip_patterns
+
+def dev_settings(env: dict[str, str]) -> Settings:
+    return load_settings({"APP_ENV": "development", **env})
+
+
+PATTERNS = dev_settings({}).notification_skip_patterns
 
 
 @pytest.mark.parametrize(
@@ -36,7 +41,7 @@ def test_placeholder_and_malformed_addresses_are_skipped(address: str, skipped: 
 
 
 def test_skip_patterns_are_configurable() -> None:
-    patterns = load_settings({"NOTIFICATION_SKIP_PATTERNS": "*@corp.test, bot-*"}).notification_skip_patterns
+    patterns = dev_settings({"NOTIFICATION_SKIP_PATTERNS": "*@corp.test, bot-*"}).notification_skip_patterns
     assert patterns == ("*@corp.test", "bot-*")
     assert is_undeliverable("ann@corp.test", patterns) and not is_undeliverable("x@mail.invalid", patterns)
 
@@ -127,16 +132,16 @@ def test_message_is_multipart_alternative_and_auto_submitted() -> None:
 
 
 def test_relay_settings_from_the_environment() -> None:
-    assert relay_settings(load_settings({})) is None
+    assert relay_settings(dev_settings({})) is None
     starttls = relay_settings(
-        load_settings({"SMTP_HOST": "relay.test", "SMTP_USER": "u", "SMTP_PASSWORD": "p"})
+        dev_settings({"SMTP_HOST": "relay.test", "SMTP_USER": "u", "SMTP_PASSWORD": "p"})
     )
     assert starttls is not None and (starttls.security, starttls.port, starttls.username) == (
         "starttls",
         587,
         "u",
     )
-    implicit = relay_settings(load_settings({"SMTP_HOST": "relay.test", "SMTP_PORT": "465"}))
+    implicit = relay_settings(dev_settings({"SMTP_HOST": "relay.test", "SMTP_PORT": "465"}))
     assert implicit is not None and implicit.security == "ssl" and implicit.username is None
-    plain = relay_settings(load_settings({"SMTP_HOST": "relay.test", "SMTP_STARTTLS": "false"}))
+    plain = relay_settings(dev_settings({"SMTP_HOST": "relay.test", "SMTP_STARTTLS": "false"}))
     assert plain is not None and plain.security == "none"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from email_service.mail.imap_types import FetchedMessage, FolderStatus
-from email_service.sync.plan import SyncOptions, full_scan_due, needs_count, needs_sync
+from email_service.sync.mirror_check import plan_repair
+from email_service.sync.plan import SyncOptions, full_scan_due, needs_count, needs_sync, recent_flags_due
 from email_service.sync.rows import RowContext, build_rows, clean, flag_columns
 from email_service.sync.store import FolderState
 
@@ -41,23 +42,43 @@ def status(**overrides: int | None) -> FolderStatus:
 
 
 def test_unchanged_folder_is_skipped_with_condstore() -> None:
-    assert not needs_sync(state(), status(), condstore=True, stored_count=None)
-    assert not needs_count(state(), status(), condstore=True)
+    assert needs_count(state(), status())
+    assert not needs_sync(state(), status(), condstore=True, stored_count=10)
 
 
 def test_any_state_difference_needs_a_sync() -> None:
-    assert needs_sync(state(), status(uidnext=12), True, None)
-    assert needs_sync(state(), status(highestmodseq=501), True, None)
+    assert needs_sync(state(), status(uidnext=12), True, 10)
+    assert needs_sync(state(), status(highestmodseq=501), True, 10)
     assert needs_sync(state(), status(uidvalidity=78), True, None)
     assert needs_sync(state(uidvalidity=None, uidnext=None), status(), True, None)
+    assert not needs_count(state(), status(uidnext=12))
 
 
-def test_without_modseq_the_message_count_decides() -> None:
+def test_the_message_count_decides_with_or_without_modseq() -> None:
     plain = status(highestmodseq=None)
-    assert needs_count(state(highestmodseq=None), plain, condstore=False)
     assert not needs_sync(state(highestmodseq=None), plain, False, stored_count=10)
     assert needs_sync(state(highestmodseq=None), plain, False, stored_count=11)
-    assert needs_count(state(), status(), condstore=False)
+    # With mod-sequences too: a mirror that lost rows behind the sync's back is synced (and repaired).
+    assert needs_sync(state(), status(), True, stored_count=8)
+
+
+def test_recent_flags_window_runs_only_without_modseq() -> None:
+    plain = status(highestmodseq=None)
+    assert recent_flags_due(state(), plain, False, SyncOptions())
+    assert recent_flags_due(state(), status(), False, SyncOptions())  # modseq in STATUS but not enabled
+    assert not recent_flags_due(state(), status(), True, SyncOptions())
+    assert not recent_flags_due(state(), plain, False, SyncOptions(recent_flags_window=0))
+    assert not recent_flags_due(state(synced_uid=0), plain, False, SyncOptions())
+
+
+def test_repair_drops_rows_only_when_the_server_list_is_complete() -> None:
+    full = plan_repair([1, 2, 4, 5], [1, 2, 3, 4], exists=4)
+    assert full.missing == [5] and full.gone == [3]
+    # UID SEARCH answered fewer UIDs than EXISTS: fetch what it shows, drop nothing.
+    short = plan_repair([], [1, 2, 3], exists=3)
+    assert short.missing == [] and short.gone == []
+    first = plan_repair(range(1, 51), [], exists=50)
+    assert first.missing == list(range(1, 51)) and first.gone == []
 
 
 def test_full_scan_rules() -> None:

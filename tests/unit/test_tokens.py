@@ -9,7 +9,7 @@ from email_service.config import load_settings
 from email_service.errors import Unauthorized
 from email_service.tenancy.tokens import issue_token, verify_token
 
-SETTINGS = load_settings({"JWT_SECRET": "k" * 40})
+SETTINGS = load_settings({"APP_ENV": "development", "JWT_SECRET": "k" * 40})
 
 
 def test_issue_and_verify() -> None:
@@ -56,7 +56,7 @@ def test_a_remembered_token_is_checked_again_under_another_secret() -> None:
     token = issue_token(SETTINGS, "t1", "u1")
     verify_token(SETTINGS, token)
     with pytest.raises(Unauthorized, match="invalid"):
-        verify_token(load_settings({"JWT_SECRET": "r" * 40}), token)
+        verify_token(load_settings({"APP_ENV": "development", "JWT_SECRET": "r" * 40}), token)
 
 
 def test_a_tampered_copy_of_a_remembered_token_is_refused() -> None:

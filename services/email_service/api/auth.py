@@ -7,7 +7,7 @@ from flask import Flask, g, request
 from email_service.config import get_settings
 from email_service.db import session_scope
 from email_service.errors import Unauthorized
-from email_service.logging_setup import bind_context
+from email_service.logging_setup import bind_context, clear_context
 from email_service.services.identity import user_exists
 from email_service.tenancy.tokens import Identity, verify_token
 from email_service.tenancy.ttl_cache import TtlCache
@@ -42,5 +42,11 @@ def authenticate() -> None:
 def init_auth(app: Flask) -> None:
     @app.before_request
     def _require_auth() -> None:
+        clear_context()  # a pooled thread carries the last request's context (contextvars) otherwise
         if request.path.startswith("/api/") and request.path not in PUBLIC_PATHS:
             authenticate()
+
+    @app.teardown_request
+    def _forget_identity(_exc: BaseException | None) -> None:
+        """Nothing logged after the request (or by the next one on this thread) carries its identity."""
+        clear_context()

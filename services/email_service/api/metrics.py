@@ -7,12 +7,12 @@ sync messages, send results, queue lengths) come from Redis through WorkerMetric
 
 from __future__ import annotations
 
-import os
 import time
 
 from flask import Flask, Response, g, request
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
+from email_service.config import get_settings
 from email_service.tasks.worker_metrics import WorkerMetricsCollector
 
 REQUESTS = Counter("api_requests_total", "API requests", ["method", "endpoint", "status"])
@@ -36,7 +36,7 @@ def init_metrics(app: Flask) -> None:
 
 def render_metrics() -> bytes:
     """API samples of every gunicorn process (multiprocess mode) or of this one, then worker metrics."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # read by prometheus_client itself, too
+    if get_settings().prometheus_multiproc_dir:  # read by prometheus_client itself, too
         api: CollectorRegistry = CollectorRegistry()
         multiprocess.MultiProcessCollector(api)
     else:

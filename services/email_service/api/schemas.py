@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from email_service.mail.wire_text import has_line_break
 
 Security = Literal["ssl", "starttls", "none"]
 Id = Field(min_length=1, max_length=64)
+
+
+def _single_line(value: str) -> str:
+    """Values that end up in a protocol line (IMAP/SMTP credentials, addresses, headers) are one line."""
+    if has_line_break(value):
+        raise ValueError("must not contain CR, LF or NUL")
+    return value
+
+
+# A str that reaches an IMAP/SMTP command or a header line: CR/LF would inject commands (422).
+Line = Annotated[str, AfterValidator(_single_line)]
 
 
 class StrictModel(BaseModel):
@@ -22,15 +35,15 @@ class SyncRequest(StrictModel):
 
 class AccountCreate(StrictModel):
     email_address: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
-    display_name: str = Field(default="", max_length=200)
+    display_name: Line = Field(default="", max_length=200)
     imap_host: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-:\[\]]+$")
     imap_port: int = Field(default=993, ge=1, le=65535)
     imap_security: Security = "ssl"
     smtp_host: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-:\[\]]+$")
     smtp_port: int = Field(default=465, ge=1, le=65535)
     smtp_security: Security = "ssl"
-    username: str = Field(min_length=1, max_length=320)
-    password: str = Field(min_length=1, max_length=1024)
+    username: Line = Field(min_length=1, max_length=320)
+    password: Line = Field(min_length=1, max_length=1024)
     is_sync_enabled: bool = True
     sync_interval: int = Field(default=300, ge=60, le=86400)
     provider_saves_sent: bool = False
@@ -39,7 +52,7 @@ class AccountCreate(StrictModel):
 
 
 class AccountUpdate(StrictModel):
-    display_name: str | None = Field(default=None, max_length=200)
+    display_name: Line | None = Field(default=None, max_length=200)
     imap_host: str | None = Field(
         default=None, min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-:\[\]]+$"
     )
@@ -50,8 +63,8 @@ class AccountUpdate(StrictModel):
     )
     smtp_port: int | None = Field(default=None, ge=1, le=65535)
     smtp_security: Security | None = None
-    username: str | None = Field(default=None, min_length=1, max_length=320)
-    password: str | None = Field(default=None, min_length=1, max_length=1024)
+    username: Line | None = Field(default=None, min_length=1, max_length=320)
+    password: Line | None = Field(default=None, min_length=1, max_length=1024)
     is_sync_enabled: bool | None = None
     sync_interval: int | None = Field(default=None, ge=60, le=86400)
     provider_saves_sent: bool | None = None

@@ -28,6 +28,7 @@ from email_service.mail.imap_types import (
     ImapTlsError,
 )
 from email_service.mail.imap_wire import Read, ReadLine, Response, read_response
+from email_service.mail.wire_text import has_line_break, require_single_line
 
 # Response codes that mean "try again later" rather than "wrong credentials" (RFC 5530).
 _TRANSIENT_CODES = re.compile(rb"\[(UNAVAILABLE|SERVERBUG|INUSE|LIMIT)\]|\bBYE\b")
@@ -118,6 +119,8 @@ def open_client(settings: ImapSettings) -> IMAPClient:
 
 def login(imap: imaplib.IMAP4, username: str, password: str) -> None:
     """LOGIN (AUTHENTICATE PLAIN for non-ASCII credentials); NO means permanent, BYE/codes transient."""
+    if has_line_break(username) or has_line_break(password):
+        raise ImapAuthError("username or password contains CR, LF or NUL; refused before sending")
     try:
         if (username + password).isascii():
             imap.login(_quote(username), password)
@@ -170,6 +173,7 @@ class RawChannel:
 
         Closing the iterator early drains the rest so the connection stays usable.
         """
+        require_single_line(command, "IMAP command")
         self._counter += 1
         tag = b"EZ%d " % self._counter
         self._imap.send(tag + command + b"\r\n")
@@ -205,6 +209,7 @@ class RawChannel:
         tags = []
         burst = b""
         for command in commands:
+            require_single_line(command, "IMAP command")
             self._counter += 1
             tags.append(b"EZ%d " % self._counter)
             burst += tags[-1] + command + b"\r\n"

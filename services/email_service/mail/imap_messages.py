@@ -11,7 +11,7 @@ from email_service.mail import uidset
 from email_service.mail.imap_base import SessionBase
 from email_service.mail.imap_folders import quote_mailbox
 from email_service.mail.imap_types import FetchedMessage, FlagUpdate, ImapCommandError
-from email_service.mail.imap_wire import fetch_items, to_flag_update, to_message
+from email_service.mail.imap_wire import fetch_items, to_flag_update, to_message, to_uid
 
 UidsArg = Iterable[int] | str
 _COPYUID = re.compile(rb"\[COPYUID \d+ ([\d:,]+) ([\d:,]+)\]")
@@ -67,6 +67,28 @@ class MessageOps(SessionBase):
                     found.extend(uidset.parse_sequence_set(match.group(1).decode()))
                 elif head.startswith(b"* SEARCH"):
                     found.extend(int(x) for x in head[8:].split())
+        return sorted(set(found))
+
+    def all_uids(self, exists: int) -> list[int]:
+        """Every UID of the selected folder of `exists` messages, as complete as the server lets us see.
+
+        UID SEARCH ALL first; when it answers fewer UIDs than EXISTS (GNU Mailutils' imap4d answers
+        some UID SEARCHes with nothing), FETCH 1:* (UID) by sequence number fills in the rest.
+        """
+        found = self.search_uids("ALL")
+        if exists <= 0 or len(found) >= exists:
+            return found
+        return sorted(set(found).union(self.fetch_uids()))
+
+    def fetch_uids(self) -> list[int]:
+        """UIDs of every message of the selected (non-empty) folder by sequence number: FETCH 1:* (UID)."""
+        found: list[int] = []
+        with self._op("FETCH UID"):
+            for resp in self._raw.stream(b"FETCH 1:* (UID)"):
+                fetched = fetch_items(resp)
+                uid = to_uid(fetched) if fetched else None
+                if uid is not None:
+                    found.append(uid)
         return sorted(set(found))
 
     # -- writing -----------------------------------------------------------------------------

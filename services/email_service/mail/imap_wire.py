@@ -225,6 +225,11 @@ def to_message(items: dict[bytes, Token]) -> FetchedMessage | None:
     )
 
 
+def to_uid(items: dict[bytes, Token]) -> int | None:
+    """The UID of a FETCH response, or None when it carries none."""
+    return _int(items.get(b"UID"))
+
+
 def to_flag_update(items: dict[bytes, Token]) -> FlagUpdate | None:
     """Build a FlagUpdate from FETCH items, or None when UID or FLAGS is missing."""
     uid = _int(items.get(b"UID"))

@@ -16,6 +16,7 @@ from aiosmtplib import SMTPResponse
 
 from email_service import net_policy
 from email_service.mail.smtp_types import (
+    SMTP_FAILURES,
     SendResult,
     SmtpAuthError,
     SmtpError,
@@ -27,8 +28,10 @@ from email_service.mail.smtp_types import (
     SmtpUncertainError,
     translate_error,
 )
+from email_service.mail.wire_text import has_line_break
 
 __all__ = [
+    "SMTP_FAILURES",
     "SendResult",
     "SmtpAuthError",
     "SmtpError",
@@ -93,6 +96,8 @@ class _AsyncSmtpConnection:
             if s.username and not client.supports_extension("auth"):
                 raise SmtpAuthError("the server offers no AUTH here (plain connection without TLS?)")
             if s.username:
+                if has_line_break(s.username) or has_line_break(s.password or ""):
+                    raise SmtpAuthError("username or password contains CR, LF or NUL; refused before sending")
                 await client.login(s.username, s.password or "")
         except BaseException:
             client.close()
@@ -108,13 +113,15 @@ class _AsyncSmtpConnection:
             return await self._transaction(self._client, envelope_from, recipients, raw)
         except SmtpError:
             raise
-        except Exception as exc:
+        except SMTP_FAILURES as exc:  # anything else is a bug and propagates as it is
             raise translate_error(exc) from exc
 
     async def _transaction(
         self, client: aiosmtplib.SMTP, envelope_from: str, recipients: Sequence[str], raw: bytes
     ) -> SendResult:
         """MAIL, RCPT*, DATA; after a refusal RSET keeps the connection usable for the next send."""
+        if any(has_line_break(address) for address in (envelope_from, *recipients)):
+            raise SmtpPermanentError("an envelope address contains CR, LF or NUL; nothing was sent")
         try:
             await client.mail(envelope_from, options=self._mail_options(client, envelope_from, raw))
             accepted, refused = await self._recipients(client, recipients)
@@ -220,7 +227,7 @@ def open_smtp(settings: SmtpSettings) -> Iterator[SmtpSession]:
         connection = _AsyncSmtpConnection(settings)
         try:
             runner.run(connection.connect())
-        except Exception as exc:
+        except SMTP_FAILURES as exc:
             raise translate_error(exc) from exc
         try:
             yield SmtpSession(runner, connection)

@@ -1,7 +1,9 @@
 """SMTP adapter types: settings, results and the retry-oriented error classes.
 
-translate_error sorts whatever aiosmtplib, the socket or TLS raised into transient (retry),
-permanent (do not) and uncertain (the body went out, no final reply: a resend could duplicate).
+translate_error sorts whatever aiosmtplib, the socket or TLS raised (SMTP_FAILURES) into transient
+(retry), permanent (do not) and uncertain (the body went out, no final reply: a resend could duplicate,
+so it is no kind of transient error). Any other exception inside the adapter is a bug: it is not
+translated and reaches the caller as it is.
 """
 
 from __future__ import annotations
@@ -77,8 +79,20 @@ class SmtpHostRefused(SmtpPermanentError):
     """The host resolves to an address the outbound policy refuses; the account must change."""
 
 
-class SmtpUncertainError(SmtpTransientError):
-    """The connection died after the body was sent: the message may have been delivered."""
+class SmtpUncertainError(SmtpError):
+    """The connection died after the body was sent: the message may have been delivered.
+
+    Deliberately not a SmtpTransientError: whoever retries transient errors must never resend this.
+    """
+
+
+# What the network, TLS and aiosmtplib raise for a failed conversation (ssl.SSLError is an OSError).
+SMTP_FAILURES: tuple[type[BaseException], ...] = (
+    aiosmtplib.SMTPException,
+    OSError,
+    TimeoutError,
+    net_policy.HostNotAllowed,
+)
 
 
 def _cause_chain(exc: BaseException) -> Iterator[BaseException]:
@@ -96,9 +110,11 @@ def _by_code(code: int, reply: str, message: str) -> SmtpError:
 
 
 def translate_error(exc: BaseException) -> SmtpError:
-    """Map an aiosmtplib/socket/TLS exception onto the retry-oriented SmtpError hierarchy."""
+    """Map one of SMTP_FAILURES onto the retry-oriented SmtpError hierarchy (anything else: TypeError)."""
     if isinstance(exc, SmtpError):
         return exc
+    if not isinstance(exc, SMTP_FAILURES):
+        raise TypeError(f"not an SMTP failure, a bug: {exc!r}") from exc
     if isinstance(exc, net_policy.HostNotAllowed):
         return SmtpHostRefused(f"smtp_host {exc}")
     cert_error = next((e for e in _cause_chain(exc) if isinstance(e, ssl.SSLCertVerificationError)), None)
@@ -119,4 +135,5 @@ def translate_error(exc: BaseException) -> SmtpError:
         return SmtpTransientError(f"timed out: {exc}")
     if isinstance(exc, aiosmtplib.SMTPNotSupported) or type(exc) is aiosmtplib.SMTPException:
         return SmtpPermanentError(f"server lacks a required feature: {exc}")
-    return SmtpTransientError(f"SMTP failure: {exc}")
+    # Another aiosmtplib refusal outside the reply-code family: retrying the same input cannot help.
+    return SmtpPermanentError(f"SMTP failure: {exc}")

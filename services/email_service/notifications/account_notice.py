@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
 
 from email_service.db import session_scope
 from email_service.models import EmailAccount
@@ -53,6 +54,9 @@ def notify_auth_failure(
         if queued is None:  # not queued: let the next failing run try again
             _set_notified(tenant_id, user_id, account_id, False)
         return queued
-    except Exception as exc:
+    except SQLAlchemyError as exc:  # the once-flag could not be set: the next failing run tries again
         log.warning("auth-failure notice for account %s not queued: %s", account_id, exc)
+        return None
+    except Exception:  # a bug: loud in the log with its traceback, but the sync's outcome stands
+        log.exception("auth-failure notice for account %s not queued: unexpected error", account_id)
         return None

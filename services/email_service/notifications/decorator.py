@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from celery import Task, current_task
 from celery.exceptions import Ignore, Reject, Retry
+from sqlalchemy.exc import SQLAlchemyError
 
 from email_service.notifications.catalog import EmailTemplate
 from email_service.notifications.dispatch import publish_notification
@@ -97,8 +98,10 @@ def _notify(
             subject_template=subject_template,
         )
         publish_notification(request)
-    except Exception as error:
+    except SQLAlchemyError as error:  # the opt-in lookup: the database is unwell
         log.warning("notification %s not queued: %s", template.value, error)
+    except Exception:  # a bug: loud in the log with its traceback, but the reported task stands
+        log.exception("notification %s not queued: unexpected error", template.value)
 
 
 def _opted_in(tenant_id: str, user_id: str, template: EmailTemplate) -> bool:

@@ -5,10 +5,15 @@ from __future__ import annotations
 import logging
 from uuid import uuid4
 
+from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
+
 from email_service.notifications.request import NotificationRequest
 
 log = logging.getLogger(__name__)
 TASK_NAME = "email_service.tasks.send_notification"
+# What publishing raises when the broker is away; anything else is a bug and is not hidden here.
+BROKER_DOWN = (OperationalError, RedisError, OSError)
 
 
 def publish_notification(request: NotificationRequest) -> str | None:
@@ -19,6 +24,6 @@ def publish_notification(request: NotificationRequest) -> str | None:
     tenant_id, user_id = kwargs.pop("tenant_id"), kwargs.pop("user_id")
     try:
         return task_launcher(TASK_NAME, str(uuid4()), tenant_id, user_id, kwargs)
-    except Exception as exc:  # a notification must never break the task it reports on
+    except BROKER_DOWN as exc:  # a notification must never break the task it reports on
         log.warning("notification %s for task %s not queued: %s", request.template, request.task_id, exc)
         return None

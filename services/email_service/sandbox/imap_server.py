@@ -15,6 +15,7 @@ from pymap.backend.maildir.users import PasswordsFile, UsersFile
 from pymap.imap import IMAPService
 from pysasl.hashing import BuiltinHash
 
+from email_service.config_launch import export
 from email_service.sandbox.settings import SandboxSettings
 
 # Cheap hashing is fine for a loopback demo account and keeps every LOGIN fast.
@@ -53,7 +54,7 @@ async def write_user(settings: SandboxSettings) -> None:
 
 async def start_imap(settings: SandboxSettings, stack: AsyncExitStack) -> None:
     """Listen on settings.host:imap_port until the stack closes."""
-    os.environ.setdefault("FQDN", "sandbox.local")  # pymap's greeting; avoids a DNS lookup per connection
+    export("FQDN", "sandbox.local", overwrite=False)  # pymap's greeting; avoids a DNS lookup per connection
     await write_user(settings)
     backend, config = await MaildirBackend.init(_pymap_args(settings))
     config.apply_context()

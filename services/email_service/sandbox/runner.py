@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -10,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from email_service.config_launch import child_environ, load_launch_settings
 from email_service.sandbox.settings import SandboxSettings, sandbox_enabled
 
 
@@ -54,7 +54,7 @@ def start_sandbox(
     var_dir: Path, *, token_tenant: str | None = None, token_user: str | None = None, timeout: float = 10.0
 ) -> Sandbox:
     """Start the servers, wait until both ports answer, and ensure the demo account for tenant/user."""
-    api_url = f"http://127.0.0.1:{os.environ.get('API_PORT', '8000')}"
+    api_url = f"http://127.0.0.1:{load_launch_settings().api_port}"
     if not sandbox_enabled():
         return Sandbox(settings=None, api_url=api_url)
     settings = SandboxSettings.from_env(var_dir)
@@ -92,8 +92,7 @@ def stop_sandbox(sandbox: Sandbox, timeout: float = 10.0) -> None:
 
 
 def _spawn(settings: SandboxSettings) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
-    env.update(
+    env = child_environ(
         SANDBOX_IMAP_PORT=str(settings.imap_port),
         SANDBOX_SMTP_PORT=str(settings.smtp_port),
         SANDBOX_USER=settings.address,

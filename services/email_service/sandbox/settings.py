@@ -1,15 +1,16 @@
 """Sandbox settings: ports, demo credentials and where the mailbox lives, from env and arguments.
 
-The sandbox is a development tool that runs outside the service's own settings, so it reads its
-few SANDBOX_* variables here rather than in `email_service.config`.
+The sandbox is a development tool that runs outside the service's own settings, so it parses its
+few SANDBOX_* variables here, from the environment `email_service.config_launch` hands it.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from email_service.config_launch import environ
 
 HOST = "127.0.0.1"
 DEMO_PASSWORD = "demo"  # noqa: S105 - the published sandbox login, loopback only
@@ -34,7 +35,7 @@ class SandboxSettings:
     @classmethod
     def from_env(cls, var_dir: Path, env: Mapping[str, str] | None = None) -> SandboxSettings:
         """Read SANDBOX_IMAP_PORT, SANDBOX_SMTP_PORT, SANDBOX_USER and SANDBOX_PASSWORD."""
-        env = os.environ if env is None else env
+        env = environ() if env is None else env
         return cls(
             var_dir=Path(var_dir).resolve(),
             imap_port=_port(env, "SANDBOX_IMAP_PORT", 1143),
@@ -46,7 +47,7 @@ class SandboxSettings:
 
 def sandbox_enabled(env: Mapping[str, str] | None = None) -> bool:
     """SANDBOX=off (or false/0/no) turns the sandbox off; anything else leaves it on."""
-    env = os.environ if env is None else env
+    env = environ() if env is None else env
     return env.get("SANDBOX", "on").strip().lower() not in {"off", "false", "0", "no"}
 
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from email_service.mail.imap import ImapConnectionError, ImapError, ImapSession, connect
 from email_service.mail.imap_types import ImapSettings
 from email_service.mail.smtp import (
+    SMTP_FAILURES,
     SendResult,
     SmtpSession,
     SmtpSettings,
@@ -94,7 +95,7 @@ class SmtpConnections:
         if pooled is not None:
             try:
                 pooled.stack.close()
-            except Exception as exc:  # closing a broken connection must not fail a send
+            except SMTP_FAILURES as exc:  # closing a broken connection must not fail a send
                 log.debug("closing SMTP connection failed: %s", exc)
 
     def close(self) -> None:

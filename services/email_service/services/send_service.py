@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from email_service.db import fetch_one_scoped, session_scope
 from email_service.errors import PermanentError, TaskUnauthorized
+from email_service.mail.imap import ImapError
 from email_service.mail.smtp import SmtpError, SmtpPermanentError, SmtpUncertainError
 from email_service.models import EmailAccount, OutboxMessage
 from email_service.services.accounts import load_account_for_task
@@ -239,7 +240,7 @@ def recover(job: SendJob, step: Prepared) -> dict[str, Any]:
     """An earlier run died after committing 'sending': the Sent folder may prove it was delivered."""
     try:
         found = sent_copy_exists(step.write_back.imap, step.write_back.sent_folder, step.message_id)
-    except Exception as exc:  # no proof either way
+    except ImapError as exc:  # no proof either way (anything else is a bug and fails the run loudly)
         log.warning("send %s: could not check the Sent folder: %s", job.outbox_id, exc)
         found = False
     if found:

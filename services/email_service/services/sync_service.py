@@ -63,14 +63,19 @@ class SyncResult:
     folders_unchanged: int = 0
     junk_feedback: int = 0  # moves into / out of Junk by another client, learnt as spam / not spam
     folder_errors: dict[str, str] = field(default_factory=dict)
+    # Folders whose row count differed from the server's and were repaired: {name: {server, mirror,
+    # fetched, dropped}}; empty when the mirror was right.
+    mirror_mismatch: dict[str, dict[str, int]] = field(default_factory=dict)
     sync_duration_seconds: float = 0.0
     timestamp: int = 0
 
-    def add(self, stats: FolderStats) -> None:
+    def add(self, folder: str, stats: FolderStats) -> None:
         self.messages_synced += stats.synced
         self.messages_updated += stats.updated
         self.messages_deleted += stats.deleted
         self.messages_rebuilt += stats.rebuilt
+        if stats.mismatch is not None:
+            self.mirror_mismatch[folder] = stats.mismatch.as_dict()
         if stats.skipped:
             self.folders_unchanged += 1
         else:
@@ -100,7 +105,10 @@ def run_account_sync(
     "revoked", keeping the batches it committed and releasing the lock.
     """
     started = time.monotonic()
-    options = options or SyncOptions(batch_size=get_settings().sync_batch_size)
+    config = get_settings()
+    options = options or SyncOptions(
+        batch_size=config.sync_batch_size, recent_flags_window=config.sync_recent_flags_window
+    )
     if force_full_sync:
         options = replace(options, force_full_sync=True)
     with session_scope(tenant_id) as session:
@@ -195,9 +203,10 @@ def _sync_folders(
             result.status = "revoked"
             return
         try:
-            result.add(FolderSyncer(imap, unit, owner, options, report, watch, cancelled).sync(folder))
+            syncer = FolderSyncer(imap, unit, owner, options, report, watch, cancelled)
+            result.add(folder.name, syncer.sync(folder))
         except SyncCancelled as exc:
-            result.add(exc.stats)
+            result.add(folder.name, exc.stats)
             result.status = "revoked"
             return
         except ImapCommandError as exc:  # e.g. deleted between LIST and SELECT; the others still sync

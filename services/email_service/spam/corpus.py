@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from email_service.config_launch import load_launch_settings
 
 HOLDOUT_MODULUS = 5  # one file in five (by name hash) is never trained on
 LABELS = {"ham": 0, "spam": 1}
@@ -30,9 +31,9 @@ class CorpusFile:
 
 def default_corpus_dir() -> Path:
     """SPAM_CORPUS_DIR, else shared/corpora/spamassassin-dev beside the repository checkout."""
-    env = os.environ.get("SPAM_CORPUS_DIR")
-    if env:
-        return Path(env)
+    configured = load_launch_settings().spam_corpus_dir
+    if configured:
+        return configured
     repo = Path(__file__).resolve().parents[3]
     return (repo / ".." / "shared" / "corpora" / "spamassassin-dev").resolve()
 

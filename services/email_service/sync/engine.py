@@ -7,6 +7,7 @@ interrupted sync resumes with nothing lost and nothing duplicated.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
@@ -18,11 +19,13 @@ from sqlalchemy.orm import Session
 from email_service.mail.imap_types import FetchedMessage, FlagUpdate, FolderStatus, QresyncResult, SelectInfo
 from email_service.sync import store
 from email_service.sync.junk_moves import MoveWatch
+from email_service.sync.mirror_check import MirrorMismatch, plan_repair
 from email_service.sync.pipeline import POOL_THRESHOLD, BatchParser, default_workers
-from email_service.sync.plan import SyncOptions, full_scan_due, needs_count, needs_sync
+from email_service.sync.plan import SyncOptions, full_scan_due, needs_count, needs_sync, recent_flags_due
 from email_service.sync.rows import RowContext
 from email_service.sync.store import FolderState
 
+log = logging.getLogger(__name__)
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
 Progress = Callable[[str, int, int], None]
 CancelCheck = Callable[[], bool]
@@ -41,6 +44,7 @@ class ImapFolderOps(Protocol):
         self, name: str, uidvalidity: int, modseq: int, known_uids: str | None = None, readonly: bool = True
     ) -> QresyncResult: ...
     def search_uids(self, criteria: str = "ALL") -> list[int]: ...
+    def all_uids(self, exists: int) -> list[int]: ...
     def fetch_messages(self, uids: list[int] | str) -> Iterator[FetchedMessage]: ...
     def fetch_flags(
         self, uid_range: list[int] | str = "1:*", changedsince: int | None = None
@@ -56,6 +60,7 @@ class FolderStats:
     updated: int = 0
     deleted: int = 0
     skipped: bool = False
+    mismatch: MirrorMismatch | None = None  # the mirror's count differed from the server's (repaired)
 
 
 class SyncCancelled(Exception):
@@ -95,15 +100,20 @@ class FolderSyncer:
         self.cancelled = cancelled  # read after each committed batch (None: cannot be cancelled)
 
     def sync(self, state: FolderState) -> FolderStats:
-        """Bring one folder up to date; a folder proven unchanged by STATUS costs one round trip."""
+        """Bring one folder up to date, then check the mirror's row count against the server's.
+
+        A folder proven unchanged by STATUS (with its row count equal to MESSAGES) costs one round trip
+        and one COUNT; without mod-sequences the newest messages' flags are compared on every sync.
+        """
         status = self.imap.status(state.name)
         now = datetime.now(UTC)
         full = full_scan_due(state, status, self.imap.condstore, now, self.options)
+        recent = recent_flags_due(state, status, self.imap.condstore, self.options)
         count = None
-        if needs_count(state, status, self.imap.condstore):
+        if needs_count(state, status):
             with self.unit() as session:
                 count = store.count_rows(session, self.account_id, state.id, status.uidvalidity)
-        if not full and not needs_sync(state, status, self.imap.condstore, count):
+        if not full and not recent and not needs_sync(state, status, self.imap.condstore, count):
             return FolderStats(skipped=True)
         stats = FolderStats()
         selected = self._select(state)
@@ -111,8 +121,9 @@ class FolderSyncer:
         if state.uidvalidity != selected.info.uidvalidity:
             state = self._reset(state, selected)
         all_uids = self._expunges(state, selected, full, stats)
-        stats.updated = self._flags(state, selected, full)
+        stats.updated = self._flags(state, selected, full, recent)
         self._new_mail(state, selected.info, all_uids, rebuilding, stats)
+        stats.mismatch = self._self_check(state, selected.info.exists, stats)
         with self.unit() as session:
             counts = (status.messages, status.unseen)
             store.finish_folder(session, state.id, selected.info, counts, now if full else None)
@@ -147,10 +158,10 @@ class FolderSyncer:
             with self.unit() as session:
                 count = store.count_rows(session, self.account_id, state.id, state.uidvalidity)
             if full or count != selected.info.exists:
-                all_uids = self.imap.search_uids("ALL")
+                all_uids = self.imap.all_uids(selected.info.exists)
                 with self.unit() as session:
                     stored = store.stored_uids(session, self.account_id, state.id, state.uidvalidity)
-                gone = sorted(set(stored).difference(all_uids))
+                gone = plan_repair(all_uids, stored, selected.info.exists).gone
         if gone:
             with self.unit() as session:
                 headers = store.delete_uids_headers(
@@ -161,27 +172,71 @@ class FolderSyncer:
                 self.watch.vanished(state.role, headers)
         return all_uids
 
-    def _flags(self, state: FolderState, selected: _Selected, full: bool) -> int:
-        """CHANGEDSINCE / QRESYNC changes when mod-sequences are tracked, else a full FLAGS comparison."""
+    def _flags(self, state: FolderState, selected: _Selected, full: bool, recent: bool) -> int:
+        """CHANGEDSINCE / QRESYNC changes when mod-sequences are tracked, else a FLAGS comparison.
+
+        Without mod-sequences the comparison covers the whole folder when the full scan is due and the
+        newest `recent_flags_window` messages on every other sync (where reads and flags mostly happen).
+        """
         assert state.uidvalidity is not None
         top = state.synced_uid
         if top == 0:
             return 0
         if full:
-            current = self.imap.fetch_flags(f"1:{top}")
-            with self.unit() as session:
-                known = store.stored_flags(session, self.account_id, state.id, state.uidvalidity)
-            updates = [u for u in current if u.uid in known and known[u.uid] != sorted(set(u.flags))]
+            updates = self._compare_flags(state, None)
         elif selected.changed is not None:
             updates = [u for u in selected.changed if u.uid <= top]
         elif (
             self.imap.condstore and state.highestmodseq and selected.info.highestmodseq != state.highestmodseq
         ):
             updates = self.imap.fetch_flags(f"1:{top}", changedsince=state.highestmodseq)
+        elif recent:
+            updates = self._compare_flags(state, self.options.recent_flags_window)
         else:
             return 0
         with self.unit() as session:
             return store.update_flags(session, self.account_id, state.id, state.uidvalidity, updates)
+
+    def _compare_flags(self, state: FolderState, newest: int | None) -> list[FlagUpdate]:
+        """Server flags that differ from the stored ones, over every row or the `newest` rows."""
+        assert state.uidvalidity is not None
+        with self.unit() as session:
+            known = store.stored_flags(session, self.account_id, state.id, state.uidvalidity, newest)
+        if not known:
+            return []
+        low = 1 if newest is None else min(known)
+        current = self.imap.fetch_flags(f"{low}:{state.synced_uid}")
+        return [u for u in current if u.uid in known and known[u.uid] != sorted(set(u.flags))]
+
+    def _self_check(self, state: FolderState, exists: int, stats: FolderStats) -> MirrorMismatch | None:
+        """Compare the folder's row count with EXISTS; on a mismatch repair from the server's UID list."""
+        assert state.uidvalidity is not None
+        with self.unit() as session:
+            count = store.count_rows(session, self.account_id, state.id, state.uidvalidity)
+        if count == exists:
+            return None
+        server_uids = self.imap.all_uids(exists)
+        with self.unit() as session:
+            stored = store.stored_uids(session, self.account_id, state.id, state.uidvalidity)
+        repair = plan_repair(server_uids, stored, exists)
+        if not repair.missing and not repair.gone and len(set(server_uids)) == count:
+            return None  # mail came or went after SELECT: the mirror matches the server's UID list
+        dropped = 0
+        if repair.gone:
+            with self.unit() as session:
+                dropped = len(
+                    store.delete_uids_headers(
+                        session, self.account_id, state.id, state.uidvalidity, repair.gone
+                    )
+                )
+            stats.deleted += dropped
+        before = stats.synced
+        self._insert(state, repair.missing, False, stats, None)
+        mismatch = MirrorMismatch(exists, count, stats.synced - before, dropped)
+        log.warning(
+            "folder %s: mirror had %d rows for %d messages, repaired: %s", state.name, count, exists, mismatch
+        )
+        return mismatch
 
     def _new_mail(
         self,
@@ -198,7 +253,20 @@ class FolderSyncer:
             return
         found = all_uids if all_uids is not None else self.imap.search_uids(f"UID {start}:*")
         new_uids = [uid for uid in found if uid >= start]
-        if not new_uids:
+        # A first sync or a rebuild (no uidnext recorded yet) brings no moves, only history.
+        self._insert(state, new_uids, rebuilding, stats, self.watch if state.uidnext is not None else None)
+
+    def _insert(
+        self,
+        state: FolderState,
+        uids: list[int],
+        rebuilding: bool,
+        stats: FolderStats,
+        watch: MoveWatch | None,
+    ) -> None:
+        """Fetch, parse and insert these UIDs in batches, each batch committed with the checkpoint."""
+        assert state.uidvalidity is not None
+        if not uids:
             return
         with self.unit() as session:
             json_text = store.wants_json_text(session)
@@ -206,10 +274,8 @@ class FolderSyncer:
             self.tenant_id, self.user_id, self.account_id, state.id, state.uidvalidity, json_text
         )
         done = 0
-        # A first sync or a rebuild (no uidnext recorded yet) brings no moves, only history.
-        watch = self.watch if state.uidnext is not None else None
-        with BatchParser(self._workers(len(new_uids))) as parser:
-            for built in parser.parse(ctx, self._batches(new_uids)):
+        with BatchParser(self._workers(len(uids))) as parser:
+            for built in parser.parse(ctx, self._batches(uids)):
                 with self.unit() as session:
                     ids = store.insert_batch_ids(session, state.id, built)
                 if watch is not None:
@@ -221,8 +287,8 @@ class FolderSyncer:
                 else:
                     stats.synced += inserted
                 if self.progress is not None:
-                    self.progress(state.name, done, len(new_uids))
-                if self.cancelled is not None and done < len(new_uids) and self.cancelled():
+                    self.progress(state.name, done, len(uids))
+                if self.cancelled is not None and done < len(uids) and self.cancelled():
                     raise SyncCancelled(stats)  # this batch and the ones before it are checkpointed
 
     def _workers(self, count: int) -> int:

@@ -12,6 +12,7 @@ from email_service.mail.imap_types import FolderStatus
 from email_service.sync.store import FolderState
 
 DEFAULT_FULL_SCAN_INTERVAL = timedelta(minutes=30)
+DEFAULT_RECENT_FLAGS_WINDOW = 1000
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class SyncOptions:
     force_full_sync: bool = False
     full_scan_interval: timedelta = DEFAULT_FULL_SCAN_INTERVAL
     parse_workers: int | None = None  # None: automatic (a pool only for large fetches)
+    # Without mod-sequences, flags of this many newest stored messages are compared on every sync.
+    recent_flags_window: int = DEFAULT_RECENT_FLAGS_WINDOW
 
 
 def tracks_modseq(condstore: bool, status: FolderStatus) -> bool:
@@ -31,13 +34,16 @@ def tracks_modseq(condstore: bool, status: FolderStatus) -> bool:
 
 
 def needs_sync(state: FolderState, status: FolderStatus, condstore: bool, stored_count: int | None) -> bool:
-    """False only when STATUS proves nothing changed since the last completed sync of the folder."""
+    """False only when STATUS proves nothing changed since the last completed sync of the folder.
+
+    The stored row count must equal STATUS MESSAGES too: without mod-sequences an expunge shows only
+    that way, and with them a mirror that lost or gained rows (a bug, a crash, a hand edit) is repaired.
+    """
     if state.uidvalidity != status.uidvalidity or state.uidnext != status.uidnext:
         return True
-    if tracks_modseq(condstore, status):
-        return state.highestmodseq != status.highestmodseq
-    # Without mod-sequences an expunge shows only as a different message count.
-    return stored_count != status.messages
+    if stored_count != status.messages:
+        return True
+    return tracks_modseq(condstore, status) and state.highestmodseq != status.highestmodseq
 
 
 def full_scan_due(
@@ -52,7 +58,11 @@ def full_scan_due(
     return last is None or now - last >= options.full_scan_interval
 
 
-def needs_count(state: FolderState, status: FolderStatus, condstore: bool) -> bool:
-    """Whether needs_sync must be given the stored row count (only without mod-sequences)."""
-    same = state.uidvalidity == status.uidvalidity and state.uidnext == status.uidnext
-    return same and not tracks_modseq(condstore, status)
+def needs_count(state: FolderState, status: FolderStatus) -> bool:
+    """Whether needs_sync must be given the stored row count (not when STATUS already shows a change)."""
+    return state.uidvalidity == status.uidvalidity and state.uidnext == status.uidnext
+
+
+def recent_flags_due(state: FolderState, status: FolderStatus, condstore: bool, options: SyncOptions) -> bool:
+    """Without mod-sequences STATUS cannot show a flag change: the newest messages' flags are compared."""
+    return options.recent_flags_window > 0 and state.synced_uid > 0 and not tracks_modseq(condstore, status)

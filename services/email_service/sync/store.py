@@ -123,12 +123,17 @@ def stored_uids(session: Session, account_id: str, folder_id: str, uidvalidity: 
     return list(session.execute(query).scalars())
 
 
-def stored_flags(session: Session, account_id: str, folder_id: str, uidvalidity: int) -> dict[int, list[str]]:
+def stored_flags(
+    session: Session, account_id: str, folder_id: str, uidvalidity: int, newest: int | None = None
+) -> dict[int, list[str]]:
+    """{uid: sorted flags} of the folder's rows, or of only its `newest` (highest UIDs) rows."""
     query = select(MESSAGES.c.uid, MESSAGES.c.flags).where(
         MESSAGES.c.account_id == account_id,
         MESSAGES.c.folder_id == folder_id,
         MESSAGES.c.uidvalidity == uidvalidity,
     )
+    if newest is not None:
+        query = query.order_by(MESSAGES.c.uid.desc()).limit(newest)
     return {uid: sorted(flags or []) for uid, flags in session.execute(query)}
 
 

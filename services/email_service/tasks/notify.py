@@ -15,7 +15,7 @@ from jinja2 import TemplateError
 from sqlalchemy.exc import OperationalError
 
 from email_service.config import get_settings
-from email_service.mail.smtp import SmtpError, SmtpTransientError
+from email_service.mail.smtp import SmtpError, SmtpTransientError, SmtpUncertainError
 from email_service.notifications.delivery import deliver
 from email_service.notifications.mailer import SystemMailer
 from email_service.notifications.request import NotificationRequest
@@ -47,7 +47,10 @@ def _once(key: str, claim: bool) -> bool:
 def send_notification(
     self: TenantTask, template: str, tenant_id: str, user_id: str, **fields: Any
 ) -> dict[str, Any]:
-    """Deliver one notification; SMTP trouble is retried a few times, then logged, never raised."""
+    """Deliver one notification; transient SMTP trouble is retried a few times, then logged, never raised.
+
+    An uncertain send (the body went out, no final reply) is never retried: a user gets no notice twice.
+    """
     fields.setdefault("task_id", self.request.id)
     request = NotificationRequest(template, tenant_id, user_id, **fields)
     key = f"{ONCE_PREFIX}{request.task_id}:{template}"
@@ -55,6 +58,9 @@ def send_notification(
         return {"status": "skipped", "reason": "duplicate", "template": template}
     try:
         return deliver(request, SystemMailer.from_settings(get_settings()), get_settings())
+    except SmtpUncertainError as exc:  # it may have arrived: the once-key stays taken, no retry
+        log.warning("notification %s for task %s may have been delivered: %s", template, request.task_id, exc)
+        return {"status": "uncertain", "template": template, "error": str(exc)}
     except RETRYABLE as exc:
         _once(key, claim=False)
         if (self.request.retries or 0) < (self.max_retries or 0):

@@ -40,6 +40,10 @@ _verified: TtlCache[tuple[bytes, str, str], tuple[Identity, float]] = TtlCache(
 )
 
 
+# 9999-12-31T23:59:59Z, the last instant a datetime can hold.
+MAX_EXP = 253_402_300_799
+
+
 def verify_token(settings: Settings, token: str) -> Identity:
     """Return the identity in a valid token; any defect is a 401 with a reason, never a 500."""
     key = (
@@ -76,4 +80,7 @@ def _decode(settings: Settings, token: str) -> tuple[Identity, float]:
     sub, tenant = claims.get("sub"), claims.get("tenant_id")
     if not isinstance(sub, str) or not isinstance(tenant, str) or not sub or not tenant:
         raise Unauthorized("token claims sub and tenant_id must be non-empty strings")
-    return Identity(tenant_id=tenant, user_id=sub), float(int(claims["exp"]))  # as PyJWT compares it
+    exp = int(claims["exp"])  # as PyJWT compares it
+    if exp > MAX_EXP:  # 10**400 passes PyJWT but is no float, no date and no cache lifetime
+        raise Unauthorized("token exp is out of range")
+    return Identity(tenant_id=tenant, user_id=sub), float(exp)
