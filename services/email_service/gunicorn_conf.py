@@ -7,6 +7,8 @@ import shutil
 import tempfile
 from typing import Any
 
+from email_service.logging_setup import gunicorn_logconfig
+
 workers = int(os.environ.get("API_WORKERS", "2"))
 threads = int(os.environ.get("API_THREADS", "4"))
 worker_class = "gthread"
@@ -15,6 +17,12 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = "-" if os.environ.get("API_ACCESS_LOG", "false").lower() == "true" else None
 errorlog = "-"
+# With LOG_JSON (the default) gunicorn's own lines are JSON in the app's format, all on stderr.
+logconfig_dict = gunicorn_logconfig(
+    os.environ.get("LOG_LEVEL", "INFO").upper(),
+    os.environ.get("LOG_JSON", "true").strip().lower() in {"1", "true", "yes", "on"},
+    access=accesslog is not None,
+)
 # Build the app in each worker after the fork: no DB pool is shared across processes.
 preload_app = False
 
