@@ -61,7 +61,7 @@ reliability: venv system-deps
 # The image on a real engine (tests/docker/, outside pyproject's testpaths): both builders, every role
 # healthy, the compose Dovecot restarted. Ends with `docker-check {"build_seconds": ..., "image_size_mb": ...}`.
 docker-check: venv system-deps
-	$(VENV)/bin/pytest -q -p no:cacheprovider --timeout=3600 tests/docker
+	$(VENV)/bin/pytest -q -p no:cacheprovider --timeout=3600 --tb=short tests/docker
 
 run: venv
 	$(PY) -m email_service.devserver

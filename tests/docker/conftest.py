@@ -57,7 +57,7 @@ def _build(env: dict[str, str], builder: str, python_image: str, tag: str) -> fl
     result = subprocess.run(
         cmd, env={**env, "DOCKER_BUILDKIT": BUILDERS[builder]}, capture_output=True, text=True, timeout=1800
     )
-    output = result.stdout[-3000:] + result.stderr[-3000:]
+    output = (result.stdout + result.stderr)[-2500:]
     assert result.returncode == 0, f"{builder} build failed:\n{output}"
     return round(time.monotonic() - started, 1)
 

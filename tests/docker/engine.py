@@ -26,7 +26,9 @@ PYTHON_IMAGE = "python:3.11-slim-bookworm"
 DEBIAN_IMAGE = "debian:bookworm-slim"
 LOCAL_PREFIX = "local/"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
-BASE_PACKAGES = "python3,python3-venv,python3-pip,python-is-python3,ca-certificates"
+# minbase has no passwd (groupadd/useradd), which python:3.11-slim-bookworm and the Dockerfile have.
+BASE_PACKAGES = "passwd,python3,python3-venv,python3-pip,python-is-python3,ca-certificates"
+BASE_LABEL = "email-service.debootstrap"
 NICE = ["nice", "-n", "19", "ionice", "-c3"]
 
 
@@ -111,6 +113,14 @@ def _has_image(env: dict[str, str], name: str) -> bool:
     return bool(docker(env, "images", "-q", name))
 
 
+def _current_stand_in(env: dict[str, str], name: str) -> bool:
+    """A local stand-in made from today's package list (an older one is made again)."""
+    if not _has_image(env, name):
+        return False
+    label = docker(env, "image", "inspect", "-f", f'{{{{index .Config.Labels "{BASE_LABEL}"}}}}', name)
+    return label == BASE_PACKAGES
+
+
 def _debootstrap_image(env: dict[str, str], name: str) -> None:
     """Debian bookworm with Python, the host's CA bundle and its pip settings, imported as `name`."""
     if not shutil.which("debootstrap"):
@@ -125,7 +135,8 @@ def _debootstrap_image(env: dict[str, str], name: str) -> None:
         pipconf.install_into(rootfs)
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
         subprocess.run(
-            [client(), "import", "--change", "ENV PATH=/usr/local/bin:/usr/bin:/bin", "-", name],
+            [client(), "import", "--change", "ENV PATH=/usr/local/bin:/usr/bin:/bin",
+             "--change", f"LABEL {BASE_LABEL}={BASE_PACKAGES}", "-", name],
             env=env, stdin=tar.stdout, check=True, capture_output=True, timeout=900,
         )  # fmt: skip
         tar.wait()
@@ -140,10 +151,10 @@ def base_images(env: dict[str, str]) -> dict[str, str]:
     for name in missing:
         chosen[name] = LOCAL_PREFIX + name
     local = [chosen[name] for name in missing]
-    if local and not _has_image(env, local[0]):
+    if local and not _current_stand_in(env, local[0]):
         _debootstrap_image(env, local[0])
     for name in local[1:]:
-        if not _has_image(env, name):
+        if not _current_stand_in(env, name):
             # One Debian bookworm root serves both: the Python image is a superset of the slim one.
             docker(env, "tag", local[0], name)
     return chosen
