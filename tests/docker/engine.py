@@ -7,6 +7,7 @@ survive between runs. Missing base images are made with debootstrap (see ../shar
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -28,7 +29,10 @@ LOCAL_PREFIX = "local/"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 # minbase has no passwd (groupadd/useradd), which python:3.11-slim-bookworm and the Dockerfile have.
 BASE_PACKAGES = "passwd,python3,python3-venv,python3-pip,python-is-python3,ca-certificates"
+# As in the python images: sbin holds groupadd/useradd, which the Dockerfile runs.
+BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BASE_LABEL = "email-service.debootstrap"
+BASE_RECIPE = hashlib.sha256(f"{BASE_PACKAGES} {BASE_PATH}".encode()).hexdigest()[:12]
 NICE = ["nice", "-n", "19", "ionice", "-c3"]
 
 
@@ -114,11 +118,11 @@ def _has_image(env: dict[str, str], name: str) -> bool:
 
 
 def _current_stand_in(env: dict[str, str], name: str) -> bool:
-    """A local stand-in made from today's package list (an older one is made again)."""
+    """A local stand-in made by today's recipe (packages, PATH); an older one is made again."""
     if not _has_image(env, name):
         return False
     label = docker(env, "image", "inspect", "-f", f'{{{{index .Config.Labels "{BASE_LABEL}"}}}}', name)
-    return label == BASE_PACKAGES
+    return label == BASE_RECIPE
 
 
 def _debootstrap_image(env: dict[str, str], name: str) -> None:
@@ -135,8 +139,8 @@ def _debootstrap_image(env: dict[str, str], name: str) -> None:
         pipconf.install_into(rootfs)
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
         subprocess.run(
-            [client(), "import", "--change", "ENV PATH=/usr/local/bin:/usr/bin:/bin",
-             "--change", f"LABEL {BASE_LABEL}={BASE_PACKAGES}", "-", name],
+            [client(), "import", "--change", f"ENV PATH={BASE_PATH}",
+             "--change", f"LABEL {BASE_LABEL}={BASE_RECIPE}", "-", name],
             env=env, stdin=tar.stdout, check=True, capture_output=True, timeout=900,
         )  # fmt: skip
         tar.wait()
