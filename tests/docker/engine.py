@@ -44,8 +44,9 @@ def client() -> str:
     return CLIENTS[0]
 
 
-def docker(env: dict[str, str], *args: str, check: bool = True, timeout: float = 120) -> str:
-    """Run the docker client; its stdout, stripped."""
+def docker(env: dict[str, str], *args: str, check: bool = True, timeout: float = 900) -> str:
+    """Run the docker client; its stdout, stripped. The timeout is generous: on vfs every
+    `docker run` copies the whole image, which takes minutes on a busy machine."""
     result = subprocess.run(
         [client(), *args], env=env, capture_output=True, text=True, check=False, timeout=timeout
     )
