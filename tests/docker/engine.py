@@ -32,7 +32,9 @@ BASE_PACKAGES = "passwd,python3,python3-venv,python3-pip,python-is-python3,ca-ce
 # As in the python images: sbin holds groupadd/useradd, which the Dockerfile runs.
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BASE_LABEL = "email-service.debootstrap"
-BASE_RECIPE = hashlib.sha256(f"{BASE_PACKAGES} {BASE_PATH}".encode()).hexdigest()[:12]
+# The root of the tarball is the image's "/": mkdtemp makes it 0700, which locks out every non-root user.
+BASE_ROOT_MODE = 0o755
+BASE_RECIPE = hashlib.sha256(f"{BASE_PACKAGES} {BASE_PATH} {BASE_ROOT_MODE:o}".encode()).hexdigest()[:12]
 NICE = ["nice", "-n", "19", "ionice", "-c3"]
 
 
@@ -138,6 +140,7 @@ def _debootstrap_image(env: dict[str, str], name: str) -> None:
             check=True, capture_output=True, timeout=1800,
         )  # fmt: skip
         pipconf.install_into(rootfs)
+        rootfs.chmod(BASE_ROOT_MODE)
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
         subprocess.run(
             [client(), "import", "--change", f"ENV PATH={BASE_PATH}",
