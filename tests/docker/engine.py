@@ -113,7 +113,15 @@ def engine() -> Iterator[dict[str, str]]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        _unmount_under(run_dir)
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _unmount_under(path: Path) -> None:
+    """dockerd leaves its default network namespace mounted in its exec root: unmount before removing."""
+    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    for mount in sorted((m for m in mounts if m.startswith(f"{path}/")), reverse=True):
+        subprocess.run(["umount", mount], check=False, capture_output=True)
 
 
 def _has_image(env: dict[str, str], name: str) -> bool:
