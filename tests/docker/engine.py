@@ -27,7 +27,7 @@ PYTHON_IMAGE = "python:3.11-slim-bookworm"
 DEBIAN_IMAGE = "debian:bookworm-slim"
 LOCAL_PREFIX = "local/"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
-# minbase has no passwd (groupadd/useradd), which python:3.11-slim-bookworm and the Dockerfile have.
+# passwd (groupadd/useradd, which the Dockerfile runs) is named: minbase need not carry it.
 BASE_PACKAGES = "passwd,python3,python3-venv,python3-pip,python-is-python3,ca-certificates"
 # As in the python images: sbin holds groupadd/useradd, which the Dockerfile runs.
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
