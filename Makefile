@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := dovecot-imapd mailutils-imap4d
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest pytest-postgresql pytest-sqlite system-deps venv clean bench reliability
+.PHONY: docker-check run test lint typecheck pytest pytest-postgresql pytest-sqlite system-deps venv clean bench reliability
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ test: lint typecheck pytest
 # Prints one line per scenario, then {"scenarios": N, "passed": N, "lost": 0, "duplicated": 0, "leaks": 0}.
 reliability: venv system-deps
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests/reliability tests/integration/test_secrets_audit.py
+
+# The image on a real engine (tests/docker/, outside pyproject's testpaths): both builders, every role
+# healthy, the compose Dovecot restarted. Ends with `docker-check {"build_seconds": ..., "image_size_mb": ...}`.
+docker-check: venv system-deps
+	$(VENV)/bin/pytest -q -p no:cacheprovider --timeout=3600 --tb=short tests/docker
 
 run: venv
 	$(PY) -m email_service.devserver

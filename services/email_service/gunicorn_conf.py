@@ -9,6 +9,7 @@ from typing import Any
 
 from email_service.config import load_settings
 from email_service.config_launch import export
+from email_service.logging_setup import gunicorn_logconfig
 
 # Loaded, not cached: the master stops here on a bad configuration, and each worker re-reads the
 # settings after the fork (with PROMETHEUS_MULTIPROC_DIR set by on_starting).
@@ -21,6 +22,8 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = "-" if _settings.api_access_log else None
 errorlog = "-"
+# With LOG_JSON (the default) gunicorn's own lines are JSON in the app's format, all on stderr.
+logconfig_dict = gunicorn_logconfig(_settings.log_level, _settings.log_json, access=accesslog is not None)
 # Build the app in each worker after the fork: no DB pool is shared across processes.
 preload_app = False
 

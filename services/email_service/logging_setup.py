@@ -55,28 +55,58 @@ class ContextFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
-    """Install one stderr handler; idempotent so workers and the API can both call it."""
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "_email_service", False):
-            root.removeHandler(handler)
+def json_formatter() -> logging.Formatter:
+    """The one JSON line format, shared by the app, the workers and gunicorn's own loggers."""
+    fields = " ".join(f"%({name})s" for name in CONTEXT_FIELDS)
+    return JsonFormatter(
+        f"%(asctime)s %(levelname)s %(name)s %(message)s {fields}",
+        rename_fields={"levelname": "level"},
+    )
+
+
+def stderr_handler(json_output: bool = True) -> logging.Handler:
+    """The stderr handler configure_logging installs; marked so a second call replaces it."""
     handler = logging.StreamHandler(sys.stderr)
     handler._email_service = True  # type: ignore[attr-defined]
     handler.addFilter(ContextFilter())
     if json_output:
-        fields = " ".join(f"%({name})s" for name in CONTEXT_FIELDS)
-        handler.setFormatter(
-            JsonFormatter(
-                f"%(asctime)s %(levelname)s %(name)s %(message)s {fields}",
-                rename_fields={"levelname": "level"},
-            )
-        )
+        handler.setFormatter(json_formatter())
     else:
         handler.setFormatter(
             logging.Formatter(
                 "%(asctime)s %(levelname)s %(name)s [%(tenant_id)s/%(user_id)s %(task_id)s] %(message)s"
             )
         )
-    root.addHandler(handler)
+    return handler
+
+
+def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
+    """Install one stderr handler; idempotent so workers and the API can both call it."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_email_service", False):
+            root.removeHandler(handler)
+    root.addHandler(stderr_handler(json_output))
     root.setLevel(level)
+
+
+def gunicorn_logconfig(level: str = "INFO", json_output: bool = True, access: bool = False) -> dict[str, Any]:
+    """gunicorn's `logconfig_dict`: its error and access lines through the app's root handler.
+
+    Empty (gunicorn's own plain format) unless json_output, so one container prints one format.
+    The root handler is the one configure_logging replaces, so a worker's app never doubles lines.
+    gunicorn turns its access log on whenever a logconfig is set: `access` says if it stays on.
+    """
+    if not json_output:
+        return {}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "root": {"level": level, "handlers": ["email_service"]},
+        "loggers": {
+            "gunicorn.error": {"handlers": [], "propagate": True},
+            "gunicorn.access": {"handlers": [], "propagate": access},
+        },
+        "handlers": {"email_service": {"()": f"{__name__}.stderr_handler", "json_output": True}},
+        "formatters": {},
+    }
