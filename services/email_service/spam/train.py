@@ -66,10 +66,10 @@ def fit(X: sp.csr_matrix, y: np.ndarray) -> LinearWeights:
     return LinearWeights(svm.coef_.ravel().astype(np.float64), float(svm.intercept_[0]))
 
 
-def out_of_fold_margins(X: sp.csr_matrix, y: np.ndarray, senders: np.ndarray) -> np.ndarray:
-    """Out-of-fold SVM margins grouped by sender domain, so calibration reflects unseen senders."""
+def out_of_fold_margins(X: sp.csr_matrix, y: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Out-of-fold SVM margins grouped (by sender domain), so calibration reflects unseen senders."""
     margins = np.zeros(len(y))
-    for train_idx, val_idx in GroupKFold(5).split(X, y, senders):
+    for train_idx, val_idx in GroupKFold(min(5, len(set(groups)))).split(X, y, groups):
         margins[val_idx] = fit(X[train_idx], y[train_idx]).logits(X[val_idx])
     return margins
 
@@ -78,6 +78,33 @@ def platt(margins: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Platt scaling fitted on out-of-fold margins: logit = a * margin + b."""
     lr = LogisticRegression(C=1e4).fit(margins.reshape(-1, 1), y)
     return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+
+
+def inner_groups(sources: np.ndarray, senders: np.ndarray) -> np.ndarray:
+    """Groups of the inner folds that calibrate and set the threshold: sender domains."""
+    del sources
+    return senders
+
+
+@dataclass(frozen=True)
+class Calibrated:
+    """A fitted scorer with its Platt scaling and the threshold chosen out-of-fold."""
+
+    model: LinearWeights
+    scaling: tuple[float, float]
+    threshold: float
+    out_of_fold: np.ndarray  # calibrated logits of the training rows, each from a model that did not see it
+
+    def logits(self, X: sp.csr_matrix, bumps: np.ndarray) -> np.ndarray:
+        return self.scaling[0] * self.model.logits(X) + self.scaling[1] + bumps
+
+
+def fit_calibrated(X: sp.csr_matrix, y: np.ndarray, bumps: np.ndarray, groups: np.ndarray) -> Calibrated:
+    """The whole training recipe: grouped out-of-fold margins, Platt, threshold, final fit on all rows."""
+    margins = out_of_fold_margins(X, y, groups)
+    a, b = platt(margins, y)
+    oof = a * margins + b + bumps
+    return Calibrated(fit(X, y), (a, b), choose_threshold(oof, y), oof)
 
 
 def choose_threshold(logits: np.ndarray, y: np.ndarray, target_fpr: float = TARGET_FPR) -> float:
@@ -129,15 +156,13 @@ def train(corpus: Path, out: Path) -> dict[str, Any]:
     files = list_corpus(corpus)
     X, y, bumps, senders = extract_all(files)
     held = np.array([is_holdout(f.name) for f in files])
-    margins = out_of_fold_margins(X[~held], y[~held], senders[~held])
-    a, b = platt(margins, y[~held])
-    oof = a * margins + b + bumps[~held]
-    threshold = choose_threshold(oof, y[~held])
-    model = fit(X[~held], y[~held])
-    held_logits = a * model.logits(X[held]) + b + bumps[held]
-    summary = {"train_files": int((~held).sum()), "out_of_fold": report(oof, y[~held], threshold)}
-    summary["held_out"] = report(held_logits, y[held], threshold)
-    save(model, threshold, (a, b), out, {"training": summary})
+    trained = fit_calibrated(X[~held], y[~held], bumps[~held], senders[~held])
+    summary = {
+        "train_files": int((~held).sum()),
+        "out_of_fold": report(trained.out_of_fold, y[~held], trained.threshold),
+        "held_out": report(trained.logits(X[held], bumps[held]), y[held], trained.threshold),
+    }
+    save(trained.model, trained.threshold, trained.scaling, out, {"training": summary})
     return summary
 
 
@@ -146,10 +171,9 @@ def report_sets(corpus: Path) -> dict[str, Any]:
     files = list_corpus(corpus)
     X, y, bumps, senders = extract_all(files)
     first = np.array([f.origin in {"easy-ham-1", "spam-1"} for f in files])
-    margins = out_of_fold_margins(X[first], y[first], senders[first])
-    a, b = platt(margins, y[first])
-    threshold = choose_threshold(a * margins + b + bumps[first], y[first])
-    logits = a * fit(X[first], y[first]).logits(X[~first]) + b + bumps[~first]
+    trained = fit_calibrated(X[first], y[first], bumps[first], senders[first])
+    threshold = trained.threshold
+    logits = trained.logits(X[~first], bumps[~first])
     origins = np.array([f.origin for f in files])[~first]
     result = {"all_later_sets": report(logits, y[~first], threshold)}
     for origin in sorted(set(origins)):
