@@ -81,9 +81,9 @@ def platt(margins: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 def inner_groups(sources: np.ndarray, senders: np.ndarray) -> np.ndarray:
-    """Groups of the inner folds that calibrate and set the threshold: sender domains."""
-    del sources
-    return senders
+    """Groups of the inner folds that calibrate and set the threshold: whole sources when there are
+    three or more (so the threshold is chosen on collections the model never saw), else senders."""
+    return sources if len(set(sources)) >= 3 else senders
 
 
 @dataclass(frozen=True)
