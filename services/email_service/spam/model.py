@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from email_service.spam.user_model import UserWeights
 
 WEIGHTS_FILE = "global_model.npz"
+_TEXT_URL = re.compile(r"https?://|\bwww\.", re.IGNORECASE)
+MIN_TEXT_FOR_SPAM = 150  # characters of text that may be judged spam without a link or an indicator
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,16 @@ def analyse_raw(raw: bytes) -> Analysis:
     return analyse_view(view)
 
 
+def _has_evidence(analysis: Analysis) -> bool:
+    """Moving mail to Junk needs more than a few plain words: a link (also one in the text), HTML, an
+    attachment or an indicator. The corpora's short mails are mostly spam, so a two-line note to a
+    friend would otherwise go; without evidence the verdict stops at uncertain."""
+    view = analysis.view
+    if view.links or view.attachments or view.has_html or analysis.indicators:
+        return True
+    return len(view.text) >= MIN_TEXT_FOR_SPAM or bool(_TEXT_URL.search(view.text))
+
+
 def verdict(analysis: Analysis, user_weights: UserWeights | None = None) -> SpamVerdict:
     """Combine global logit, indicator bumps and (once trained enough) the user's logit."""
     model = global_model()
@@ -126,6 +139,8 @@ def verdict(analysis: Analysis, user_weights: UserWeights | None = None) -> Spam
         logit += user_weights.weight * user_weights.logit(analysis.features)
     score = round(sigmoid(logit), 6)
     label = model.label(score)
+    if label == "spam" and not _has_evidence(analysis):
+        label = "uncertain"
     return SpamVerdict(label == "spam", score, analysis.indicators, label)
 
 
