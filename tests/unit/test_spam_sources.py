@@ -16,11 +16,12 @@ from email_service.spam.corpus import list_corpora, training_corpus_dirs
 from email_service.spam.validate import Dataset
 
 SUBSAMPLE = 4  # every fourth file of the training sources
-# Floors a little under what the recipe measured on exactly these subsamples (issue 20 note), so
-# a change that stops features carrying across sources fails here.
+# Floors a little under what model v5's recipe measured on exactly these subsamples (foff: FPR
+# 0.149 = 20/134, recall 0.578 = 89/154; csdmc: FPR 0.0033 = 4/1212, recall 0.763 = 585/767), so a
+# change that stops features carrying to an unseen source fails here.
 FLOORS = {
-    "foff": {"max_fpr": 0.20, "min_recall": 0.50},
-    "csdmc": {"max_fpr": 0.01, "min_recall": 0.70},
+    "foff": {"max_fpr": 0.18, "min_recall": 0.52},
+    "csdmc": {"max_fpr": 0.006, "min_recall": 0.72},
 }
 
 
