@@ -2,6 +2,8 @@
 
 Usage: python bench/spam_bench.py [--corpus DIR] [--sa-sample 300]
 SpamAssassin runs as one spamd on loopback with local tests only (-L); prints one JSON line.
+"throughput" is read+parse+score per CPU-second of this one process (one core), so other load on a
+shared machine does not distort it; the goal is 300 messages a second per core.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from email_service.spam.corpus import CorpusFile, default_corpus_dir, is_holdout, list_corpus
 from email_service.spam.evaluate import evaluate_dir, metrics
+from email_service.spam.model import global_model, score_message
 
 
 def _free_port() -> int:
@@ -68,6 +71,26 @@ def spamassassin(files: list[CorpusFile]) -> dict[str, Any] | None:
     return result
 
 
+MIN_PER_CORE = 300.0
+
+
+def throughput(files: list[CorpusFile]) -> dict[str, Any]:
+    """Messages per CPU-second and per wall-second of read+parse+score in this process."""
+    global_model()
+    wall, cpu = time.perf_counter(), time.process_time()
+    for item in files:
+        score_message(item.path.read_bytes())
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    per_core = len(files) / cpu if cpu > 0 else None
+    return {
+        "messages": len(files),
+        "msgs_per_cpu_second": round(per_core, 1) if per_core else None,
+        "msgs_per_wall_second": round(len(files) / wall, 1) if wall > 0 else None,
+        "goal_per_core": MIN_PER_CORE,
+        "meets_goal": bool(per_core and per_core >= MIN_PER_CORE),
+    }
+
+
 def main() -> int:
     """Run both benchmarks and print one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -76,7 +99,7 @@ def main() -> int:
     args = parser.parse_args()
     corpus = args.corpus or default_corpus_dir()
     ours = evaluate_dir(corpus)
-    held_out = [f for f in list_corpus(corpus) if is_holdout(f.name)]  # never trained on
+    held_out = [f for f in list_corpus(corpus) if is_holdout(f.name)]  # a fixed sample (model v5 saw it)
     sample = random.Random(1).sample(held_out, k=min(args.sa_sample, len(held_out)))
     sample_ours = metrics(
         [f.label for f in sample], [score_single(f) for f in sample], 1.0
@@ -85,6 +108,7 @@ def main() -> int:
     report = {
         "email_service_full": ours,
         "email_service_sample": sample_ours,
+        "throughput": throughput(list_corpus(corpus)),
         "spamassassin_sample": spamassassin(sample),
     }
     print(json.dumps(report))
@@ -93,8 +117,6 @@ def main() -> int:
 
 def score_single(item: CorpusFile) -> bool:
     """Shipped-model decision for one file."""
-    from email_service.spam.model import score_message
-
     return score_message(item.path.read_bytes()).is_spam
 
 

@@ -39,7 +39,7 @@ def test_spam_moves_to_junk_and_the_next_sync_changes_nothing(owner: Caller, ima
     (before,) = [m for m in rows_in(account, "INBOX") if m.subject == PHISH_SUBJECT]
 
     result = check_inbox(account)
-    assert result == {"status": "completed", "scored": 2, "spam": 1, "moved_to_junk": 1}
+    assert result == {"status": "completed", "scored": 2, "spam": 1, "uncertain": 0, "moved_to_junk": 1}
     assert server_subjects(imap_user, "Junk") == [PHISH_SUBJECT]
     assert server_subjects(imap_user, "INBOX") == [PLAIN_SUBJECT]
     (moved,) = rows_in(account, "Junk")

@@ -63,9 +63,13 @@ def test_check_spam_stores_verdict_and_api_returns_it(client: Any, owner: Caller
     assert result["status"] == "completed" and result["is_spam"] is True
     assert 0.0 <= result["spam_score"] <= 1.0
     assert {"potential_phishing_url", "ip_literal_url", "auth_failed"} <= set(result["indicators"])
-    assert check_spam.apply(kwargs={"email_id": ham, **args}).get()["is_spam"] is False
+    assert result["verdict"] == "spam"
+    ham_result = check_spam.apply(kwargs={"email_id": ham, **args}).get()
+    assert ham_result["is_spam"] is False and ham_result["verdict"] == "ham"
     detail = client.get(f"/api/email/messages/{phish}", headers=owner.headers).get_json()
     assert detail["is_spam"] is True and detail["spam_score"] == result["spam_score"]
+    assert detail["verdict"] == "spam"
+    assert client.get(f"/api/email/messages/{ham}", headers=owner.headers).get_json()["verdict"] == "ham"
     assert "potential_phishing_url" in detail["spam_indicators"] and detail["spam_checked_at"]
 
 
@@ -91,6 +95,7 @@ def test_batch_scores_only_the_callers_messages(owner: Caller, same_tenant_other
         "status": "completed",
         "scored": 2,
         "spam": 1,
+        "uncertain": 0,
         "moved_to_junk": 0,
     }
     with session_scope(owner.tenant_id) as session:

@@ -26,6 +26,11 @@ SUMMARY_PROPERTIES: dict[str, Any] = {
     "thread_id": NULLABLE_STR,
     "spam_score": {"type": ["number", "null"]},
     "is_spam": {"type": ["boolean", "null"]},
+    "verdict": {
+        "type": ["string", "null"],
+        "enum": ["ham", "uncertain", "spam", None],
+        "description": "uncertain = possibly spam (shown, not moved); only spam goes to Junk; null: unscored",
+    },
 }
 SUMMARY = {"type": "object", "required": list(SUMMARY_PROPERTIES), "properties": SUMMARY_PROPERTIES}
 PAGE = {

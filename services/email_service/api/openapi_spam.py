@@ -33,8 +33,9 @@ PATHS: dict[str, dict[str, Any]] = {
         "parameters": [ID_PARAM],
         "post": {
             "summary": "Re-score one message for spam",
-            "description": "Queues check_spam. Task result: {status, is_spam, spam_score (0..1), "
-            "indicators}; the verdict is also stored on the message (GET /api/email/messages/{id}).",
+            "description": "Queues check_spam. Task result: {status, is_spam, spam_score (0..1, calibrated), "
+            "verdict (ham | uncertain | spam; only spam moves mail to Junk), indicators, moved_to_junk}; the "
+            "verdict is also stored on the message (GET /api/email/messages/{id}).",
             "security": [{"bearer": []}],
             "responses": {
                 "202": {

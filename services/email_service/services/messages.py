@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from email_service.errors import BadRequest, NotFound
 from email_service.models import Attachment, EmailAccount, Message
 from email_service.services.folders import get_folder
+from email_service.spam.verdicts import stored_verdict
 from email_service.tenancy.scoping import get_owned, scoped
 
 MAX_LIMIT = 200
@@ -204,6 +205,7 @@ def message_summary(message: Any) -> dict[str, Any]:
         "thread_id": message.thread_id,
         "spam_score": message.spam_score,
         "is_spam": message.is_spam,
+        "verdict": stored_verdict(message.is_spam, message.spam_score),
     }
 
 

@@ -17,6 +17,7 @@ from email_service.models import Attachment, Folder, Message, UserSpamModel
 from email_service.spam.model import verdict
 from email_service.spam.stored import StoredMessage, analyse_stored
 from email_service.spam.user_model import UserWeights, update_weights
+from email_service.spam.verdicts import stored_verdict
 from email_service.spam.view import AttachmentInfo
 from email_service.tenancy.scoping import get_owned, scoped
 
@@ -67,6 +68,7 @@ def _result(message: Message) -> dict[str, Any]:
         "email_id": message.id,
         "is_spam": bool(message.is_spam),
         "spam_score": message.spam_score,
+        "verdict": stored_verdict(message.is_spam, message.spam_score),
         "indicators": list(message.spam_indicators or []),
     }
 
@@ -107,6 +109,7 @@ def record_feedback(
     row.weights = state.to_bytes()
     row.spam_labels, row.ham_labels = state.n_spam, state.n_ham
     message.is_spam = is_spam
+    message.spam_score = 1.0 if is_spam else 0.0  # the user's label is certain; the verdict follows it
     message.spam_checked_at = datetime.now(UTC)
     session.flush()
     return {

@@ -28,6 +28,15 @@ class CorpusFile:
         """Original corpus set (easy-ham-1, spam-2, ...) from the file-name prefix."""
         return self.name.split(".", 1)[0]
 
+    @property
+    def source(self) -> str:
+        """Collection the file came from (spamassassin, csdmc, linuxapi, foff): the unit of
+        leave-one-source-out validation, since each collection has its own era and senders."""
+        origin = self.origin
+        if origin.startswith(("easy-ham", "hard-ham", "spam-")):
+            return "spamassassin"
+        return origin.split("-", 1)[0]
+
 
 def default_corpus_dir() -> Path:
     """SPAM_CORPUS_DIR, else shared/corpora/spamassassin-dev beside the repository checkout."""
@@ -36,6 +45,19 @@ def default_corpus_dir() -> Path:
         return configured
     repo = Path(__file__).resolve().parents[3]
     return (repo / ".." / "shared" / "corpora" / "spamassassin-dev").resolve()
+
+
+def training_corpus_dirs() -> list[Path]:
+    """SPAM_CORPUS_DIR (one folder), else both shared development corpora: SpamAssassin and modern."""
+    if os.environ.get("SPAM_CORPUS_DIR"):
+        return [default_corpus_dir()]
+    root = default_corpus_dir().parent
+    return [root / "spamassassin-dev", root / "modern-dev"]
+
+
+def list_corpora(directories: list[Path]) -> list[CorpusFile]:
+    """The files of several corpora, in the order given."""
+    return [f for directory in directories for f in list_corpus(directory)]
 
 
 def list_corpus(directory: Path) -> list[CorpusFile]:

@@ -14,12 +14,13 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import murmurhash3_32
 
+from email_service.spam.artefacts import is_anonymised, sender_hops
 from email_service.spam.chargrams import MAX_CHARS, char_ngram_counts
 from email_service.spam.domains import email_domain, is_ip, registrable, url_host
 from email_service.spam.view import MessageView
 
 N_FEATURES = 2**18
-FEATURE_VERSION = 3
+FEATURE_VERSION = 4
 URL_SCALE = 1.0  # weight of the URL tokens' unit-norm block relative to the char grams'
 HEADER_SCALE = 0.3  # header tokens memorise senders: low weight transfers better to unseen ones
 INDICATOR_SCALE = 1.0  # each fired indicator is a 1.0 flag
@@ -29,6 +30,7 @@ WORD_NORM_FLOOR = 4.0  # L2 floor of the word block (about 16 distinct words), a
 _DIGITS = re.compile(r"\d+")
 _WORD = re.compile(r"[^\W\d_]{2,20}|\d+|[$€£!]")
 _HOST_IN_RECEIVED = re.compile(r"\bfrom\s+([\w.-]+)", re.IGNORECASE)
+_DKIM_DOMAIN = re.compile(r"\bd=([\w.-]+)")
 
 
 def _tld(host: str) -> str:
@@ -42,9 +44,11 @@ def _bucket(n: int) -> str:
 def _url_tokens(view: MessageView) -> Iterable[str]:
     hosts = [url_host(href) for href, _ in view.links]
     hosts = [h for h in hosts if h]
-    yield "url:n" + _bucket(len(hosts))
-    yield "url:domains" + _bucket(len({registrable(h) for h in hosts}))
+    if hosts:  # absence tokens would act as an intercept and call a two-line mail spam
+        yield "url:n" + _bucket(len(hosts))
+        yield "url:domains" + _bucket(len({registrable(h) for h in hosts}))
     sender = registrable(email_domain(view.from_email))
+    sender = "" if is_anonymised(sender) else sender
     for href, _ in view.links[:100]:
         host = url_host(href)
         if not host:
@@ -52,26 +56,44 @@ def _url_tokens(view: MessageView) -> Iterable[str]:
             continue
         yield "url:tld:" + _tld(host)
         yield "url:ip" if is_ip(host) else "url:dom:" + registrable(host)
-        yield "url:sender" if registrable(host) == sender else "url:foreign"
+        if sender:
+            yield "url:sender" if registrable(host) == sender else "url:foreign"
         yield "url:https" if href.lower().startswith("https") else "url:http"
         if "@" in href.split("?", 1)[0]:
             yield "url:at-sign"
 
 
-def _header_tokens(view: MessageView) -> Iterable[str]:
-    sender = email_domain(view.from_email)
+def _auth_tokens(view: MessageView) -> Iterable[str]:
+    """DKIM alignment and list structure: set by the sender, so they carry across collectors."""
+    sender = registrable(email_domain(view.from_email))
+    signer = _DKIM_DOMAIN.search(view.header("dkim-signature"))
+    if signer and not is_anonymised(sender):
+        yield "dkim:aligned" if registrable(signer.group(1).lower()) == sender else "dkim:foreign"
+    for name in ("list-id", "list-unsubscribe", "precedence", "auto-submitted"):
+        if view.header(name):
+            yield "hdr:" + name
+
+
+def _sender_tokens(view: MessageView, sender: str) -> Iterable[str]:
     yield "from:tld:" + _tld(sender)
-    yield "from:has-name" if view.from_name else "from:no-name"
     local = view.from_email.partition("@")[0]
     yield "from:local:" + _DIGITS.sub("#", local)[:3] if local else "from:no-local"
     yield "from:digits" + _bucket(sum(c.isdigit() for c in local))
     mid_domain = email_domain(view.message_id or view.header("message-id"))
     yield "mid:same" if registrable(mid_domain) == registrable(sender) else "mid:other"
     yield "mid:tld:" + _tld(mid_domain)
+
+
+def _header_tokens(view: MessageView) -> Iterable[str]:
+    yield "from:has-name" if view.from_name else "from:no-name"
+    sender = email_domain(view.from_email)
+    if not is_anonymised(sender):  # an anonymised address tells nothing about the sender
+        yield from _sender_tokens(view, sender)
     mailer = (view.header("x-mailer") or view.header("user-agent")).lower()
-    yield "mailer:" + (re.split(r"[\s/(;0-9]", mailer, maxsplit=1)[0][:20] if mailer else "none")
-    received = view.headers.get("received", ())
-    yield "rcvd:n" + _bucket(len(received))
+    if mailer:
+        yield "mailer:" + re.split(r"[\s/(;0-9]", mailer, maxsplit=1)[0][:20]
+    received = sender_hops(view.headers.get("received", ()))  # hop counts and auth results are the
+    # collector's (csdmc ham came through Gmail, its spam through the lab's relay), so neither is a token
     for line in received[:3]:
         match = _HOST_IN_RECEIVED.search(line)
         host = match.group(1).lower() if match else ""
@@ -81,6 +103,7 @@ def _header_tokens(view: MessageView) -> Iterable[str]:
     yield "html" if view.has_html else "plain"
     for attachment in view.attachments[:10]:
         yield "att:ext:" + attachment.filename.lower().rsplit(".", 1)[-1][:8]
+    yield from _auth_tokens(view)
 
 
 def _unit_block(tokens: set[str], scale: float) -> dict[int, float]:

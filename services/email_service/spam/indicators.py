@@ -78,7 +78,9 @@ DEFAULT_BUMPS: dict[str, float] = {
     "unparseable": 0.0,
 }
 
+PHRASE_CHARS = 8000  # text scanned for credential / urgency phrases
 _BRAND_DOMAINS = frozenset(d for owned in BRANDS.values() for d in owned)
+_BRAND_WORD = {brand: re.compile(rf"\b{re.escape(brand)}\b") for brand in BRANDS}  # compiled once: hot path
 _DANGEROUS_EXT = frozenset(
     [
         "exe",
@@ -213,7 +215,7 @@ def _brand_impersonation(view: MessageView) -> bool:
     if not name or not sender:
         return False
     for brand, owned in BRANDS.items():
-        if re.search(rf"\b{re.escape(brand)}\b", name) and sender not in owned:
+        if _BRAND_WORD[brand].search(name) and sender not in owned:
             word = brand.split()[0]
             if owned and word in sender:  # the brand's own other domain, or a look-alike of it
                 return bool(_LOOKALIKE_WORDS.search(sender.replace(word, "", 1)))
@@ -272,7 +274,8 @@ def _all_caps_subject(view: MessageView) -> bool:
 
 
 def _text(view: MessageView) -> str:
-    return f"{view.subject}\n{view.text}"
+    """Subject and the text start: lures ask early, and the phrase regexes cost time per character."""
+    return f"{view.subject}\n{view.text[:PHRASE_CHARS]}"
 
 
 _RULES: dict[str, Callable[[MessageView], bool]] = {

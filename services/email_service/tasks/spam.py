@@ -37,6 +37,7 @@ def check_spam(self: TenantTask, email_id: str, tenant_id: str, user_id: str) ->
         "status": "completed",
         "is_spam": result["is_spam"],
         "spam_score": result["spam_score"],
+        "verdict": result["verdict"],
         "indicators": result["indicators"],
         "moved_to_junk": bool(moved),
     }
@@ -51,8 +52,15 @@ def check_spam_batch(self: TenantTask, email_ids: list[str], tenant_id: str, use
     except OperationalError as exc:
         raise self.retry_later(exc) from exc
     spam = sum(1 for r in results if r["is_spam"])
+    uncertain = sum(1 for r in results if r["verdict"] == "uncertain")
     moved = _move_to_junk(self, results, tenant_id, user_id)
-    return {"status": "completed", "scored": len(results), "spam": spam, "moved_to_junk": moved}
+    return {
+        "status": "completed",
+        "scored": len(results),
+        "spam": spam,
+        "uncertain": uncertain,
+        "moved_to_junk": moved,
+    }
 
 
 def _move_to_junk(task: TenantTask, results: list[dict[str, Any]], tenant_id: str, user_id: str) -> int:
