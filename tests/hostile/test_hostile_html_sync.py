@@ -20,7 +20,9 @@ def _html_message(n: int, subject: str, html: str) -> bytes:
     return corpus._head(n, subject, "text/html; charset=utf-8") + html.encode()
 
 
-def test_quadratic_html_syncs_quickly_and_is_stored_inert(client: Any, owner: Caller, imap_user: ImapUser) -> None:
+def test_quadratic_html_syncs_quickly_and_is_stored_inert(
+    client: Any, owner: Caller, imap_user: ImapUser
+) -> None:
     messages = [
         _html_message(40, "script flood", "<script>" * 40_000),
         _html_message(41, "div nest", "<div>" * 20_000 + "<p onclick=alert(1)>deep</p>"),

@@ -11,7 +11,9 @@ import pytest
 from email_service.mail.sanitize import extract_html, sanitize_html
 
 BUDGET_SECONDS = 3.0
-_ACTIVE = re.compile(r"<\s*(script|style|iframe|object|embed|form|svg|math)\b|javascript:|\son[a-z]+\s*=", re.I)
+_ACTIVE = re.compile(
+    r"<\s*(script|style|iframe|object|embed|form|svg|math)\b|javascript:|\son[a-z]+\s*=", re.I
+)
 
 HOSTILE: dict[str, Callable[[int], str]] = {
     "script_open": lambda n: "<script>" * n,
@@ -19,7 +21,16 @@ HOSTILE: dict[str, Callable[[int], str]] = {
     "unclosed_attr": lambda n: "<a href=x " * (n // 2),
     "nested_b": lambda n: "<b>" * n,
     "script_pairs": lambda n: "<script>x</script><style>y" * (n // 3),
+    "b_in_p": lambda n: "<b><p>" * (n // 6),
+    "formatting_attrs": lambda n: "".join(f"<b id={i}>" for i in range(n // 10)),
+    "div_then_p": lambda n: "<div>" * 127 + "<p>x" * (n // 4),
+    "open_comments": lambda n: "<!--" * (n // 4),
+    "bare_refs": lambda n: "&#" * (n // 2),
 }
+
+# html5lib stays superlinear here (formatting elements re-opened in every <p>) until the CPU budget
+# in bounded_parser cuts the parse: bounded, not linear, so only the budget test applies.
+BUDGET_CAPPED = {"b_in_p"}
 
 
 def _seconds(fn: Callable[[str], object], html: str) -> float:
@@ -39,7 +50,7 @@ def test_hostile_html_is_sanitised_within_budget_and_inert(name: str) -> None:
     assert not _ACTIVE.search(out), _ACTIVE.search(out)
 
 
-@pytest.mark.parametrize("name", HOSTILE)
+@pytest.mark.parametrize("name", sorted(set(HOSTILE) - BUDGET_CAPPED))
 def test_doubling_hostile_input_does_not_quadruple_the_time(name: str) -> None:
     small, large = HOSTILE[name](10_000), HOSTILE[name](20_000)
     for fn in (sanitize_html, extract_html):
@@ -54,6 +65,12 @@ def test_deep_nesting_keeps_the_text() -> None:
     out = sanitize_html(html)
     assert "deep text" in out
     assert out.count("<div>") <= 1_000
+
+
+def test_over_budget_html_is_stored_as_escaped_text() -> None:
+    out = sanitize_html("<b><p onclick=alert(1)>hello " * 30_000)
+    assert "hello" in out
+    assert not _ACTIVE.search(out)
 
 
 def test_ordinary_nesting_is_kept_whole() -> None:

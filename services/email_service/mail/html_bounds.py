@@ -26,8 +26,27 @@ _CLOSERS = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in _DROPP
 # at the next `<`, so no character is scanned twice.
 _TOKEN = re.compile(r"<!--.*?(?:-->|\Z)|<(/?)([a-zA-Z][^\s/<>]*)[^<>]*>", re.DOTALL)
 _VOID = frozenset(
-    "area base basefont bgsound br col embed frame hr image img input keygen link meta param source "
-    "track wbr".split()
+    [
+        "area",
+        "base",
+        "basefont",
+        "bgsound",
+        "br",
+        "col",
+        "embed",
+        "frame",
+        "hr",
+        "image",
+        "img",
+        "input",
+        "keygen",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    ]
 )
 # A start tag of the key implicitly closes these when they are among the last few open elements.
 _IMPLIED_CLOSE = {
