@@ -20,7 +20,7 @@ from bleach._vendor.html5lib.constants import _ReparseException as ReparseExcept
 from bleach.html5lib_shim import BleachHTMLParser, BleachHTMLTokenizer
 
 MAX_ATTRIBUTES = 64
-PARSE_BUDGET_SECONDS = 0.75  # for the parse, and again for the walk (sanitize.py)
+PARSE_BUDGET_SECONDS = 1.0  # for the parse, and again for the walk (sanitize.py)
 
 
 class ParseBudgetExceeded(Exception):
