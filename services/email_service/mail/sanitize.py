@@ -6,10 +6,12 @@ all (not even for images); remote images are kept as `data-remote-src` so nothin
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from html import unescape
+from html import escape, unescape
 from typing import Any
 
 import bleach
@@ -17,7 +19,13 @@ import tinycss2
 from bleach._vendor.html5lib.filters.base import Filter
 from bleach.css_sanitizer import ALLOWED_CSS_PROPERTIES, CSSSanitizer
 
+from email_service.mail import html_bounds
+from email_service.mail.bounded_parser import PARSE_BUDGET_SECONDS, ParseBudgetExceeded, bounded_parser
+
+log = logging.getLogger(__name__)
+
 MAX_LINKS = 500
+TOO_COMPLEX_NOTE = "<p><em>[This message's formatting was too complex to show; its text follows.]</em></p>"
 MAX_LINK_TEXT = 300
 
 ALLOWED_TAGS = frozenset(
@@ -106,10 +114,16 @@ class _EmailCSSSanitizer(CSSSanitizer):
 
 
 class _EmailLinkFilter(Filter):
-    """Runs after sanitising: opens links in a new tab and stops remote images from loading."""
+    """Runs after sanitising: opens links in a new tab and stops remote images from loading.
+
+    It also bounds the tree walk: html5lib's etree walker is superlinear on deep or wide trees.
+    """
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        deadline = time.thread_time() + PARSE_BUDGET_SECONDS
         for token in Filter.__iter__(self):
+            if time.thread_time() > deadline:
+                raise ParseBudgetExceeded
             if token["type"] in ("StartTag", "EmptyTag"):
                 attrs = token.get("data") or {}
                 if token["name"] == "a" and (None, "href") in attrs:
@@ -135,36 +149,44 @@ _CLEANER = bleach.Cleaner(
     filters=[_EmailLinkFilter],
     css_sanitizer=_EmailCSSSanitizer(allowed_css_properties=ALLOWED_CSS_PROPERTIES | _EXTRA_CSS),
 )
-_DROP_WITH_CONTENT = re.compile(
-    r"<(script|style|title|head|xml|template|noscript|iframe|object|embed|applet|svg|math|textarea|select)"
-    r"\b[^>]*>.*?</\1\s*>",
-    re.IGNORECASE | re.DOTALL,
-)
+_CLEANER.parser = bounded_parser(ALLOWED_TAGS)
 
 
 def sanitize_html(html: str) -> str:
     """Return HTML that is safe to render in the web client; never raises on garbage input."""
     if not html or not html.strip():
         return ""
-    # bleach's strip=True keeps the text inside removed elements; drop script/style bodies first.
-    html = _DROP_WITH_CONTENT.sub("", html)
-    return str(_CLEANER.clean(html))
+    # Each pre-pass is one linear scan; together they bound what html5lib's scope checks cost.
+    html = html_bounds.drop_with_content(html_bounds.truncate(html))
+    html = html_bounds.bound_depth(html, counted=ALLOWED_TAGS)
+    try:
+        return str(_CLEANER.clean(html))
+    except ParseBudgetExceeded:
+        log.warning("html sanitise over budget (%d chars): stored as escaped text", len(html))
+        return _as_text(html)
 
 
+def _as_text(html: str) -> str:
+    """The message's visible text, every character escaped: what is stored when parsing costs too much."""
+    text = escape(extract_html(html).text)
+    return f"{TOO_COMPLEX_NOTE}<pre>{text}</pre>"
+
+
+# Every `[^>]*` ends in `(?:>|\Z)`: a tag left open is matched to the end once, not retried per `<`.
 _INVISIBLE = re.compile(
-    r"<!--.*?(?:-->|$)|<(script|style|head|title|template|noscript|xml)\b[^>]*>.*?(?:</\1\s*>|$)",
+    r"<!--.*?(?:-->|$)|<(script|style|head|title|template|noscript|xml)\b[^>]*(?:>|\Z).*?(?:</\1\s*>|$)",
     re.IGNORECASE | re.DOTALL,
 )
-_ANCHOR = re.compile(r"<a\b([^>]*)>(.*?)(?:</a\s*>|(?=<a\b)|$)", re.IGNORECASE | re.DOTALL)
+_ANCHOR = re.compile(r"<a\b([^>]*)(?:>|\Z)(.*?)(?:</a\s*>|(?=<a\b)|$)", re.IGNORECASE | re.DOTALL)
 _HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 _ALT = re.compile(r"""\balt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
-_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_IMG = re.compile(r"<img\b[^>]*(?:>|\Z)", re.IGNORECASE)
 _BREAK = re.compile(
     r"<(?:br|/?(?:p|div|tr|li|h[1-6]|table|ul|ol|blockquote|pre|hr|dt|dd|section|article|header"
-    r"|footer|center))\b[^>]*>",
+    r"|footer|center))\b[^>]*(?:>|\Z)",
     re.IGNORECASE,
 )
-_CELL = re.compile(r"<t[dh]\b[^>]*>", re.IGNORECASE)
+_CELL = re.compile(r"<t[dh]\b[^>]*(?:>|\Z)", re.IGNORECASE)
 _TAG = re.compile(r"</?[a-zA-Z!?][^>]*>?")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
 _LINE_EDGES = re.compile(r" *\n *")
