@@ -49,7 +49,7 @@ def default_corpus_dir() -> Path:
 
 def training_corpus_dirs() -> list[Path]:
     """SPAM_CORPUS_DIR (one folder), else both shared development corpora: SpamAssassin and modern."""
-    if os.environ.get("SPAM_CORPUS_DIR"):
+    if load_launch_settings().spam_corpus_dir:
         return [default_corpus_dir()]
     root = default_corpus_dir().parent
     return [root / "spamassassin-dev", root / "modern-dev"]
