@@ -77,3 +77,20 @@ def test_ordinary_nesting_is_kept_whole() -> None:
     html = "<table><tr><td>" * 20 + "cell" + "</td></tr></table>" * 20
     out = sanitize_html(html)
     assert out.count("<table>") == 20 and "cell" in out
+
+
+BLEACH_PARSE_SHA256 = "c33fc502f5dab0f864832fbd37a55feb5536199088b02439500b00e91cfc6850"
+
+
+def test_the_copied_bleach_parse_still_matches_the_installed_bleach() -> None:
+    """bounded_parser overrides bleach's private `_parse` (copied from 6.4): a bleach upgrade that
+    changes it must be re-read before this passes again."""
+    import hashlib
+    import inspect
+
+    import bleach
+    from bleach.html5lib_shim import BleachHTMLParser
+
+    assert bleach.__version__ == "6.4.0"
+    source = inspect.getsource(BleachHTMLParser._parse)
+    assert hashlib.sha256(source.encode()).hexdigest() == BLEACH_PARSE_SHA256
