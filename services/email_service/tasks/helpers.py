@@ -102,7 +102,7 @@ def get_active_tasks(timeout: float = 1.0) -> dict[str, list[dict[str, Any]]]:
 
 
 def get_queue_stats() -> dict[str, int]:
-    """Messages waiting in each queue (Redis list length)."""
+    """Messages waiting in each queue, summed over its priority lists (the transport knows their keys)."""
     with celery_app.connection_for_read() as conn:
-        client = conn.default_channel.client
-        return {name: int(client.llen(name)) for name in QUEUES}
+        channel = conn.default_channel
+        return {name: int(channel.queue_declare(name, passive=True).message_count) for name in QUEUES}
