@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from celery import Celery
@@ -190,3 +191,29 @@ def _configure_worker_logging(**_: Any) -> None:
 # Signal handlers (log context for the whole task run, worker metrics, outcomes on the task records);
 # imported for their effect.
 from email_service.tasks import observability, outcome_signals  # noqa: E402,F401
+
+# The card's shell workflow: `from email_service.tasks.celery_app import sync_emails, revoke_task`.
+# The task modules import this one for the app, so they are loaded on first access, not here.
+_EXPORTS = {
+    "sync_emails": "email_service.tasks.sync",
+    "send_email": "email_service.tasks.send",
+    "delete_emails": "email_service.tasks.delete",
+    "restore_emails": "email_service.tasks.delete",
+    "check_spam": "email_service.tasks.spam",
+    "check_spam_batch": "email_service.tasks.spam",
+    "periodic_sync": "email_service.tasks.periodic",
+    "cleanup_stale_results": "email_service.tasks.periodic",
+    "send_notification": "email_service.tasks.notify",
+    "get_task_status": "email_service.tasks.helpers",
+    "get_active_tasks": "email_service.tasks.helpers",
+    "get_queue_stats": "email_service.tasks.helpers",
+    "revoke_task": "email_service.tasks.helpers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The tasks and operator helpers by name, imported when first asked for."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
