@@ -10,12 +10,8 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-
-import pytest
-import redis
 
 from email_service.tasks.celery_app import TASK_PREFIX, celery_app
 from tests.conftest import ServerSet
@@ -24,14 +20,6 @@ from tests.servers.processes import ALL_QUEUES, start_worker, stop_process
 SPAM, SYNCS = 500, 10
 # Messages the worker already holds when the syncs arrive (one running, prefetch 1) may finish first.
 IN_FLIGHT = 2
-
-
-@pytest.fixture
-def private_broker(servers: ServerSet) -> Iterator[str]:
-    url = servers.redis_url.rsplit("/", 1)[0] + "/7"
-    redis.Redis.from_url(url).flushdb()
-    yield url
-    redis.Redis.from_url(url).flushdb()
 
 
 def _publish(broker_url: str, name: str, count: int, kwargs: dict[str, str]) -> list[str]:

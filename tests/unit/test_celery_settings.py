@@ -96,3 +96,16 @@ def test_a_worker_with_a_bad_limit_stops_naming_the_variable() -> None:
     )
     assert proc.returncode != 0
     assert "TASK_SOFT_TIME_LIMIT" in proc.stdout + proc.stderr
+
+
+def test_make_run_starts_its_worker_with_the_configured_concurrency() -> None:
+    from email_service import devserver
+
+    previous = get_settings()
+    reset_settings(load_settings({**DEV, "CELERY_WORKER_CONCURRENCY": "5"}))
+    try:
+        worker = devserver._commands()["worker"]
+    finally:
+        reset_settings(previous)
+    assert worker[worker.index("-c") + 1] == "5"
+    assert "--loglevel" not in worker, "the worker's level is CELERY_WORKER_LOGLEVEL, read by the app"
