@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
-from typing import Any
 
 import redis
 from sqlalchemy import select, update
@@ -16,9 +15,9 @@ from email_service.services.accounts import create_account
 from email_service.services.maintenance import cleanup_stale_state
 from email_service.services.scheduling import SyncDispatch, dispatch_due_syncs
 from email_service.sync.lock import lock_key
-from email_service.tasks.celery_app import QUEUE_PRIORITY, broker_priority, celery_app
 from email_service.tasks.tick_guard import tick_key
 from tests.conftest import make_caller
+from tests.integration.queue_support import queue_list
 from tests.integration.test_accounts_api import ACCOUNT
 
 
@@ -178,7 +177,7 @@ def test_tick_republishes_sends_whose_queue_message_was_lost(clean_db) -> None:
             update(OutboxMessage).where(OutboxMessage.id.startswith("lost")).values(updated_at=old)
         )
     client = redis.Redis.from_url(clean_db.redis_url)
-    send_list = _priority_list("send")
+    send_list = queue_list("send")
     client.delete(send_list, tick_key("periodic_sync"))
 
     result = periodic_sync.apply().get()
@@ -188,10 +187,3 @@ def test_tick_republishes_sends_whose_queue_message_was_lost(clean_db) -> None:
     queued = client.lrange(send_list, 0, -1)
     assert len(queued) == 2 and all(any(i.encode() in m for i in expected) for m in queued)
     assert all(caller.tenant_id.encode() in m and account_id.encode() in m for m in queued)
-
-
-def _priority_list(queue: str) -> str:
-    """The Redis list the transport keeps for the queue's priority (send: not the bare name, §2)."""
-    with celery_app.connection_for_read() as conn:
-        channel: Any = conn.default_channel
-        return str(channel._q_for_pri(queue, broker_priority(QUEUE_PRIORITY[queue])))
