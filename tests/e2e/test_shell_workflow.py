@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from email_service.crypto import get_secret_box
 from email_service.db import session_scope
 from email_service.services.accounts import create_account
 from email_service.tasks.celery_app import TASK_PREFIX, celery_app
+from email_service.tasks.helpers import get_queue_stats
 from tests.conftest import ServerSet, make_caller
 from tests.integration.sync_support import message
 from tests.servers.dovecot_fixtures import ImapUser
@@ -96,6 +98,18 @@ def test_card_shell_workflow_against_a_real_worker(
     assert out["running"] == "running" and out["active"], out
     assert out["revoked"] == "revoked", out
     assert set(out["queues"]) == {"sync", "send", "delete", "spam", "periodic"}
+    _wait_idle()
+
+
+def _wait_idle(timeout: float = 30) -> None:
+    """The sync queued spam scoring for its new mail: let it finish before the next test truncates."""
+    deadline = time.monotonic() + timeout
+    while True:
+        active = celery_app.control.inspect(timeout=3).active()  # None: no reply yet, not idle
+        if active and not any(active.values()) and not any(get_queue_stats().values()):
+            return
+        assert time.monotonic() < deadline, "the worker did not go idle"
+        time.sleep(0.2)
 
 
 def test_inspect_registered_through_the_app_module(worker, clean_db: ServerSet) -> None:
