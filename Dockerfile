@@ -1,6 +1,9 @@
 # One image for every role of email_service; the command picks the role (see PHASE_7_CELERY.md):
 #   api     gunicorn -c python:email_service.gunicorn_conf -b 0.0.0.0:8000 email_service.wsgi:app   (default)
-#   worker  celery -A email_service.worker worker -Q <queues> -c <n> -E --loglevel INFO -n <name>@%h
+#   worker  celery -A email_service.worker worker -Q <queues> [-c <n>] -E -n <name>@%h
+#           (concurrency CELERY_WORKER_CONCURRENCY unless -c; CELERY_WORKER_PREFETCH_MULTIPLIER,
+#            CELERY_WORKER_MAX_TASKS_PER_CHILD, CELERY_WORKER_LOGLEVEL, TASK_SOFT_TIME_LIMIT and
+#            TASK_TIME_LIMIT from the environment; a bad value stops the worker naming the variable)
 #   beat    celery -A email_service.worker beat --loglevel INFO -s /app/var/celerybeat-schedule
 #   flower  celery -A email_service.worker flower --port=5555 --address=0.0.0.0
 #   admin   email-service migrate | create-token ... | rotate-key | generate-key K

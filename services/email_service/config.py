@@ -57,6 +57,16 @@ def _parse_count(raw: str) -> int:
     return value
 
 
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _parse_log_level(raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in _LOG_LEVELS:
+        raise ValueError(f"expected one of {', '.join(_LOG_LEVELS)}")
+    return value
+
+
 def _parse_list(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
@@ -165,6 +175,15 @@ class Settings:
     api_workers: int = 2
     api_threads: int = 4
     api_access_log: bool = False
+    # Celery limits: soft raises SoftTimeLimitExceeded inside the task, hard kills the child (seconds).
+    task_soft_time_limit: int = 1500
+    task_time_limit: int = 1800
+    # Worker defaults; a `-c` on the worker's command line wins over worker_concurrency.
+    worker_concurrency: int = 2
+    worker_prefetch_multiplier: int = 1
+    worker_max_tasks_per_child: int = 1000
+    # The workers' log level (default: LOG_LEVEL); Celery's own --loglevel is not consulted.
+    worker_loglevel: str = "INFO"
     # Set by gunicorn_conf.on_starting in the master before the workers fork (prometheus_client reads it too).
     prometheus_multiproc_dir: str = ""
 
@@ -244,6 +263,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         keys = ("dev:ZGV2LWluc2VjdXJlLWtleS1mb3ItbG9jYWwtb25seSE=",)
     _validate_keys(keys)
 
+    soft_limit, hard_limit, lock_ttl = _time_limits(r)
+    log_level = r.get("LOG_LEVEL", "INFO", _parse_log_level)
     return Settings(
         env=app_env,
         database_url=database_url,
@@ -256,10 +277,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         jwt_ttl_seconds=r.get("JWT_TTL_SECONDS", 3600, _parse_positive_int),
         encryption_keys=keys,
         frontend_url=r.text("FRONTEND_URL", "http://localhost:3000").rstrip("/"),
-        log_level=r.text("LOG_LEVEL", "INFO").upper(),
+        log_level=log_level,
         log_json=r.get("LOG_JSON", True, _parse_bool),
         sync_batch_size=r.get("SYNC_BATCH_SIZE", 500, _parse_positive_int),
-        sync_lock_ttl_seconds=r.get("SYNC_LOCK_TTL_SECONDS", 1900, _parse_positive_int),
+        sync_lock_ttl_seconds=lock_ttl,
         sync_recent_flags_window=r.get("SYNC_RECENT_FLAGS_WINDOW", 1000, _parse_count),
         imap_timeout_seconds=r.get("IMAP_TIMEOUT_SECONDS", 60, _parse_positive_int),
         smtp_timeout_seconds=r.get("SMTP_TIMEOUT_SECONDS", 60, _parse_positive_int),
@@ -284,7 +305,29 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         api_threads=r.get("API_THREADS", 4, _parse_positive_int),
         api_access_log=r.get("API_ACCESS_LOG", False, _parse_bool),
         prometheus_multiproc_dir=r.text("PROMETHEUS_MULTIPROC_DIR"),
+        task_soft_time_limit=soft_limit,
+        task_time_limit=hard_limit,
+        worker_concurrency=r.get("CELERY_WORKER_CONCURRENCY", 2, _parse_positive_int),
+        worker_prefetch_multiplier=r.get("CELERY_WORKER_PREFETCH_MULTIPLIER", 1, _parse_positive_int),
+        worker_max_tasks_per_child=r.get("CELERY_WORKER_MAX_TASKS_PER_CHILD", 1000, _parse_positive_int),
+        worker_loglevel=r.get("CELERY_WORKER_LOGLEVEL", log_level, _parse_log_level),
     )
+
+
+def _time_limits(r: _Reader) -> tuple[int, int, int]:
+    """Soft and hard task limits, and the sync lock TTL, which must outlive the hard limit.
+
+    A lock that expired while its sync still ran would let a second sync of the same account start,
+    so the TTL defaults to the hard limit plus 100 s and a shorter explicit one is refused.
+    """
+    soft = r.get("TASK_SOFT_TIME_LIMIT", 1500, _parse_positive_int)
+    hard = r.get("TASK_TIME_LIMIT", 1800, _parse_positive_int)
+    if soft >= hard:
+        raise ConfigError(f"TASK_SOFT_TIME_LIMIT: {soft} must be less than TASK_TIME_LIMIT ({hard})")
+    lock_ttl = r.get("SYNC_LOCK_TTL_SECONDS", hard + 100, _parse_positive_int)
+    if lock_ttl <= hard:
+        raise ConfigError(f"SYNC_LOCK_TTL_SECONDS: {lock_ttl} must exceed TASK_TIME_LIMIT ({hard})")
+    return soft, hard, lock_ttl
 
 
 def _validate_keys(keys: tuple[str, ...]) -> None:

@@ -45,7 +45,14 @@ def _start_redis() -> subprocess.Popen[bytes]:
 
 
 def _commands() -> dict[str, list[str]]:
-    """The same commands the Dockerfile/compose services run."""
+    """The same commands the Dockerfile/compose services run.
+
+    The worker's prefetch, child recycling, limits and log level come from config.py through the
+    environment (CELERY_WORKER_*, TASK_*TIME_LIMIT); -c states CELERY_WORKER_CONCURRENCY explicitly.
+    """
+    from email_service.config import get_settings
+
+    workers = get_settings()
     celery = [str(BIN / "celery"), "-A", "email_service.worker"]
     return {
         "api": [
@@ -62,10 +69,8 @@ def _commands() -> dict[str, list[str]]:
             "-Q",
             "sync,send,delete,spam,periodic",
             "-c",
-            "2",
+            str(workers.worker_concurrency),
             "-E",
-            "--loglevel",
-            "INFO",
             "-n",
             "dev@%h",
         ],

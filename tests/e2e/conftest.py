@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from tests.conftest import ServerSet
 from tests.servers.processes import BIN, start_worker, stop_process, wait_http
@@ -46,3 +47,12 @@ def api_url(servers: ServerSet) -> Iterator[str]:
         yield url
     finally:
         stop_process(proc)
+
+
+@pytest.fixture
+def private_broker(servers: ServerSet) -> Iterator[str]:
+    """A broker database of its own (db 7), for a worker whose messages the session worker must not take."""
+    url = servers.redis_url.rsplit("/", 1)[0] + "/7"
+    redis.Redis.from_url(url).flushdb()
+    yield url
+    redis.Redis.from_url(url).flushdb()

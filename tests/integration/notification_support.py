@@ -20,6 +20,7 @@ from email_service.db import session_scope
 from email_service.models import Tenant, User
 from email_service.tasks.notify import send_notification
 from tests.conftest import apply_environment
+from tests.integration.queue_support import queue_list
 from tests.integration.send_support import parse
 from tests.servers.smtp_fixtures import SMTP_USERS
 from tests.servers.smtp_server import SmtpTestServer
@@ -79,7 +80,7 @@ def take_notifications() -> list[Published]:
     client = broker()
     found: list[Published] = []
     try:
-        while (raw := client.rpop("send")) is not None:
+        while (raw := client.rpop(queue_list("send"))) is not None:
             envelope = json.loads(raw)
             headers = envelope["headers"]
             if headers.get("task") != TASK:

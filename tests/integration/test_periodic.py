@@ -17,6 +17,7 @@ from email_service.services.scheduling import SyncDispatch, dispatch_due_syncs
 from email_service.sync.lock import lock_key
 from email_service.tasks.tick_guard import tick_key
 from tests.conftest import make_caller
+from tests.integration.queue_support import queue_list
 from tests.integration.test_accounts_api import ACCOUNT
 
 
@@ -176,12 +177,13 @@ def test_tick_republishes_sends_whose_queue_message_was_lost(clean_db) -> None:
             update(OutboxMessage).where(OutboxMessage.id.startswith("lost")).values(updated_at=old)
         )
     client = redis.Redis.from_url(clean_db.redis_url)
-    client.delete("send", tick_key("periodic_sync"))
+    send_list = queue_list("send")
+    client.delete(send_list, tick_key("periodic_sync"))
 
     result = periodic_sync.apply().get()
 
     expected = {f"lost-{caller.user_id}", f"overdue-scheduled-{caller.user_id}"}
     assert set(result["requeued_sends"]) == expected
-    queued = client.lrange("send", 0, -1)
+    queued = client.lrange(send_list, 0, -1)
     assert len(queued) == 2 and all(any(i.encode() in m for i in expected) for m in queued)
     assert all(caller.tenant_id.encode() in m and account_id.encode() in m for m in queued)

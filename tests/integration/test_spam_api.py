@@ -11,6 +11,7 @@ from email_service.api import spam as spam_api
 from email_service.db import session_scope
 from email_service.models import Message, TaskRecord, UserSpamModel
 from tests.conftest import Caller
+from tests.integration.queue_support import queue_list
 from tests.integration.test_messages_api import add_message, make_mailbox
 from tests.integration.test_spam_service import HAM
 
@@ -35,7 +36,7 @@ def test_spam_check_is_recorded_then_published(
     client: Any, owner: Caller, message_id: str, clean_db: Any
 ) -> None:
     broker = redis.Redis.from_url(clean_db.redis_url)
-    broker.delete("spam")
+    broker.delete(queue_list("spam"))
     response = client.post(f"/api/email/messages/{message_id}/spam-check", headers=owner.headers)
     assert response.status_code == 202, response.get_json()
     body = response.get_json()
@@ -43,9 +44,9 @@ def test_spam_check_is_recorded_then_published(
     with session_scope(owner.tenant_id) as session:
         record = session.get(TaskRecord, body["taskId"])
         assert record is not None and record.kind == "check_spam" and record.user_id == owner.user_id
-    queued = broker.lrange("spam", 0, -1)
+    queued = broker.lrange(queue_list("spam"), 0, -1)
     assert len(queued) == 1 and body["taskId"].encode() in queued[0] and message_id.encode() in queued[0]
-    broker.delete("spam")
+    broker.delete(queue_list("spam"))
 
 
 def test_feedback_counts_and_labels_the_message(client: Any, owner: Caller, message_id: str) -> None:

@@ -15,6 +15,7 @@ from email_service.services.spam_service import record_feedback, score_stored_me
 from email_service.spam.user_model import MIN_LABELS_PER_CLASS
 from email_service.tasks.spam import check_spam, check_spam_batch, enqueue_spam_scoring
 from tests.conftest import Caller
+from tests.integration.queue_support import queue_list
 from tests.integration.test_messages_api import Mailbox, add_message, make_mailbox
 
 PHISH = {
@@ -134,11 +135,11 @@ def test_feedback_changes_that_users_scores_and_nobody_elses(
 
 def test_enqueue_publishes_one_task_per_batch(owner: Caller, clean_db: Any) -> None:
     broker = redis.Redis.from_url(clean_db.redis_url)
-    broker.delete("spam")
+    broker.delete(queue_list("spam"))
     ids = [f"id-{n}" for n in range(1201)]
     task_ids = enqueue_spam_scoring(owner.tenant_id, owner.user_id, ids)
-    queued = broker.lrange("spam", 0, -1)
+    queued = broker.lrange(queue_list("spam"), 0, -1)
     assert len(task_ids) == 3 and len(queued) == 3
     assert all(b"check_spam_batch" in body and owner.tenant_id.encode() in body for body in queued)
     assert enqueue_spam_scoring(owner.tenant_id, owner.user_id, []) == []
-    broker.delete("spam")
+    broker.delete(queue_list("spam"))

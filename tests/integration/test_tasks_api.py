@@ -12,11 +12,12 @@ from email_service.models import TaskRecord
 from email_service.services.task_records import forget_task, record_task
 from email_service.tasks.helpers import get_queue_stats
 from tests.conftest import Caller, apply_environment
+from tests.integration.queue_support import queue_list
 from tests.integration.test_accounts_api import create
 
 
 def _queued_messages(servers, queue: str) -> list[bytes]:
-    return list(redis.Redis.from_url(servers.redis_url).lrange(queue, 0, -1))
+    return list(redis.Redis.from_url(servers.redis_url).lrange(queue_list(queue), 0, -1))
 
 
 def test_sync_is_recorded_then_published(client, owner: Caller, clean_db) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from celery import Celery
 from celery.backends.base import Backend
 from celery.backends.redis import RedisBackend
-from celery.signals import setup_logging, worker_process_init
+from celery.signals import celeryd_init, setup_logging, worker_process_init
 from kombu import Queue
 from kombu import pools as kombu_pools
 
@@ -15,32 +16,60 @@ from email_service.config import get_settings
 
 QUEUES = ("sync", "send", "delete", "spam", "periodic")
 TASK_PREFIX = "email_service.tasks."
-ROUTES = {
-    f"{TASK_PREFIX}sync_emails": {"queue": "sync"},
-    f"{TASK_PREFIX}send_email": {"queue": "send"},
-    f"{TASK_PREFIX}send_notification": {"queue": "send"},
-    f"{TASK_PREFIX}delete_emails": {"queue": "delete"},
-    f"{TASK_PREFIX}restore_emails": {"queue": "delete"},
-    f"{TASK_PREFIX}check_spam": {"queue": "spam"},
-    f"{TASK_PREFIX}check_spam_batch": {"queue": "spam"},
-    f"{TASK_PREFIX}periodic_sync": {"queue": "periodic"},
-    f"{TASK_PREFIX}cleanup_stale_results": {"queue": "periodic"},
+# The card's priorities, higher = more important. A worker consuming several queues takes the most
+# important waiting message first (see broker_priority and PHASE_7_CELERY.md §2).
+QUEUE_PRIORITY = {"sync": 10, "send": 8, "delete": 5, "spam": 3, "periodic": 10}
+TASK_QUEUES = {
+    "sync_emails": "sync",
+    "send_email": "send",
+    "send_notification": "send",
+    "delete_emails": "delete",
+    "restore_emails": "delete",
+    "check_spam": "spam",
+    "check_spam_batch": "spam",
+    "periodic_sync": "periodic",
+    "cleanup_stale_results": "periodic",
 }
-SOFT_TIME_LIMIT = 25 * 60
-HARD_TIME_LIMIT = 30 * 60
 MAX_RETRY_COUNTDOWN = 600
-# A message unacked for longer than this is redelivered; it must outlast the longest run plus the
-# longest retry countdown, or a long task would be started twice.
-VISIBILITY_TIMEOUT = HARD_TIME_LIMIT + MAX_RETRY_COUNTDOWN + 1200
+# Redis keeps one list per queue and priority step; BRPOP reads the steps in this order, lowest first.
+PRIORITY_STEPS = list(range(10))
+
+
+def broker_priority(card_priority: int) -> int:
+    """The card's 10 (most important) .. 1 as the Redis transport's 0 (read first) .. 9."""
+    return max(0, min(9, 10 - card_priority))
+
+
+ROUTES = {
+    f"{TASK_PREFIX}{task}": {"queue": queue, "priority": broker_priority(QUEUE_PRIORITY[queue])}
+    for task, queue in TASK_QUEUES.items()
+}
+
+
+def visibility_timeout(hard_time_limit: int) -> int:
+    """How long a reserved, unacked message waits before Redis redelivers it.
+
+    With late acks a message stays unacked for the whole run, and a retry or staggered start is held
+    by a worker until due: the timeout must outlast the hard limit plus the longest countdown, or a
+    long task would be started twice (1200 s margin on top).
+    """
+    return hard_time_limit + MAX_RETRY_COUNTDOWN + 1200
 
 
 def celery_config() -> dict[str, Any]:
     settings = get_settings()
+    visibility = visibility_timeout(settings.task_time_limit)
     return {
         "broker_url": settings.broker_url,
         "result_backend": settings.result_backend_url,
-        "broker_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT},
-        "result_backend_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT},
+        "broker_transport_options": {
+            "visibility_timeout": visibility,
+            "priority_steps": PRIORITY_STEPS,
+            # Queues in the worker's -Q order on every read instead of round robin; with the steps
+            # above, step 0 of every queue is read before step 1 of any.
+            "queue_order_strategy": "priority",
+        },
+        "result_backend_transport_options": {"visibility_timeout": visibility},
         "broker_connection_retry_on_startup": True,
         # The API publishes inside a request: when Redis is down, answer 503 within ~2 s, not minutes.
         "task_publish_retry_policy": {
@@ -55,10 +84,11 @@ def celery_config() -> dict[str, Any]:
         "result_accept_content": ["json"],
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
-        "worker_prefetch_multiplier": 1,
-        "worker_max_tasks_per_child": 1000,
-        "task_soft_time_limit": SOFT_TIME_LIMIT,
-        "task_time_limit": HARD_TIME_LIMIT,
+        "worker_concurrency": settings.worker_concurrency,
+        "worker_prefetch_multiplier": settings.worker_prefetch_multiplier,
+        "worker_max_tasks_per_child": settings.worker_max_tasks_per_child,
+        "task_soft_time_limit": settings.task_soft_time_limit,
+        "task_time_limit": settings.task_time_limit,
         "result_expires": 3600,
         "result_extended": True,
         "task_track_started": True,
@@ -139,14 +169,51 @@ def _reset_db_after_fork(**_: Any) -> None:
     dispose_engine()
 
 
+_in_worker = False
+
+
+@celeryd_init.connect
+def _mark_worker(**_: Any) -> None:
+    """Sent by `celery worker` before it sets up logging (beat and flower never send it)."""
+    global _in_worker
+    _in_worker = True
+
+
 @setup_logging.connect
 def _configure_worker_logging(**_: Any) -> None:
+    """Our JSON handler instead of Celery's; a worker logs at CELERY_WORKER_LOGLEVEL, beat at LOG_LEVEL."""
     from email_service.logging_setup import configure_logging
 
     settings = get_settings()
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.worker_loglevel if _in_worker else settings.log_level, settings.log_json)
 
 
 # Signal handlers (log context for the whole task run, worker metrics, outcomes on the task records);
 # imported for their effect.
 from email_service.tasks import observability, outcome_signals  # noqa: E402,F401
+
+# The card's shell workflow: `from email_service.tasks.celery_app import sync_emails, revoke_task`.
+# The task modules import this one for the app, so they are loaded on first access, not here.
+_EXPORTS = {
+    "sync_emails": "email_service.tasks.sync",
+    "send_email": "email_service.tasks.send",
+    "delete_emails": "email_service.tasks.delete",
+    "restore_emails": "email_service.tasks.delete",
+    "check_spam": "email_service.tasks.spam",
+    "check_spam_batch": "email_service.tasks.spam",
+    "periodic_sync": "email_service.tasks.periodic",
+    "cleanup_stale_results": "email_service.tasks.periodic",
+    "send_notification": "email_service.tasks.notify",
+    "get_task_status": "email_service.tasks.helpers",
+    "get_active_tasks": "email_service.tasks.helpers",
+    "get_queue_stats": "email_service.tasks.helpers",
+    "revoke_task": "email_service.tasks.helpers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The tasks and operator helpers by name, imported when first asked for."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -20,7 +20,8 @@ def publish_syncs(dispatches: list[SyncDispatch]) -> None:
     worker receives it.
     """
     amqp = celery_app.amqp
-    queue = amqp.queues[ROUTES[SYNC_TASK]["queue"]]
+    route = ROUTES[SYNC_TASK]
+    queue = amqp.queues[route["queue"]]
     with celery_app.producer_or_acquire() as producer, producer.batch(PUBLISH_BATCH_COMMANDS):
         for d in dispatches:
             kwargs = {"email_client_id": d.account_id, "tenant_id": d.tenant_id, "user_id": d.user_id}
@@ -39,6 +40,7 @@ def publish_syncs(dispatches: list[SyncDispatch]) -> None:
                 SYNC_TASK,
                 message,
                 queue=queue,
+                priority=route["priority"],
                 headers={"tenant_id": d.tenant_id, "user_id": d.user_id},
                 declare=[],
                 retry=False,
