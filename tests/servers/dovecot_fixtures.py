@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.servers.account_body import plain_account_body
 from tests.servers.dovecot import MISSING_BINARY, DovecotServer
 
 
@@ -30,18 +31,7 @@ class ImapUser:
 
     def account_data(self, **overrides: object) -> dict[str, object]:
         """The POST /api/accounts body for this mailbox (plain IMAP; SMTP unused unless overridden)."""
-        data: dict[str, object] = {
-            "email_address": self.email,
-            "imap_host": self.host,
-            "imap_port": self.port,
-            "imap_security": "none",
-            "smtp_host": self.host,
-            "smtp_port": 25,
-            "smtp_security": "none",
-            "username": self.username,
-            "password": self.password,
-        }
-        return {**data, **overrides}
+        return plain_account_body(self.email, self.host, self.port, self.username, self.password, **overrides)
 
 
 DovecotFactory = Callable[..., DovecotServer]
