@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def plain_account_body(
-    email: str, host: str, port: int, username: str, password: str, **overrides: object
+    email: str, host: str, port: int, username: str, password: str, /, **overrides: object
 ) -> dict[str, object]:
     data: dict[str, object] = {
         "email_address": email,
