@@ -19,6 +19,7 @@ from email_service.mail.imap_wire import (
     to_flag_update,
     to_message,
 )
+from email_service.mail.wire_text import has_line_break
 
 
 def _read_all(data: bytes) -> list[Response]:
@@ -211,3 +212,9 @@ def test_unbalanced_parens_rejected() -> None:
 
 def test_internaldate_space_padded_day_and_utc() -> None:
     assert parse_internaldate(b" 1-Feb-2024 10:00:00 +0000") == datetime(2024, 2, 1, 10, tzinfo=UTC)
+
+
+def test_quote_mailbox_never_splits_the_command_line() -> None:
+    assert quote_mailbox("a\r\nb DELETE INBOX") == b'"a&AA0ACg-b DELETE INBOX"'
+    for name in ("a\nb", "a\x00b", "a\rb"):
+        assert not has_line_break(quote_mailbox(name)), name
