@@ -9,7 +9,7 @@
 #   admin   email-service migrate | create-token ... | rotate-key | generate-key K
 # The build context is allow-listed by .dockerignore (requirements, pyproject, services/).
 # These are the commands `make run` starts (email_service/devserver.py `_commands()`), with container
-# addresses and paths; tests/unit/test_deploy_files.py keeps them in step.
+# addresses and paths; tests/unit/ops/test_deploy_files.py keeps them in step.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -51,5 +51,5 @@ VOLUME ["/app/var"]
 EXPOSE 8000 5555
 # API: GET /healthz; Flower: GET /healthcheck; worker and beat: always healthy (see healthcheck.py).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-m", "email_service.healthcheck"]
+    CMD ["python", "-m", "email_service.ops.healthcheck"]
 CMD ["gunicorn", "-c", "python:email_service.gunicorn_conf", "-b", "0.0.0.0:8000", "email_service.wsgi:app"]

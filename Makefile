@@ -58,7 +58,7 @@ test: lint typecheck pytest
 # Fault injection on real servers plus the secrets audit (leaks); `make test` runs both inside pytest.
 # Prints one line per scenario, then {"scenarios": N, "passed": N, "lost": 0, "duplicated": 0, "leaks": 0}.
 reliability: venv system-deps
-	$(VENV)/bin/pytest -q -p no:cacheprovider tests/reliability tests/integration/test_secrets_audit.py
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/reliability tests/integration/core/test_secrets_audit.py
 
 # The image on a real engine (tests/docker/, outside pyproject's testpaths): both builders, every role
 # healthy, the compose Dovecot restarted. Ends with `docker-check {"build_seconds": ..., "image_size_mb": ...}`.

@@ -43,15 +43,15 @@ BENCH_ENV = {
 
 def seed(messages: int) -> tuple[str, str, str]:
     """A user, an account, an INBOX of `messages` rows and a finished sync task: (token, account, task)."""
-    from email_service.config import get_settings
-    from email_service.crypto import get_secret_box
-    from email_service.db import session_scope
-    from email_service.models import Folder
-    from email_service.services.accounts import create_account
-    from email_service.services.identity import ensure_tenant_user
-    from email_service.services.task_records import record_task
+    from email_service.accounts.service import create_account
+    from email_service.core.config import get_settings
+    from email_service.core.crypto import get_secret_box
+    from email_service.core.db import session_scope
+    from email_service.core.tasking.records import record_task
+    from email_service.core.tenancy.identity import ensure_tenant_user
+    from email_service.core.tenancy.tokens import issue_token
+    from email_service.messages.folder_model import Folder
     from email_service.tasks.celery_app import celery_app
-    from email_service.tenancy.tokens import issue_token
 
     tenant, user = f"bench-t-{os.getpid()}", f"bench-u-{os.getpid()}"
     with session_scope(system=True) as session:
@@ -81,7 +81,7 @@ def seed(messages: int) -> tuple[str, str, str]:
 
 
 def _message(tenant: str, user: str, account: str, folder: str, i: int, now: datetime) -> Any:
-    from email_service.models import Message
+    from email_service.messages.model import Message
 
     return Message(
         tenant_id=tenant,

@@ -32,8 +32,8 @@ def bench_servers(private: bool = False, env: dict[str, str] | None = None) -> I
     if private or not os.environ.get("REDIS_URL"):
         redis = RedisServer().start()
         os.environ["REDIS_URL"] = redis.url
-    from email_service.config import reset_settings
-    from email_service.db import dispose_engine
+    from email_service.core.config import reset_settings
+    from email_service.core.db import dispose_engine
     from email_service.migrate import upgrade
     from email_service.tasks.celery_app import reconfigure
 

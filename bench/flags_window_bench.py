@@ -32,8 +32,8 @@ USER, PASSWORD = "bench", "bench-password"
 
 
 def timed(ids: tuple[str, str, str], window: int, full: bool = False) -> tuple[float, Any]:
-    from email_service.services.sync_service import run_account_sync
     from email_service.sync.plan import SyncOptions
+    from email_service.sync.service import run_account_sync
 
     options = SyncOptions(recent_flags_window=window, force_full_sync=full)
     start = time.perf_counter()

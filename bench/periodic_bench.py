@@ -81,8 +81,8 @@ def one_run(redis_url: str) -> dict[str, float]:
     """The real tick; publishing is timed through the publish callable, the claim is the rest."""
     import redis
 
-    from email_service.services.scheduling import SyncDispatch, dispatch_due_syncs
-    from email_service.tasks.dispatch import publish_syncs
+    from email_service.core.tasking.bulk_publish import publish_syncs
+    from email_service.ops.scheduling import SyncDispatch, dispatch_due_syncs
 
     client = redis.Redis.from_url(redis_url)
     client.delete("sync")

@@ -14,7 +14,7 @@ import time
 import types
 from collections.abc import Callable
 
-from email_service.mail.sanitize import extract_html, sanitize_html
+from email_service.mail.sanitize.html import extract_html, sanitize_html
 
 Sanitiser = Callable[[str], object]
 
@@ -45,7 +45,7 @@ INPUTS: dict[str, Callable[[int], str]] = {
 def old_sanitiser(rev: str) -> Sanitiser:
     """sanitize_html as it was at `rev`, loaded as a separate module."""
     source = subprocess.run(
-        ["git", "show", f"{rev}:services/email_service/mail/sanitize.py"],
+        ["git", "show", f"{rev}:services/email_service/mail/sanitize/html.py"],
         check=True,
         capture_output=True,
         text=True,

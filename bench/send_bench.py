@@ -42,11 +42,11 @@ def prepare_rows(
     smtp: SmtpServerProcess, count: int, account_kwargs: dict[str, Any] | None = None
 ) -> tuple[dict[str, Any], list[str]]:
     """A tenant, user and account on the SMTP server (or the given one), and `count` queued rows."""
-    from email_service.crypto import get_secret_box
-    from email_service.db import session_scope
-    from email_service.services.accounts import create_account
-    from email_service.services.identity import ensure_tenant_user
-    from email_service.services.outbox import queue_send, validate_send
+    from email_service.accounts.service import create_account
+    from email_service.core.crypto import get_secret_box
+    from email_service.core.db import session_scope
+    from email_service.core.tenancy.identity import ensure_tenant_user
+    from email_service.sending.outbox import queue_send, validate_send
 
     tenant, user = "bench-tenant", "bench-user"
     if account_kwargs is None:
@@ -83,7 +83,7 @@ def prepare_rows(
 
 
 def run_task_path(kwargs: dict[str, Any], ids: list[str]) -> float:
-    from email_service.tasks.send import SMTP_CONNECTIONS, send_email
+    from email_service.sending.tasks import SMTP_CONNECTIONS, send_email
 
     started = time.perf_counter()
     for task_id in ids:
@@ -109,8 +109,8 @@ async def run_raw(smtp: SmtpServerProcess, raws: list[bytes]) -> float:
 
 
 def stored_mimes(ids: list[str]) -> list[bytes]:
-    from email_service.db import session_scope
-    from email_service.models import OutboxMessage
+    from email_service.core.db import session_scope
+    from email_service.sending.model import OutboxMessage
 
     with session_scope("bench-tenant") as session:
         return [bytes(session.get(OutboxMessage, i).mime or b"") for i in ids]  # type: ignore[union-attr]
@@ -118,7 +118,7 @@ def stored_mimes(ids: list[str]) -> list[bytes]:
 
 def _publish(kwargs: dict[str, Any], ids: list[str]) -> None:
     """Publish like the API (task id = outbox id, tenant headers, task-sent event)."""
-    from email_service.tasks.helpers import task_launcher
+    from email_service.core.tasking.status import task_launcher
 
     tenant, user = kwargs["tenant_id"], kwargs["user_id"]
     body = {k: v for k, v in kwargs.items() if k not in ("tenant_id", "user_id")}
@@ -239,7 +239,7 @@ def main() -> None:
         SmtpServerProcess({USER: PASSWORD}) as smtp,
         tempfile.TemporaryDirectory() as log_dir,
     ):
-        from email_service.logging_setup import configure_logging
+        from email_service.core.logging_setup import configure_logging
 
         configure_logging("WARNING", True)
         env = {**os.environ, "LOG_LEVEL": "INFO"}  # the worker says "ready." at INFO

@@ -55,10 +55,10 @@ def make_messages(count: int, size: int) -> Iterator[bytes]:
 
 
 def create_account(server: DovecotServer, user: str, password: str) -> tuple[str, str, str]:
-    from email_service.crypto import get_secret_box
-    from email_service.db import session_scope
-    from email_service.services.accounts import create_account as create
-    from email_service.services.identity import ensure_tenant_user
+    from email_service.accounts.service import create_account as create
+    from email_service.core.crypto import get_secret_box
+    from email_service.core.db import session_scope
+    from email_service.core.tenancy.identity import ensure_tenant_user
 
     tenant, owner = f"bench-{os.getpid()}-{int(time.time())}", f"bench-user-{os.getpid()}-{int(time.time())}"
     with session_scope(system=True) as session:
@@ -79,7 +79,7 @@ def create_account(server: DovecotServer, user: str, password: str) -> tuple[str
 
 
 def timed_sync(ids: tuple[str, str, str]) -> tuple[float, Any]:
-    from email_service.services.sync_service import run_account_sync
+    from email_service.sync.service import run_account_sync
 
     start = time.perf_counter()
     result = run_account_sync(*ids)
@@ -90,8 +90,8 @@ def listable(ids: tuple[str, str, str]) -> int:
     """Rows visible to the owner (what the listing API reads)."""
     from sqlalchemy import func, select
 
-    from email_service.db import session_scope
-    from email_service.models import Message
+    from email_service.core.db import session_scope
+    from email_service.messages.model import Message
 
     account_id, tenant, _owner = ids
     with session_scope(tenant) as session:
@@ -168,8 +168,8 @@ def reset_messages(pg: Any, ids: tuple[str, str, str]) -> None:
         return
     from sqlalchemy import delete
 
-    from email_service.db import session_scope
-    from email_service.models import Message
+    from email_service.core.db import session_scope
+    from email_service.messages.model import Message
 
     with session_scope(ids[1]) as session:
         session.execute(delete(Message).where(Message.account_id == ids[0]))

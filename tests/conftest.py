@@ -99,7 +99,7 @@ def servers() -> Iterator[ServerSet]:
 
     upgrade()
     yield ServerSet(db, redis_url, env)
-    from email_service.db import dispose_engine
+    from email_service.core.db import dispose_engine
 
     dispose_engine()
     if redis:
@@ -112,8 +112,8 @@ def servers() -> Iterator[ServerSet]:
 
 def apply_environment() -> None:
     """Make every cached piece of configuration re-read os.environ."""
-    from email_service.config import reset_settings
-    from email_service.db import dispose_engine
+    from email_service.core.config import reset_settings
+    from email_service.core.db import dispose_engine
     from email_service.tasks.celery_app import reconfigure
 
     reset_settings()
@@ -167,10 +167,10 @@ class Caller:
 
 def make_caller(tenant_id: str | None = None, user_id: str | None = None, email: str = "") -> Caller:
     """Create tenant and user rows (system scope, as the CLI does) and a token for them."""
-    from email_service.config import get_settings
-    from email_service.db import session_scope
-    from email_service.services.identity import ensure_tenant_user
-    from email_service.tenancy.tokens import issue_token
+    from email_service.core.config import get_settings
+    from email_service.core.db import session_scope
+    from email_service.core.tenancy.identity import ensure_tenant_user
+    from email_service.core.tenancy.tokens import issue_token
 
     tenant_id = tenant_id or f"tenant-{uuid.uuid4().hex[:8]}"
     user_id = user_id or f"user-{uuid.uuid4().hex[:8]}"

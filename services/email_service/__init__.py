@@ -6,27 +6,25 @@ from typing import Any
 
 from flask import Flask
 
-from email_service.config import get_settings, load_settings, reset_settings
+from email_service.core.config import get_settings, load_settings, reset_settings
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the API app; test_config may carry environment overrides for settings."""
-    from email_service.api import (
-        accounts,
-        delete,
-        health,
-        messages,
-        notifications,
-        openapi,
-        send,
-        spam,
-        sync,
-        tasks,
-    )
-    from email_service.api.auth import init_auth
-    from email_service.api.errors import register_error_handlers
-    from email_service.api.metrics import init_metrics
-    from email_service.logging_setup import configure_logging
+    from email_service.accounts import api as accounts
+    from email_service.core.http import openapi
+    from email_service.core.http.auth import init_auth
+    from email_service.core.http.errors import register_error_handlers
+    from email_service.core.logging_setup import configure_logging
+    from email_service.core.tasking import api as tasks
+    from email_service.deletion import api as delete
+    from email_service.messages import api as messages
+    from email_service.notifications import api as notifications
+    from email_service.ops import health
+    from email_service.ops.metrics import init_metrics
+    from email_service.sending import api as send
+    from email_service.spam import api as spam
+    from email_service.sync import api as sync
 
     if test_config and "ENV" in test_config:
         reset_settings(load_settings(test_config["ENV"]))

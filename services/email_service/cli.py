@@ -7,9 +7,9 @@ import sys
 import click
 from sqlalchemy import select
 
-from email_service.config import ConfigError, get_settings
-from email_service.crypto import get_secret_box
-from email_service.db import session_scope
+from email_service.core.config import ConfigError, get_settings
+from email_service.core.crypto import get_secret_box
+from email_service.core.db import session_scope
 
 
 @click.group()
@@ -38,8 +38,8 @@ def migrate() -> None:
 @click.option("--ttl", default=None, type=int, help="lifetime in seconds (default JWT_TTL_SECONDS)")
 def create_token(tenant_id: str, user_id: str, email: str, ttl: int | None) -> None:
     """Create tenant and user when missing and print a bearer token for them."""
-    from email_service.services.identity import ensure_tenant_user
-    from email_service.tenancy.tokens import issue_token
+    from email_service.core.tenancy.identity import ensure_tenant_user
+    from email_service.core.tenancy.tokens import issue_token
 
     try:
         with session_scope(system=True) as session:
@@ -52,8 +52,8 @@ def create_token(tenant_id: str, user_id: str, email: str, ttl: int | None) -> N
 @main.command("rotate-key")
 def rotate_key() -> None:
     """Re-encrypt every stored secret with the first key of ENCRYPTION_KEYS."""
-    from email_service.models import EmailAccount
-    from email_service.services.accounts import account_password
+    from email_service.accounts.model import EmailAccount
+    from email_service.accounts.service import account_password
 
     box = get_secret_box()
     rotated = 0
@@ -69,7 +69,7 @@ def rotate_key() -> None:
 @click.argument("key_id")
 def generate_key(key_id: str) -> None:
     """Print a new ENCRYPTION_KEYS entry (put it first, keep the old ones, then rotate-key)."""
-    from email_service.crypto import generate_key as make
+    from email_service.core.crypto import generate_key as make
 
     click.echo(make(key_id))
 

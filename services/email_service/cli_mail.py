@@ -7,8 +7,8 @@ from typing import Any
 import click
 
 from email_service.cli import main
-from email_service.crypto import get_secret_box
-from email_service.db import session_scope
+from email_service.core.crypto import get_secret_box
+from email_service.core.db import session_scope
 
 
 @main.command("add-account")
@@ -25,9 +25,9 @@ from email_service.db import session_scope
 @click.option("--password", prompt=True, hide_input=True, help="prompted for when omitted")
 def add_account(tenant_id: str, user_id: str, **fields: object) -> None:
     """Add an email account for a user (tenant and user are created when missing); prints its id."""
-    from email_service.api.schemas import AccountCreate
-    from email_service.services.accounts import create_account
-    from email_service.services.identity import ensure_tenant_user
+    from email_service.accounts.service import create_account
+    from email_service.core.http.schemas import AccountCreate
+    from email_service.core.tenancy.identity import ensure_tenant_user
 
     data = AccountCreate.model_validate(fields).model_dump()
     with session_scope(system=True) as session:
@@ -79,8 +79,8 @@ def sync(account_id: str, folder_id: str | None, force_full_sync: bool) -> None:
 
     from sqlalchemy import select
 
-    from email_service.models import EmailAccount
-    from email_service.services.sync_service import run_account_sync
+    from email_service.accounts.model import EmailAccount
+    from email_service.sync.service import run_account_sync
 
     with session_scope(system=True) as session:  # the operator names an account; find its owner
         owner = session.execute(

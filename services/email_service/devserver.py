@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from email_service.config_launch import environ, export, load_launch_settings
-from email_service.embedded_redis import start_redis
+from email_service.core.config_launch import environ, export, load_launch_settings
+from email_service.core.embedded_redis import start_redis
 
 _LAUNCH = load_launch_settings()
 VAR = _LAUNCH.var_dir
@@ -50,7 +50,7 @@ def _commands() -> dict[str, list[str]]:
     The worker's prefetch, child recycling, limits and log level come from config.py through the
     environment (CELERY_WORKER_*, TASK_*TIME_LIMIT); -c states CELERY_WORKER_CONCURRENCY explicitly.
     """
-    from email_service.config import get_settings
+    from email_service.core.config import get_settings
 
     workers = get_settings()
     celery = [str(BIN / "celery"), "-A", "email_service.worker"]
@@ -89,7 +89,7 @@ def main() -> None:
     procs: list[subprocess.Popen[bytes]] = []
     if not environ().get("REDIS_URL"):
         procs.append(_start_redis())
-    from email_service.config import get_settings, mask_url
+    from email_service.core.config import get_settings, mask_url
     from email_service.migrate import upgrade
 
     settings = get_settings()

@@ -7,9 +7,9 @@ import shutil
 import tempfile
 from typing import Any
 
-from email_service.config import load_settings
-from email_service.config_launch import export
-from email_service.logging_setup import gunicorn_logconfig
+from email_service.core.config import load_settings
+from email_service.core.config_launch import export
+from email_service.core.logging_setup import gunicorn_logconfig
 
 # Loaded, not cached: the master stops here on a bad configuration, and each worker re-reads the
 # settings after the fork (with PROMETHEUS_MULTIPROC_DIR set by on_starting).

@@ -9,8 +9,8 @@ from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from email_service.config import get_settings
-from email_service.db import make_engine
+from email_service.core.config import get_settings
+from email_service.core.db import make_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

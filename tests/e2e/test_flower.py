@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from email_service.tasks.helpers import task_launcher
+from email_service.core.tasking.status import task_launcher
 from tests.conftest import ServerSet, make_caller
 from tests.servers.redis_server import free_port
 

@@ -9,10 +9,10 @@ import urllib.request
 from email.message import EmailMessage
 from pathlib import Path
 
-from email_service.crypto import get_secret_box
-from email_service.db import session_scope
-from email_service.services.accounts import create_account
-from email_service.tasks.helpers import task_launcher
+from email_service.accounts.service import create_account
+from email_service.core.crypto import get_secret_box
+from email_service.core.db import session_scope
+from email_service.core.tasking.status import task_launcher
 from tests.conftest import make_caller
 
 

@@ -9,13 +9,13 @@ from typing import Any
 
 from celery.result import AsyncResult
 
-from email_service.db import session_scope
-from email_service.models import OutboxMessage
-from email_service.services.outbox import queue_send, validate_send
+from email_service.core.db import session_scope
+from email_service.core.tasking.status import task_launcher
+from email_service.sending.model import OutboxMessage
+from email_service.sending.outbox import queue_send, validate_send
 from email_service.tasks.celery_app import celery_app
-from email_service.tasks.helpers import task_launcher
 from tests.conftest import make_caller
-from tests.integration.send_support import make_send_account
+from tests.integration.sending.send_support import make_send_account
 from tests.servers.smtp_server import SmtpTestServer
 
 COUNT = 20

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from email_service.crypto import get_secret_box
-from email_service.db import session_scope
-from email_service.services.accounts import create_account
+from email_service.accounts.service import create_account
+from email_service.core.crypto import get_secret_box
+from email_service.core.db import session_scope
+from email_service.core.tasking.status import get_queue_stats
 from email_service.tasks.celery_app import TASK_PREFIX, celery_app
-from email_service.tasks.helpers import get_queue_stats
 from tests.conftest import ServerSet, make_caller
-from tests.integration.sync_support import message
+from tests.integration.sync.sync_support import message
 from tests.servers.dovecot_fixtures import ImapUser
 from tests.servers.processes import BIN
 

@@ -13,13 +13,13 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from email_service.db import session_scope
-from email_service.models import TaskRecord
+from email_service.core.db import session_scope
+from email_service.core.tasking.model import TaskRecord
 from email_service.sync.cancel import cancel_key
 from email_service.sync.lock import lock_key
 from tests.conftest import Caller, ServerSet, make_caller
 from tests.e2e.http import call, poll_task
-from tests.integration.sync_support import SyncAccount, message, uids
+from tests.integration.sync.sync_support import SyncAccount, message, uids
 from tests.reliability.imap_support import server_uids
 from tests.reliability.proxy import TcpProxy
 from tests.reliability.waits import wait_for

@@ -6,12 +6,12 @@ from email.message import EmailMessage
 
 import redis
 
-from email_service.crypto import get_secret_box
-from email_service.db import session_scope
-from email_service.models import EmailAccount
-from email_service.services.accounts import create_account
+from email_service.accounts.model import EmailAccount
+from email_service.accounts.service import create_account
+from email_service.core.crypto import get_secret_box
+from email_service.core.db import session_scope
+from email_service.ops.beat_guard import tick_key
 from email_service.tasks.celery_app import celery_app
-from email_service.tasks.tick_guard import tick_key
 from tests.conftest import make_caller
 from tests.e2e.http import call, poll_task
 

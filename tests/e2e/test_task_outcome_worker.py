@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import redis
 
-from email_service.db import session_scope
-from email_service.models import TaskRecord, new_id
-from email_service.services.task_records import record_task
+from email_service.core.db import session_scope
+from email_service.core.model_base import new_id
+from email_service.core.tasking.model import TaskRecord
+from email_service.core.tasking.records import record_task
+from email_service.core.tasking.status import task_launcher
 from email_service.tasks.celery_app import celery_app
-from email_service.tasks.helpers import task_launcher
 from tests.conftest import ServerSet, make_caller
 from tests.e2e.http import call, poll_task
-from tests.integration.sync_support import message
+from tests.integration.sync.sync_support import message
 from tests.reliability.waits import wait_for
 from tests.servers.dovecot_fixtures import ImapUser
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from email_service.services.sync_service import run_account_sync
+from email_service.sync.service import run_account_sync
 from tests.conftest import Caller
 from tests.hostile import corpus
 from tests.hostile.test_hostile_sync import ACTIVE_CONTENT, api_fields, server_count
-from tests.integration.sync_support import make_account, rows
+from tests.integration.sync.sync_support import make_account, rows
 from tests.servers.dovecot_fixtures import ImapUser
 
 # Before the fix these two messages took ~40 s and ~11 s to sanitise; both sanitise in well under 1 s now.

@@ -12,10 +12,10 @@ from typing import Any
 import psutil
 from imapclient import IMAPClient
 
-from email_service.services.sync_service import run_account_sync
+from email_service.sync.service import run_account_sync
 from tests.conftest import Caller
 from tests.hostile import corpus
-from tests.integration.sync_support import make_account, rows
+from tests.integration.sync.sync_support import make_account, rows
 from tests.servers.dovecot_fixtures import ImapUser
 
 ACTIVE_CONTENT = re.compile(

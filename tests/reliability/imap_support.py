@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.integration.sync_support import imap
+from tests.integration.sync.sync_support import imap
 from tests.servers.dovecot_fixtures import ImapUser
 
 

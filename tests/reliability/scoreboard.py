@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
-AUDIT_FILE = "tests/integration/test_secrets_audit.py"
+AUDIT_FILE = "tests/integration/core/test_secrets_audit.py"
 
 
 @dataclass

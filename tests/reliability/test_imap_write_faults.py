@@ -10,18 +10,18 @@ from typing import Any
 
 import pytest
 
-from email_service.services.sync_service import run_account_sync
-from email_service.tasks.delete import delete_emails
+from email_service.deletion.tasks import delete_emails
+from email_service.sync.service import run_account_sync
 from tests.conftest import Caller
-from tests.integration.delete_support import ids_by_subject, rows_in, server_subjects
-from tests.integration.send_support import (
+from tests.integration.deletion.delete_support import ids_by_subject, rows_in, server_subjects
+from tests.integration.sending.send_support import (
     make_send_account,
     outbox_row,
     post_send,
     register_blueprint,
     run_task,
 )
-from tests.integration.sync_support import make_account, message
+from tests.integration.sync.sync_support import make_account, message
 from tests.reliability.conftest import ProxyFactory
 from tests.reliability.imap_support import copies_of, server_uids
 from tests.reliability.scoreboard import ScenarioCount

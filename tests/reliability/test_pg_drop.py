@@ -14,9 +14,9 @@ from typing import Any
 import psycopg
 from sqlalchemy.exc import OperationalError
 
-from email_service.tasks.sync import sync_emails
+from email_service.sync.tasks import sync_emails
 from tests.conftest import Caller, ServerSet, apply_environment
-from tests.integration.sync_support import make_account, message, uids
+from tests.integration.sync.sync_support import make_account, message, uids
 from tests.reliability.conftest import ProxyFactory
 from tests.reliability.imap_support import server_uids
 from tests.reliability.scoreboard import ScenarioCount

@@ -9,13 +9,13 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from email_service.db import session_scope
-from email_service.mail.imap import ImapConnectionError
-from email_service.models import Message
-from email_service.services.sync_service import run_account_sync
+from email_service.core.db import session_scope
+from email_service.mail.imap.client import ImapConnectionError
+from email_service.messages.model import Message
 from email_service.sync.plan import SyncOptions
+from email_service.sync.service import run_account_sync
 from tests.conftest import Caller
-from tests.integration.sync_support import imap, make_account, message, uids
+from tests.integration.sync.sync_support import imap, make_account, message, uids
 from tests.reliability.conftest import ProxyFactory
 from tests.reliability.scoreboard import ScenarioCount
 from tests.servers.dovecot_fixtures import ImapUser

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Caller
-from tests.integration.sync_support import imap, make_account, message, uids
+from tests.integration.sync.sync_support import imap, make_account, message, uids
 from tests.reliability.conftest import ProxyFactory, WorkerFactory
 from tests.reliability.imap_support import server_uids
 from tests.reliability.scoreboard import ScenarioCount

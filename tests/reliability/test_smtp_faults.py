@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from email_service.mail.smtp import SmtpTransientError
+from email_service.mail.smtp.client import SmtpTransientError
 from tests.conftest import Caller
-from tests.integration.send_support import (
+from tests.integration.sending.send_support import (
     SendAccount,
     make_send_account,
     outbox_row,

@@ -8,11 +8,16 @@ from typing import Any
 
 import pytest
 
-from email_service.models import new_id
-from email_service.tasks.helpers import task_launcher
+from email_service.core.model_base import new_id
+from email_service.core.tasking.status import task_launcher
 from tests.conftest import Caller
-from tests.integration.send_support import make_send_account, outbox_row, post_send, register_blueprint
-from tests.integration.sync_support import imap, make_account, message, uids
+from tests.integration.sending.send_support import (
+    make_send_account,
+    outbox_row,
+    post_send,
+    register_blueprint,
+)
+from tests.integration.sync.sync_support import imap, make_account, message, uids
 from tests.reliability.conftest import ProxyFactory, WorkerFactory
 from tests.reliability.imap_support import copies_of, server_uids
 from tests.reliability.scoreboard import ScenarioCount

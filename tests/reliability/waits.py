@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from email_service.tasks.helpers import get_task_status
+from email_service.core.tasking.status import get_task_status
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:

@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from email_service.embedded_redis import start_redis
+from email_service.core.embedded_redis import start_redis
 
 
 def free_port() -> int:

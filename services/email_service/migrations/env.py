@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
-from email_service.config import get_settings
-from email_service.db import make_engine
-from email_service.models import Base
+from email_service.core.config import get_settings
+from email_service.core.db import make_engine
+from email_service.schema import Base
 
 config = context.config
 

@@ -7,8 +7,8 @@ import logging
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
-from email_service.db import session_scope
-from email_service.models import EmailAccount
+from email_service.accounts.model import EmailAccount
+from email_service.core.db import session_scope
 from email_service.notifications.catalog import EmailTemplate
 from email_service.notifications.dispatch import publish_notification
 from email_service.notifications.request import NotificationRequest

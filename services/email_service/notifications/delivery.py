@@ -10,14 +10,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from email_service.config import Settings
-from email_service.db import session_scope
-from email_service.models import EmailAccount, OutboxMessage, Tenant, User
+from email_service.accounts.model import EmailAccount
+from email_service.core.config import Settings
+from email_service.core.db import session_scope
+from email_service.core.tenancy.tenant_model import Tenant
+from email_service.core.tenancy.user_model import User
 from email_service.notifications.catalog import EmailTemplate
 from email_service.notifications.mailer import SystemMailer
 from email_service.notifications.render import render_notification
 from email_service.notifications.request import NotificationRequest
 from email_service.notifications.rules import event_enabled, frontend_links, is_undeliverable, task_label
+from email_service.sending.model import OutboxMessage
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,9 @@ BROKER_DOWN = (OperationalError, RedisError, OSError)
 
 def publish_notification(request: NotificationRequest) -> str | None:
     """The new task's id, or None when the broker refused it (logged; the reported task goes on)."""
-    from email_service.tasks.helpers import task_launcher  # Celery stays out of the import graph of rules
+    from email_service.core.tasking.status import (
+        task_launcher,  # Celery stays out of the import graph of rules
+    )
 
     kwargs = request.as_kwargs()
     tenant_id, user_id = kwargs.pop("tenant_id"), kwargs.pop("user_id")

@@ -8,8 +8,8 @@ from email.policy import SMTP
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import Literal
 
-from email_service.config import Settings
-from email_service.mail.smtp import SmtpSettings, open_smtp
+from email_service.core.config import Settings
+from email_service.mail.smtp.client import SmtpSettings, open_smtp
 from email_service.notifications.render import RenderedMail
 
 log = logging.getLogger(__name__)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from email_service.crypto import get_secret_box
-from email_service.db import session_scope
+from email_service.accounts.service import create_account, list_accounts, update_account
+from email_service.core.crypto import get_secret_box
+from email_service.core.db import session_scope
 from email_service.sandbox.settings import SandboxSettings
-from email_service.services.accounts import create_account, list_accounts, update_account
 
 
 def account_fields(settings: SandboxSettings) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from pymap.backend.maildir.users import PasswordsFile, UsersFile
 from pymap.imap import IMAPService
 from pysasl.hashing import BuiltinHash
 
-from email_service.config_launch import export
+from email_service.core.config_launch import export
 from email_service.sandbox.settings import SandboxSettings
 
 # Cheap hashing is fine for a loopback demo account and keeps every LOGIN fast.

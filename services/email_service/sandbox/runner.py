@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from email_service.config_launch import child_environ, load_launch_settings
+from email_service.core.config_launch import child_environ, load_launch_settings
 from email_service.sandbox.settings import SandboxSettings, sandbox_enabled
 
 

@@ -1,7 +1,7 @@
 """Sandbox settings: ports, demo credentials and where the mailbox lives, from env and arguments.
 
 The sandbox is a development tool that runs outside the service's own settings, so it parses its
-few SANDBOX_* variables here, from the environment `email_service.config_launch` hands it.
+few SANDBOX_* variables here, from the environment `email_service.core.config_launch` hands it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from email_service.config_launch import environ
+from email_service.core.config_launch import environ
 
 HOST = "127.0.0.1"
 DEMO_PASSWORD = "demo"  # noqa: S105 - the published sandbox login, loopback only

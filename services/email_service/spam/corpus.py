@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from email_service.config_launch import load_launch_settings
+from email_service.core.config_launch import load_launch_settings
 
 HOLDOUT_MODULUS = 5  # one file in five (by name hash) is never trained on
 LABELS = {"ham": 0, "spam": 1}

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
-from email_service.mail.mime import MimeParseError, ParsedMessage, parse_message
+from email_service.mail.mime.parse import MimeParseError, ParsedMessage, parse_message
 from email_service.spam.artefacts import normalise_view
 from email_service.spam.features import N_FEATURES, feature_row, to_matrix
 from email_service.spam.indicators import detect_indicators

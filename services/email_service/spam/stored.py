@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from email_service.mail.sanitize import extract_html
+from email_service.mail.sanitize.html import extract_html
 from email_service.spam.model import Analysis, analyse_raw, analyse_view
 from email_service.spam.view import MAX_TEXT_CHARS, AttachmentInfo, MessageView
 

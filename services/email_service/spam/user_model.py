@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import SGDClassifier
 
-from email_service.mail.mime import ParsedMessage
+from email_service.mail.mime.parse import ParsedMessage
 from email_service.spam.features import N_FEATURES
 from email_service.spam.model import analyse_view
 from email_service.spam.view import view_from_parsed

@@ -13,7 +13,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import parseaddr
 
-from email_service.mail.mime import ParsedMessage, html_to_text
+from email_service.mail.mime.parse import ParsedMessage, html_to_text
 
 MAX_TEXT_CHARS = 20_000
 _RAW_HEADERS = ("Received", "Received-SPF", "Authentication-Results", "Return-Path", "Message-ID", "X-Mailer")

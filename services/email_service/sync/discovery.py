@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from email_service.mail.imap_types import FolderInfo
-from email_service.models import Folder, Message
+from email_service.mail.imap.types import FolderInfo
+from email_service.messages.folder_model import Folder
+from email_service.messages.model import Message
 from email_service.sync.store import FolderState
 
 

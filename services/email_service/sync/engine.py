@@ -16,7 +16,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from email_service.mail.imap_types import FetchedMessage, FlagUpdate, FolderStatus, QresyncResult, SelectInfo
+from email_service.mail.imap.types import FetchedMessage, FlagUpdate, FolderStatus, QresyncResult, SelectInfo
 from email_service.sync import store
 from email_service.sync.junk_moves import MoveWatch
 from email_service.sync.mirror_check import MirrorMismatch, plan_repair

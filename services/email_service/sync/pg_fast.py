@@ -17,8 +17,8 @@ from psycopg import sql
 from sqlalchemy import JSON, Table
 from sqlalchemy.orm import Session
 
-from email_service.mail.imap_types import FlagUpdate
-from email_service.models import Message
+from email_service.mail.imap.types import FlagUpdate
+from email_service.messages.model import Message
 from email_service.sync.rows import flag_columns
 
 MESSAGES: Table = Message.__table__  # type: ignore[assignment]

@@ -19,7 +19,7 @@ from typing import Any
 
 import billiard
 
-from email_service.mail.imap_types import FetchedMessage
+from email_service.mail.imap.types import FetchedMessage
 from email_service.sync.rows import BuiltBatch, RowContext, build_rows
 
 log = logging.getLogger(__name__)

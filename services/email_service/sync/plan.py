@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from email_service.mail.imap_types import FolderStatus
+from email_service.mail.imap.types import FolderStatus
 from email_service.sync.store import FolderState
 
 DEFAULT_FULL_SCAN_INTERVAL = timedelta(minutes=30)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from email_service.mail.imap_types import FetchedMessage
-from email_service.mail.mime import Address, ParsedMessage, parse_message
+from email_service.mail.imap.types import FetchedMessage
+from email_service.mail.mime.parse import Address, ParsedMessage, parse_message
 
 SEEN, FLAGGED, ANSWERED = "\\Seen", "\\Flagged", "\\Answered"
 JSON_FIELDS = frozenset({"to_addresses", "cc_addresses", "reply_to", "headers", "flags", "spam_indicators"})

@@ -15,8 +15,10 @@ from sqlalchemy import CursorResult, Result, Table, bindparam, delete, func, sel
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
-from email_service.mail.imap_types import FlagUpdate, SelectInfo
-from email_service.models import Attachment, Folder, Message
+from email_service.mail.imap.types import FlagUpdate, SelectInfo
+from email_service.messages.attachment_model import Attachment
+from email_service.messages.folder_model import Folder
+from email_service.messages.model import Message
 from email_service.sync import pg_fast
 from email_service.sync.rows import BuiltBatch, flag_columns
 

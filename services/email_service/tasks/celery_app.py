@@ -12,7 +12,7 @@ from celery.signals import celeryd_init, setup_logging, worker_process_init
 from kombu import Queue
 from kombu import pools as kombu_pools
 
-from email_service.config import get_settings
+from email_service.core.config import get_settings
 
 QUEUES = ("sync", "send", "delete", "spam", "periodic")
 TASK_PREFIX = "email_service.tasks."
@@ -104,7 +104,7 @@ def celery_config() -> dict[str, Any]:
 
 
 def _beat_schedule() -> dict[str, Any]:
-    from email_service.tasks.schedules import BEAT_SCHEDULE
+    from email_service.ops.schedules import BEAT_SCHEDULE
 
     return BEAT_SCHEDULE
 
@@ -134,12 +134,12 @@ def create_celery() -> Celery:
     app = EmailServiceCelery(
         "email_service",
         include=[
-            "email_service.tasks.sync",
-            "email_service.tasks.send",
-            "email_service.tasks.delete",
-            "email_service.tasks.spam",
-            "email_service.tasks.periodic",
-            "email_service.tasks.notify",
+            "email_service.sync.tasks",
+            "email_service.sending.tasks",
+            "email_service.deletion.tasks",
+            "email_service.spam.tasks",
+            "email_service.ops.tasks",
+            "email_service.notifications.tasks",
         ],
     )
     # Lazy: settings are read when the configuration is first needed, not at import time.
@@ -164,7 +164,7 @@ celery_app = create_celery()
 @worker_process_init.connect
 def _reset_db_after_fork(**_: Any) -> None:
     """Each forked child opens its own connections; the parent's pool must not be reused."""
-    from email_service.db import dispose_engine
+    from email_service.core.db import dispose_engine
 
     dispose_engine()
 
@@ -182,7 +182,7 @@ def _mark_worker(**_: Any) -> None:
 @setup_logging.connect
 def _configure_worker_logging(**_: Any) -> None:
     """Our JSON handler instead of Celery's; a worker logs at CELERY_WORKER_LOGLEVEL, beat at LOG_LEVEL."""
-    from email_service.logging_setup import configure_logging
+    from email_service.core.logging_setup import configure_logging
 
     settings = get_settings()
     configure_logging(settings.worker_loglevel if _in_worker else settings.log_level, settings.log_json)
@@ -190,24 +190,24 @@ def _configure_worker_logging(**_: Any) -> None:
 
 # Signal handlers (log context for the whole task run, worker metrics, outcomes on the task records);
 # imported for their effect.
-from email_service.tasks import observability, outcome_signals  # noqa: E402,F401
+from email_service.core.tasking import observability, outcome_signals  # noqa: E402,F401
 
 # The card's shell workflow: `from email_service.tasks.celery_app import sync_emails, revoke_task`.
 # The task modules import this one for the app, so they are loaded on first access, not here.
 _EXPORTS = {
-    "sync_emails": "email_service.tasks.sync",
-    "send_email": "email_service.tasks.send",
-    "delete_emails": "email_service.tasks.delete",
-    "restore_emails": "email_service.tasks.delete",
-    "check_spam": "email_service.tasks.spam",
-    "check_spam_batch": "email_service.tasks.spam",
-    "periodic_sync": "email_service.tasks.periodic",
-    "cleanup_stale_results": "email_service.tasks.periodic",
-    "send_notification": "email_service.tasks.notify",
-    "get_task_status": "email_service.tasks.helpers",
-    "get_active_tasks": "email_service.tasks.helpers",
-    "get_queue_stats": "email_service.tasks.helpers",
-    "revoke_task": "email_service.tasks.helpers",
+    "sync_emails": "email_service.sync.tasks",
+    "send_email": "email_service.sending.tasks",
+    "delete_emails": "email_service.deletion.tasks",
+    "restore_emails": "email_service.deletion.tasks",
+    "check_spam": "email_service.spam.tasks",
+    "check_spam_batch": "email_service.spam.tasks",
+    "periodic_sync": "email_service.ops.tasks",
+    "cleanup_stale_results": "email_service.ops.tasks",
+    "send_notification": "email_service.notifications.tasks",
+    "get_task_status": "email_service.core.tasking.status",
+    "get_active_tasks": "email_service.core.tasking.status",
+    "get_queue_stats": "email_service.core.tasking.status",
+    "revoke_task": "email_service.core.tasking.status",
 }
 
 

@@ -1,0 +1,1 @@
+"""Email accounts: model, create/update/test connection, connection settings, the accounts API."""

@@ -1,0 +1,42 @@
+"""An IMAP/SMTP account ("email client" in the task contract); the password is stored encrypted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from email_service.core.model_base import Base, TenantOwned, UtcDateTime, new_id
+
+ACCOUNT_STATES = ("active", "syncing", "auth_error", "error")
+SECURITY_MODES = ("ssl", "starttls", "none")
+
+
+class EmailAccount(Base, TenantOwned):
+    __tablename__ = "email_accounts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    email_address: Mapped[str] = mapped_column(String(320))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    imap_host: Mapped[str] = mapped_column(String(255))
+    imap_port: Mapped[int] = mapped_column(Integer, default=993)
+    imap_security: Mapped[str] = mapped_column(String(16), default="ssl")
+    smtp_host: Mapped[str] = mapped_column(String(255))
+    smtp_port: Mapped[int] = mapped_column(Integer, default=465)
+    smtp_security: Mapped[str] = mapped_column(String(16), default="ssl")
+    username: Mapped[str] = mapped_column(String(320))
+    # Versioned ciphertext from email_service.core.crypto; never the clear password.
+    secret_ciphertext: Mapped[str] = mapped_column(Text)
+    # PEM of a self-signed certificate the owner chose to trust for this account only.
+    pinned_cert_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
+    is_sync_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    sync_interval: Mapped[int] = mapped_column(Integer, default=300)
+    last_sync_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
+    # Set by periodic_sync when it dispatches (claims) the account; due again once it is past.
+    next_sync_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
+    state: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    auth_error_notified: Mapped[bool] = mapped_column(Boolean, default=False)
+    provider_saves_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    move_spam_to_junk: Mapped[bool] = mapped_column(Boolean, default=False)

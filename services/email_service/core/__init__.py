@@ -1,0 +1,1 @@
+"""The shared core: config, database, tenancy, errors, logging, crypto, outbound policy, tasking."""

@@ -1,0 +1,272 @@
+"""Database engines (per process, created lazily) and the transactional session scope.
+
+Two roles on PostgreSQL: tenant sessions connect as DATABASE_URL's role, which row-level security
+confines to the tenant its transaction names; system sessions (the few cross-tenant jobs) connect
+as SYSTEM_DATABASE_URL's role, which bypasses RLS. The app role has no switch to see across
+tenants: nothing it can SET widens the policies. With one URL for both (SQLite) one engine serves.
+
+Engines are never built at import time: Celery forks workers after import, and a pool shared
+across a fork corrupts connections. Workers call dispose_engine() after the fork.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from typing import Any, TypeAlias, cast
+
+import psycopg
+from psycopg import pq, sql
+from psycopg.adapt import Transformer
+from psycopg.generators import execute as pq_execute
+from sqlalchemy import Engine, Select, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.orm import Session, sessionmaker
+
+from email_service.core.config import ConfigError, get_settings
+
+AnySelect: TypeAlias = Select[*tuple[Any, ...]]
+_engine: Engine | None = None
+_session_factory: sessionmaker[Session] | None = None
+_system_engine: Engine | None = None
+_system_factory: sessionmaker[Session] | None = None
+_system_role_checked = False
+_engine_pid: int | None = None
+# A connection idle longer than this is pinged before use (PostgreSQL; SQLite needs no ping).
+IDLE_PING_SECONDS = 5.0
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine with the settings this service relies on for each backend."""
+    # Each domain keeps its own model; every table must be in the metadata before the first flush
+    # (foreign keys name tables by string). Imported here, lazily, because schema imports the domains.
+    import email_service.schema  # noqa: F401
+
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    engine = create_engine(url, pool_size=5, max_overflow=10, pool_recycle=1800)
+    event.listen(engine, "checkin", _mark_idle_since)
+    event.listen(engine, "checkout", partial(_ping_if_idle, engine.dialect))
+    return engine
+
+
+def _mark_idle_since(_dbapi_conn: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Any, dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    """Pessimistic disconnect check, but only for a connection idle long enough to have gone stale.
+
+    pool_pre_ping costs a round trip on every checkout (two per API request); a connection reused
+    within IDLE_PING_SECONDS was just working, and a failure on it still invalidates the pool.
+    """
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+        return
+    try:
+        dialect.do_ping(dbapi_conn)
+    except Exception as exc:
+        raise DisconnectionError("idle connection failed its ping") from exc
+
+
+def get_engine() -> Engine:
+    """The process's tenant engine; both are rebuilt when the pid changed (a fork we were not told about)."""
+    global _engine, _session_factory, _system_engine, _system_factory, _system_role_checked, _engine_pid
+    if _engine is None or _engine_pid != os.getpid():
+        settings = get_settings()
+        _engine = make_engine(settings.database_url)
+        _session_factory = sessionmaker(bind=_engine, expire_on_commit=False)
+        if settings.system_database_url == settings.database_url:
+            _system_engine, _system_factory = _engine, _session_factory
+        else:
+            _system_engine = make_engine(settings.system_database_url)
+            _system_factory = sessionmaker(bind=_system_engine, expire_on_commit=False)
+        _system_role_checked = False
+        _engine_pid = os.getpid()
+    return _engine
+
+
+def get_system_engine() -> Engine:
+    """The engine of the cross-tenant jobs (the same one as get_engine() when the URLs agree)."""
+    get_engine()
+    assert _system_engine is not None
+    return _system_engine
+
+
+def dispose_engine() -> None:
+    """Forget the pools inherited from a parent process (called after a worker forks)."""
+    global _engine, _session_factory, _system_engine, _system_factory, _engine_pid
+    for engine in {id(e): e for e in (_engine, _system_engine) if e is not None}.values():
+        engine.dispose(close=False)
+    _engine = _system_engine = None
+    _session_factory = _system_factory = None
+    _engine_pid = None
+
+
+BYPASS_SQL = "SELECT rolname, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
+
+
+def _check_system_role(engine: Engine) -> None:
+    """Once per process: a system role under RLS would see no rows and every system job would do nothing."""
+    global _system_role_checked
+    if _system_role_checked or engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        role, bypasses = conn.execute(text(BYPASS_SQL)).one()
+    if not bypasses:
+        raise ConfigError(
+            f"SYSTEM_DATABASE_URL: role {role!r} is subject to row-level security; "
+            "the cross-tenant jobs need a role with BYPASSRLS"
+        )
+    _system_role_checked = True
+
+
+SCOPE_SQL = "SELECT set_config('app.tenant_id', {}, true)"
+
+
+@event.listens_for(Session, "after_begin")
+def _apply_tenant_setting(session: Session, _transaction: Any, connection: Any) -> None:
+    """Feed PostgreSQL row-level security: every tenant transaction names its tenant.
+
+    System sessions set nothing: their role bypasses RLS, and no setting could grant that.
+    """
+    if connection.dialect.name != "postgresql" or session.info.get("system", False):
+        return
+    tenant_id = session.info.get("tenant_id") or ""
+    try:
+        if _begin_with_scope(connection.connection.driver_connection, tenant_id):
+            return
+    except psycopg.Error:
+        pass  # the ordinary path below fails the same way, but through SQLAlchemy (wrapped, invalidated)
+    connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": tenant_id})
+
+
+def _begin_with_scope(raw: psycopg.Connection[Any], tenant_id: str) -> bool:
+    """BEGIN and the RLS settings in ONE round trip (psycopg alone sends BEGIN, then the SELECT).
+
+    Sent as a simple-protocol query on the idle connection; psycopg then sees the transaction
+    open and adds no BEGIN of its own, and COMMIT/ROLLBACK work as usual.
+    """
+    if raw.autocommit or raw.info.transaction_status != pq.TransactionStatus.IDLE:
+        return False
+    scope = sql.SQL(SCOPE_SQL).format(sql.Literal(tenant_id))
+    query = b"BEGIN; " + scope.as_bytes(raw)
+    with raw.lock:
+        raw.pgconn.send_query(query)
+        results = raw.wait(pq_execute(raw.pgconn))
+    failed = [r for r in results if r.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)]
+    if failed:
+        raise psycopg.errors.error_from_result(failed[0], encoding=raw.info.encoding)
+    return True
+
+
+@contextmanager
+def session_scope(tenant_id: str | None = None, *, system: bool = False) -> Iterator[Session]:
+    """A session in one transaction: committed on success, rolled back on any error.
+
+    tenant_id scopes row-level security on PostgreSQL; system=True is for the few cross-tenant jobs
+    (periodic_sync, cleanup, CLI administration), runs as the system role and must never be driven
+    by request input.
+    """
+    if tenant_id is None and not system:
+        raise ValueError("session_scope needs a tenant_id or system=True")
+    get_engine()
+    factory = _system_factory if system else _session_factory
+    assert factory is not None
+    if system:
+        _check_system_role(get_system_engine())
+    session = factory()
+    session.info["tenant_id"] = tenant_id
+    session.info["system"] = system
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def fetch_one_scoped(tenant_id: str, statement: AnySelect, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """First row of a read-only SELECT under the tenant's RLS scope; ONE round trip on PostgreSQL.
+
+    For the API's hottest lookup: no Session, no ORM objects, no BEGIN/COMMIT of their own, and the
+    statement compiled once per process: pass a module constant, values as bindparam()s.
+    """
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        with session_scope(tenant_id) as session:
+            row = session.execute(statement, params).first()
+        return tuple(row) if row is not None else None
+    query, defaults = _compiled_sql(engine, statement)
+    params = {**defaults, **params}
+    pooled = engine.raw_connection()
+    try:
+        raw = cast("psycopg.Connection[Any]", pooled.driver_connection)
+        return _fetch_one_raw(raw, tenant_id, query, params)
+    except psycopg.Error as exc:
+        if isinstance(exc, psycopg.OperationalError):
+            pooled.invalidate(exc)
+        # The same wrapped errors as the Session path, so the API maps them the same way (503, 400).
+        raise DBAPIError.instance(query, params, exc, psycopg.Error) from exc
+    finally:
+        pooled.close()
+
+
+_COMPILED: dict[AnySelect, tuple[str, dict[str, Any]]] = {}
+
+
+def _compiled_sql(engine: Engine, statement: AnySelect) -> tuple[str, dict[str, Any]]:
+    """SQL with %(name)s placeholders and the statement's own bound values, compiled once.
+
+    Compiling costs more CPU than the query's round trip.
+    """
+    compiled = _COMPILED.get(statement)
+    if compiled is None:
+        done = statement.compile(dialect=engine.dialect)
+        compiled = _COMPILED[statement] = (str(done), dict(done.params))
+    return compiled
+
+
+def _fetch_one_raw(
+    raw: psycopg.Connection[Any], tenant_id: str, query: str, params: dict[str, Any]
+) -> tuple[Any, ...] | None:
+    """The RLS settings and the SELECT as one simple-protocol query.
+
+    PostgreSQL runs a multi-statement simple query as one implicit transaction, so the local
+    set_config still covers exactly this SELECT and ends with it. Values are bound by psycopg.
+    """
+    if raw.info.transaction_status != pq.TransactionStatus.IDLE:
+        raw.rollback()
+    scope = sql.SQL(SCOPE_SQL).format(sql.Literal(tenant_id)).as_bytes(raw)
+    select = psycopg.ClientCursor(raw).mogrify(query, params).encode(raw.info.encoding)
+    with raw.lock:
+        raw.pgconn.send_query(scope + b"; " + select)
+        results = raw.wait(pq_execute(raw.pgconn))
+    for result in results:
+        if result.status != pq.ExecStatus.TUPLES_OK:
+            raise psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
+    rows = results[-1]
+    if rows.ntuples == 0:
+        return None
+    loader = Transformer(raw)
+    loader.set_pgresult(rows)
+    return loader.load_row(0, tuple)

@@ -1,0 +1,52 @@
+"""Bearer-token authentication for every /api/ path except the public documentation."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request
+
+from email_service.core.config import get_settings
+from email_service.core.db import session_scope
+from email_service.core.errors import Unauthorized
+from email_service.core.logging_setup import bind_context, clear_context
+from email_service.core.tenancy.identity import user_exists
+from email_service.core.tenancy.tokens import Identity, verify_token
+from email_service.core.ttl_cache import TtlCache
+
+PUBLIC_PATHS = frozenset({"/api/openapi.json", "/api/docs"})
+# A user seen to exist is not looked up again for this long (per process): a deleted user's
+# still-valid tokens are refused within this window, and a polling client costs no query per request.
+USER_CHECK_TTL_SECONDS = 10.0
+MAX_CACHED_USERS = 10_000
+
+
+known_users: TtlCache[Identity, bool] = TtlCache(USER_CHECK_TTL_SECONDS, MAX_CACHED_USERS)
+
+
+def authenticate() -> None:
+    """Set g.tenant_id and g.user_id from a valid token whose user still exists in that tenant."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("missing bearer token")
+    identity = verify_token(get_settings(), token.strip())
+    if known_users.get(identity) is None:
+        with session_scope(identity.tenant_id) as session:
+            if not user_exists(session, identity.tenant_id, identity.user_id):
+                raise Unauthorized("unknown user")
+        known_users.put(identity, True)
+    g.tenant_id = identity.tenant_id
+    g.user_id = identity.user_id
+    bind_context(tenant_id=identity.tenant_id, user_id=identity.user_id)
+
+
+def init_auth(app: Flask) -> None:
+    @app.before_request
+    def _require_auth() -> None:
+        clear_context()  # a pooled thread carries the last request's context (contextvars) otherwise
+        if request.path.startswith("/api/") and request.path not in PUBLIC_PATHS:
+            authenticate()
+
+    @app.teardown_request
+    def _forget_identity(_exc: BaseException | None) -> None:
+        """Nothing logged after the request (or by the next one on this thread) carries its identity."""
+        clear_context()

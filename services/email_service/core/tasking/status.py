@@ -1,0 +1,112 @@
+"""Operator and API helpers over the Celery app: launch, status, active tasks, queue lengths, revoke."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from email_service.core.config import get_settings
+from email_service.core.tasking.outcomes import REVOKED_ERROR, error_payload
+from email_service.sync.cancel import request_cancel
+from email_service.sync.lock import redis_client
+from email_service.tasks.celery_app import QUEUES, celery_app
+
+STATE_NAMES = {
+    "PENDING": "pending",
+    "RECEIVED": "pending",
+    "STARTED": "running",
+    "PROGRESS": "running",
+    "RETRY": "retrying",
+    "SUCCESS": "success",
+    "FAILURE": "failed",
+    "REVOKED": "revoked",
+    "REJECTED": "failed",
+}
+
+
+def task_launcher(
+    task_name: str, task_id: str, tenant_id: str, user_id: str, kwargs: dict[str, Any], **options: Any
+) -> str:
+    """Publish a task with the caller's tenant and user both in kwargs and in message headers."""
+    full_kwargs = {**kwargs, "tenant_id": tenant_id, "user_id": user_id}
+    celery_app.send_task(
+        task_name,
+        kwargs=full_kwargs,
+        task_id=task_id,
+        headers={"tenant_id": tenant_id, "user_id": user_id},
+        **options,
+    )
+    return task_id
+
+
+def get_task_status(task_id: str) -> dict[str, Any]:
+    """{taskId, status, result, error, progress} from ONE result-backend read.
+
+    AsyncResult.state followed by .info reads the backend twice for a task that is not finished
+    (only ready states are cached), which is exactly the case a polling frontend hits.
+    """
+    meta = _read_task_meta(task_id)
+    state = str(meta.get("status") or "PENDING")
+    info = meta.get("result")
+    payload: dict[str, Any] = {
+        "taskId": task_id,
+        "status": STATE_NAMES.get(state, state.lower()),
+        "result": None,
+        "error": None,
+        "progress": None,
+    }
+    if state == "SUCCESS":
+        payload["result"] = info
+    elif state == "PROGRESS" and isinstance(info, dict):
+        payload["progress"] = info
+    elif state in {"FAILURE", "RETRY", "REJECTED"} and info is not None:
+        payload["error"] = error_payload(info)
+    elif state == "REVOKED":
+        payload["error"] = dict(REVOKED_ERROR)
+    return payload
+
+
+def _read_task_meta(task_id: str) -> dict[str, Any]:
+    """One GET of the stored meta, decoded by the backend itself (its key format and serializer).
+
+    What backend.get_task_meta does without its eager check, retry wrapper and result cache: the
+    API polls and wants the fresh value, and a Redis error still surfaces (the API answers 503).
+    """
+    backend: Any = celery_app.backend
+    stored = backend.get(backend.get_key_for_task(task_id))
+    if not stored:
+        return {"status": "PENDING", "result": None}
+    meta: dict[str, Any] = backend.decode_result(stored)
+    return meta
+
+
+def revoke_task(task_id: str, terminate: bool = False) -> None:
+    celery_app.control.revoke(task_id, terminate=terminate, signal="SIGTERM")
+
+
+def cancel_sync(task_id: str) -> None:
+    """Stop a sync at its next batch boundary (its lock released, its batches kept), or before it starts.
+
+    No terminate: killing the process mid-sync would leave the account locked until the lock's TTL.
+    """
+    client = redis_client(get_settings().broker_url)
+    try:
+        request_cancel(client, task_id)
+    finally:
+        client.close()
+    revoke_task(task_id)
+
+
+def get_active_tasks(timeout: float = 1.0) -> dict[str, list[dict[str, Any]]]:
+    """Tasks currently executing, per worker (empty when no worker answers in time)."""
+    return celery_app.control.inspect(timeout=timeout).active() or {}
+
+
+def get_queue_stats() -> dict[str, int]:
+    """Messages waiting in each queue, summed over its priority lists.
+
+    The Redis transport's own count (`_size`, what a passive declare reports): it knows the key of each
+    priority step, and unlike a passive declare it needs no binding declared by this process.
+    """
+    with celery_app.connection_for_read() as conn:
+        channel: Any = conn.default_channel
+        return {name: int(channel._size(name)) for name in QUEUES}

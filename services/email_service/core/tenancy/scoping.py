@@ -1,0 +1,28 @@
+"""Queries that cannot forget the owner: every lookup of a tenant-owned row goes through here."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from email_service.core.errors import NotFound
+from email_service.core.model_base import TenantOwned
+
+M = TypeVar("M", bound=TenantOwned)
+
+
+def scoped(model: type[M], tenant_id: str, user_id: str) -> Select[Any]:
+    """SELECT model WHERE tenant_id AND user_id: the base of every owner query."""
+    cls: Any = model
+    return select(model).where(cls.tenant_id == tenant_id, cls.user_id == user_id)
+
+
+def get_owned(session: Session, model: type[M], row_id: Any, tenant_id: str, user_id: str) -> M:
+    """The row if it exists AND belongs to tenant and user; otherwise NotFound (never 403)."""
+    cls: Any = model
+    row: M | None = session.scalars(scoped(model, tenant_id, user_id).where(cls.id == row_id)).first()
+    if row is None:
+        raise NotFound(f"{model.__name__} not found", {"id": str(row_id)})
+    return row

@@ -1,0 +1,1 @@
+"""Soft delete (to Trash, restorable), permanent delete and restore: use cases, tasks, API."""

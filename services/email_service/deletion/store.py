@@ -1,0 +1,228 @@
+"""DB side of delete/restore: owned targets as plain values, hide/unhide, re-point after a move, purge.
+
+Every statement, reads and writes alike, filters on tenant and user: ids of anyone else simply
+come back as not found, and nothing here relies on row-level security (SQLite has none, and a
+system session bypasses it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import and_, case, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from email_service.messages.attachment_model import Attachment
+from email_service.messages.folder_model import Folder
+from email_service.messages.model import Message
+
+IN_CHUNK = 1000  # bound the size of IN (...) lists
+
+
+class Owner(NamedTuple):
+    """Whose rows a statement may touch."""
+
+    tenant_id: str
+    user_id: str
+
+
+def _owned(model: Any, owner: Owner) -> Any:
+    return and_(model.tenant_id == owner.tenant_id, model.user_id == owner.user_id)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One owned message and where it lives on the server."""
+
+    id: str
+    account_id: str
+    folder_id: str
+    folder_name: str
+    folder_role: str | None
+    uidvalidity: int
+    uid: int
+    message_id_header: str | None
+    original_folder_id: str | None
+    hidden: bool
+
+
+@dataclass(frozen=True)
+class Repoint:
+    """A message now at `uid` in `folder_id` (after MOVE); restore also clears the soft-delete marks."""
+
+    message_id: str
+    folder_id: str
+    uidvalidity: int
+    uid: int
+
+
+def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
+    for start in range(0, len(ids), IN_CHUNK):
+        yield list(ids[start : start + IN_CHUNK])
+
+
+def load_targets(session: Session, tenant_id: str, user_id: str, ids: Sequence[str]) -> list[Target]:
+    """The caller's messages among `ids` with their folder; foreign or unknown ids are left out."""
+    owner = Owner(tenant_id, user_id)
+    out: list[Target] = []
+    for chunk in _chunks(ids):
+        query = (
+            select(Message, Folder.name, Folder.role)
+            .join(Folder, Folder.id == Message.folder_id)
+            .where(_owned(Message, owner), _owned(Folder, owner), Message.id.in_(chunk))
+        )
+        for message, name, role in session.execute(query):
+            out.append(
+                Target(
+                    message.id,
+                    message.account_id,
+                    message.folder_id,
+                    name,
+                    role,
+                    message.uidvalidity,
+                    message.uid,
+                    message.message_id_header,
+                    message.original_folder_id,
+                    message.deleted_at is not None,
+                )
+            )
+    return out
+
+
+def hide(session: Session, tenant_id: str, user_id: str, ids: Sequence[str]) -> list[str]:
+    """Soft-delete marks (idempotent); returns the ids that were visible until now."""
+    now = datetime.now(UTC)
+    newly: list[str] = []
+    for chunk in _chunks(ids):
+        owned = and_(_owned(Message, Owner(tenant_id, user_id)), Message.id.in_(chunk))
+        visible = select(Message.id).where(owned, Message.deleted_at.is_(None))
+        newly.extend(session.execute(visible).scalars())
+        session.execute(
+            update(Message)
+            .where(owned, Message.deleted_at.is_(None))
+            .values(
+                deleted_at=now,
+                original_folder_id=func.coalesce(Message.original_folder_id, Message.folder_id),
+            )
+            .execution_options(synchronize_session=False)
+        )
+    owner = Owner(tenant_id, user_id)
+    refresh_counts(session, owner, _folders_of(session, owner, ids))
+    return newly
+
+
+def unhide(session: Session, tenant_id: str, user_id: str, ids: Sequence[str]) -> None:
+    """Show messages again where they are (restore in place, or undo a request whose task never started)."""
+    owner = Owner(tenant_id, user_id)
+    for chunk in _chunks(ids):
+        session.execute(
+            update(Message)
+            .where(_owned(Message, owner), Message.id.in_(chunk))
+            .values(deleted_at=None, original_folder_id=None)
+            .execution_options(synchronize_session=False)
+        )
+    refresh_counts(session, owner, _folders_of(session, owner, ids))
+
+
+def show_again(session: Session, owner: Owner, ids: Sequence[str]) -> list[str]:
+    """Un-hide rows a permanent delete left on the server; returns the ids now visible again.
+
+    A row soft-deleted earlier and moved to Trash (original folder elsewhere) stays hidden and
+    restorable, as it was before the request; a row hidden in place becomes visible where it is.
+    """
+    shown: list[str] = []
+    for chunk in _chunks(ids):
+        in_place = and_(
+            _owned(Message, owner),
+            Message.id.in_(chunk),
+            Message.deleted_at.is_not(None),
+            func.coalesce(Message.original_folder_id, Message.folder_id) == Message.folder_id,
+        )
+        shown.extend(session.execute(select(Message.id).where(in_place)).scalars())
+        session.execute(
+            update(Message)
+            .where(in_place)
+            .values(deleted_at=None, original_folder_id=None)
+            .execution_options(synchronize_session=False)
+        )
+    refresh_counts(session, owner, _folders_of(session, owner, shown))
+    return sorted(shown)
+
+
+def repoint(session: Session, owner: Owner, account_id: str, moves: Sequence[Repoint], restore: bool) -> None:
+    """Follow messages to their new (folder, uidvalidity, uid) so the next sync finds them known.
+
+    A row a concurrent sync inserted for the same server message is a duplicate mirror: it goes.
+    """
+    old_folders = _folders_of(session, owner, [m.message_id for m in moves])
+    for move in moves:
+        clash = select(Message.id).where(
+            _owned(Message, owner),
+            Message.account_id == account_id,
+            Message.folder_id == move.folder_id,
+            Message.uidvalidity == move.uidvalidity,
+            Message.uid == move.uid,
+            Message.id != move.message_id,
+        )
+        purge(session, owner, list(session.execute(clash).scalars()))
+        values: dict[str, object] = {
+            "folder_id": move.folder_id,
+            "uidvalidity": move.uidvalidity,
+            "uid": move.uid,
+        }
+        if restore:
+            values.update(deleted_at=None, original_folder_id=None)
+        session.execute(
+            update(Message)
+            .where(_owned(Message, owner), Message.id == move.message_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    refresh_counts(session, owner, old_folders | {m.folder_id for m in moves})
+
+
+def purge(session: Session, owner: Owner, ids: Sequence[str]) -> None:
+    """Remove rows, bodies and attachment blobs for good."""
+    folders = _folders_of(session, owner, ids)
+    for chunk in _chunks(ids):
+        session.execute(delete(Attachment).where(_owned(Attachment, owner), Attachment.message_id.in_(chunk)))
+        session.execute(delete(Message).where(_owned(Message, owner), Message.id.in_(chunk)))
+    refresh_counts(session, owner, folders)
+
+
+def folder_by_id(session: Session, owner: Owner, account_id: str, folder_id: str | None) -> Folder | None:
+    """A selectable folder of this account (a restore target may have been deleted meanwhile)."""
+    if folder_id is None:
+        return None
+    query = select(Folder).where(
+        _owned(Folder, owner),
+        Folder.id == folder_id,
+        Folder.account_id == account_id,
+        Folder.is_selectable.is_(True),
+    )
+    return session.scalars(query).first()
+
+
+def refresh_counts(session: Session, owner: Owner, folder_ids: Iterable[str]) -> None:
+    """Keep the folder list's visible total/unread counts right without waiting for the next sync."""
+    for folder_id in sorted(set(folder_ids)):
+        visible = and_(_owned(Message, owner), Message.folder_id == folder_id, Message.deleted_at.is_(None))
+        unread = func.coalesce(func.sum(case((Message.is_read.is_(False), 1), else_=0)), 0)
+        total, unseen = session.execute(select(func.count(), unread).where(visible)).one()
+        session.execute(
+            update(Folder)
+            .where(_owned(Folder, owner), Folder.id == folder_id)
+            .values(total_count=int(total), unread_count=int(unseen))
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _folders_of(session: Session, owner: Owner, ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in _chunks(ids):
+        query = select(Message.folder_id).where(_owned(Message, owner), Message.id.in_(chunk))
+        found.update(session.execute(query).scalars())
+    return found

@@ -1,0 +1,1 @@
+"""IMAP protocol adapter: connection, commands, the FETCH wire parser, UID sets, folder transfers."""

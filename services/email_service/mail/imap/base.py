@@ -1,0 +1,117 @@
+"""Session base for the IMAP adapter: lifecycle (close/drop on error) and capabilities."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from types import TracebackType
+from typing import Self
+
+from imapclient import IMAPClient
+
+from email_service.mail.imap.conn import RawChannel, guard
+from email_service.mail.imap.types import ImapConnectionError
+
+
+class SessionBase:
+    """A logged-in IMAP connection; any connection error drops it for good (reconnect to retry)."""
+
+    def __init__(self, client: IMAPClient) -> None:
+        self._client = client
+        self._raw = RawChannel(client._imap)
+        self._dead = False
+        with self._op("CAPABILITY/ENABLE"):
+            self._caps = self._read_capabilities()
+            self._enabled = self._enable()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self._drop()
+
+    def close(self) -> None:
+        """LOGOUT politely; fall back to closing the socket."""
+        if self._dead:
+            return
+        self._dead = True
+        try:
+            self._client.logout()
+        except Exception:
+            with suppress(Exception):
+                self._client.shutdown()
+
+    def _drop(self) -> None:
+        if not self._dead:
+            self._dead = True
+            with suppress(Exception):
+                self._client.shutdown()
+
+    @contextmanager
+    def _op(self, what: str) -> Iterator[None]:
+        if self._dead:
+            raise ImapConnectionError("IMAP session is closed")
+        try:
+            with guard(what):
+                yield
+        except ImapConnectionError:
+            self._drop()
+            raise
+
+    # -- capabilities ------------------------------------------------------------------------
+
+    def _read_capabilities(self) -> frozenset[str]:
+        caps: set[str] = set()
+        for resp in self._raw.run(b"CAPABILITY"):
+            if resp.head.upper().startswith(b"* CAPABILITY "):
+                caps.update(resp.head[13:].decode("ascii", "replace").upper().split())
+        return frozenset(caps)
+
+    def _enable(self) -> frozenset[str]:
+        wanted = [c for c in ("CONDSTORE", "QRESYNC") if c in self._caps]
+        if not wanted or "ENABLE" not in self._caps:
+            return frozenset()
+        enabled: set[str] = set()
+        for resp in self._raw.run(b"ENABLE " + " ".join(wanted).encode()):
+            if resp.head.upper().startswith(b"* ENABLED"):
+                enabled.update(resp.head[9:].decode("ascii").upper().split())
+        return frozenset(enabled)
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return self._caps
+
+    @property
+    def condstore(self) -> bool:
+        return "CONDSTORE" in self._enabled or "QRESYNC" in self._enabled
+
+    @property
+    def qresync(self) -> bool:
+        return "QRESYNC" in self._enabled
+
+    @property
+    def move_supported(self) -> bool:
+        return "MOVE" in self._caps
+
+    @property
+    def uidplus(self) -> bool:
+        return "UIDPLUS" in self._caps
+
+    @property
+    def special_use(self) -> bool:
+        return "SPECIAL-USE" in self._caps
+
+    @property
+    def idle(self) -> bool:
+        return "IDLE" in self._caps
+
+    @property
+    def esearch(self) -> bool:
+        return "ESEARCH" in self._caps

@@ -1,0 +1,1 @@
+"""MIME: parsing fetched messages (bounded), building outgoing ones, address handling."""

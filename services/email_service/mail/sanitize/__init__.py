@@ -1,0 +1,1 @@
+"""HTML sanitising with bounded, linear work per message."""

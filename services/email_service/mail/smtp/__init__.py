@@ -1,0 +1,1 @@
+"""SMTP protocol adapter: delivery with per-recipient results, typed errors."""

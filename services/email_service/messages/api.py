@@ -1,0 +1,101 @@
+"""Reading mail: GET /api/email/messages, one message, and an attachment download."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import quote
+
+from flask import Blueprint, Response, g, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from email_service.core.db import session_scope
+from email_service.core.errors import BadRequest
+from email_service.core.http.body import limit_arg
+from email_service.messages import service as service
+
+bp = Blueprint("messages", __name__, url_prefix="/api/email/messages")
+
+MAX_TERM_CHARS = 200
+MAX_ID_CHARS = 64
+BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
+# RFC 5987 attr-char beyond what quote() always leaves alone (letters, digits, "_.-~").
+ATTR_CHARS = "!#$&+^`|"
+
+
+def _flag_arg(name: str) -> bool | None:
+    raw = request.args.get(name, "")
+    if raw == "":
+        return None
+    if raw.lower() not in BOOLEANS:
+        raise BadRequest(f"{name} must be true or false", {"field": name})
+    return BOOLEANS[raw.lower()]
+
+
+def _text_arg(name: str, max_chars: int = MAX_TERM_CHARS) -> str | None:
+    raw = request.args.get(name, "").strip()
+    if len(raw) > max_chars:
+        raise BadRequest(f"{name} must be at most {max_chars} characters", {"field": name})
+    return raw or None
+
+
+def _filters() -> service.MessageFilter:
+    return service.MessageFilter(
+        account_id=_text_arg("account_id", MAX_ID_CHARS),
+        folder_id=_text_arg("folder_id", MAX_ID_CHARS),
+        unread=_flag_arg("unread"),
+        flagged=_flag_arg("flagged"),
+        sender=_text_arg("from"),
+        text=_text_arg("q"),
+    )
+
+
+@bp.get("")
+def index() -> ResponseReturnValue:
+    filters, cursor = _filters(), request.args.get("cursor") or None
+    limit = limit_arg(service.DEFAULT_LIMIT, service.MAX_LIMIT)
+    with session_scope(g.tenant_id) as session:
+        page = service.list_messages(session, g.tenant_id, g.user_id, filters, cursor, limit)
+    return jsonify({"items": page.items, "next_cursor": page.next_cursor})
+
+
+@bp.get("/<message_id>")
+def show(message_id: str) -> ResponseReturnValue:
+    with session_scope(g.tenant_id) as session:
+        view = service.get_message(session, message_id, g.tenant_id, g.user_id)
+    return jsonify(view)
+
+
+@bp.get("/<message_id>/attachments/<attachment_id>")
+def download(message_id: str, attachment_id: str) -> ResponseReturnValue:
+    with session_scope(g.tenant_id) as session:
+        file = service.get_attachment(session, message_id, attachment_id, g.tenant_id, g.user_id)
+    response = Response(file.content, content_type=safe_media_type(file.content_type))
+    response.headers["Content-Disposition"] = content_disposition(file.filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Even if a browser renders it, a sandboxed document cannot run script in our origin.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def safe_media_type(stored: str) -> str:
+    """The stored type without parameters, if well-formed; otherwise opaque bytes."""
+    media_type = (stored or "").split(";", 1)[0].strip().lower()
+    return media_type if MEDIA_TYPE.match(media_type) else "application/octet-stream"
+
+
+def _clean_filename(filename: str) -> str:
+    """Drop directories and control characters; what the sender named it is otherwise kept."""
+    base = re.split(r"[/\\]", filename or "")[-1]
+    cleaned = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip().strip(".")
+    return cleaned[:255] or "attachment"
+
+
+def content_disposition(filename: str) -> str:
+    """Always `attachment` (never inline) with an ASCII fallback and an RFC 5987 UTF-8 name."""
+    name = _clean_filename(filename)
+    fallback = "".join(ch if ch.isascii() and ch.isprintable() and ch not in '"\\;%' else "_" for ch in name)
+    encoded = quote(name, safe=ATTR_CHARS)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"

@@ -1,0 +1,48 @@
+"""Folders as the API shows them, with counts kept current by the sync engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from email_service.core.errors import NotFound
+from email_service.core.tenancy.scoping import get_owned, scoped
+from email_service.messages.folder_model import Folder
+
+
+def get_folder(
+    session: Session, folder_id: str, tenant_id: str, user_id: str, account_id: str | None = None
+) -> Folder:
+    folder = get_owned(session, Folder, folder_id, tenant_id, user_id)
+    if account_id is not None and folder.account_id != account_id:
+        raise NotFound("Folder not found", {"id": folder_id})
+    return folder
+
+
+def list_folders(session: Session, account_id: str, tenant_id: str, user_id: str) -> list[Folder]:
+    query = scoped(Folder, tenant_id, user_id).where(Folder.account_id == account_id).order_by(Folder.name)
+    return list(session.scalars(query))
+
+
+def folder_by_role(
+    session: Session, account_id: str, role: str, tenant_id: str, user_id: str
+) -> Folder | None:
+    """The account's selectable folder with this role; scoped to the owner, so no RLS is needed."""
+    query = scoped(Folder, tenant_id, user_id).where(
+        Folder.account_id == account_id, Folder.role == role, Folder.is_selectable.is_(True)
+    )
+    return session.scalars(query.limit(1)).first()
+
+
+def folder_view(folder: Folder) -> dict[str, Any]:
+    return {
+        "id": folder.id,
+        "account_id": folder.account_id,
+        "name": folder.name,
+        "role": folder.role,
+        "delimiter": folder.delimiter,
+        "total_count": folder.total_count,
+        "unread_count": folder.unread_count,
+        "last_synced_uidnext": folder.uidnext,
+    }

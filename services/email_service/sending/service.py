@@ -1,0 +1,273 @@
+"""send_email's use case: exactly-once in effect over an at-least-once queue.
+
+The outbox row (id = task id) is the truth. 'sending' is committed before SMTP starts, the MIME is
+built once and stored (retries send identical bytes and Message-ID), and a row found in 'sending'
+by a later run means an earlier run died mid-send: it is resolved from the Sent folder or marked
+'uncertain', never blindly resent. On PostgreSQL an advisory lock tells "died" from "still running".
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from email_service.accounts.model import EmailAccount
+from email_service.accounts.service import load_account_for_task
+from email_service.core.db import fetch_one_scoped, session_scope
+from email_service.core.errors import PermanentError, TaskUnauthorized
+from email_service.core.tenancy.scoping import scoped
+from email_service.mail.imap.client import ImapError
+from email_service.mail.smtp.client import SmtpError, SmtpPermanentError, SmtpUncertainError
+from email_service.sending.build import (
+    AccountContext,
+    Prepared,
+    account_context,
+    mark_parent_answered,
+    prepare,
+)
+from email_service.sending.delivery import SmtpConnections, sent_copy_exists
+from email_service.sending.locks import exclusive_run
+from email_service.sending.model import OutboxMessage
+
+log = logging.getLogger(__name__)
+TERMINAL = frozenset({"sent", "failed", "uncertain", "cancelled"})
+IN_PROGRESS = {"status": "in_progress", "message_id": None, "sent_timestamp": None, "recipients_sent": 0}
+__all__ = ["exclusive_run"]  # re-exported: callers and tests take a run's locks from here
+
+
+class SendFailed(PermanentError):
+    """The server refused the message for good; `result` holds the per-recipient replies."""
+
+    def __init__(self, message: str, result: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.result = result or {}
+
+
+@dataclass(frozen=True)
+class SendJob:
+    """One run of the task: which row, for whom, and whether a transient failure may still retry."""
+
+    outbox_id: str
+    account_id: str
+    tenant_id: str
+    user_id: str
+    request: dict[str, Any] = field(default_factory=dict)
+    final_attempt: bool = False
+
+
+# A finished row's stored answer, scoped to the task's tenant and user, in one round trip.
+_FINISHED = select(
+    OutboxMessage.account_id,
+    OutboxMessage.status,
+    OutboxMessage.result,
+    OutboxMessage.error,
+    OutboxMessage.message_id_header,
+).where(
+    OutboxMessage.id == bindparam("outbox_id"),
+    OutboxMessage.tenant_id == bindparam("tenant_id"),
+    OutboxMessage.user_id == bindparam("user_id"),
+)
+
+
+def finished_result(job: SendJob) -> dict[str, Any] | None:
+    """A finished row's stored answer from one plain read: no row lock, no durable commit.
+
+    Most sibling tasks of a batch end here, so it is one scoped SELECT, not a Session with an
+    account lookup: the row is the tenant's and user's (scoped) and names the job's account, which
+    the API checked belonged to them when it queued the row. Anything else takes the full path.
+    """
+    params = {"outbox_id": job.outbox_id, "tenant_id": job.tenant_id, "user_id": job.user_id}
+    found = fetch_one_scoped(job.tenant_id, _FINISHED, params)
+    if found is None or found[1] not in TERMINAL:
+        return None
+    account_id, status, result, error, message_id = found
+    if account_id != job.account_id:
+        raise TaskUnauthorized("outbox row belongs to another account")
+    row = OutboxMessage(status=status, result=result, error=error, message_id_header=message_id)
+    return stored_result(row)
+
+
+def answer(result: dict[str, Any]) -> dict[str, Any]:
+    """The task's answer from a stored result: a failed row fails the task (and notifies) again."""
+    if result.get("status") == "failed":
+        raise SendFailed(str(result.get("error") or "send failed"), result)
+    return result
+
+
+def _claim(job: SendJob) -> Prepared | dict[str, Any]:
+    """queued/scheduled → sending (committed); terminal rows answer from what is stored."""
+    with session_scope(job.tenant_id) as session:
+        return claim_in(session, job)
+
+
+def claim_in(session: Session, job: SendJob) -> Prepared | dict[str, Any]:
+    """The claim of the job's own row inside the caller's transaction (a batch adds siblings)."""
+    account = load_account_for_task(session, job.account_id, job.tenant_id, job.user_id)
+    row = _locked_row(session, job)
+    if row.account_id != account.id:
+        raise TaskUnauthorized("outbox row belongs to another account")
+    if row.status in TERMINAL:
+        return stored_result(row)
+    return claim_row(session, row, account, account_context(session, account))
+
+
+def claim_row(
+    session: Session, row: OutboxMessage, account: EmailAccount, ctx: AccountContext
+) -> Prepared | dict[str, Any]:
+    """One locked, unfinished row → 'sending' (or 'recovering' when an earlier sender died)."""
+    if row.status == "sending":
+        return prepare(session, row, account, ctx, recovering=True)
+    try:
+        step = prepare(session, row, account, ctx, recovering=False)
+    except PermanentError as exc:
+        finish_row(row, "failed", {"status": "failed", "error": str(exc)}, str(exc))
+        return stored_result(row)
+    row.status = "sending"
+    row.attempts = (row.attempts or 0) + 1
+    return step
+
+
+def _locked_row(session: Session, job: SendJob) -> OutboxMessage:
+    """The row under FOR UPDATE; a task published without the API (contract callers) gets one made."""
+    query = scoped(OutboxMessage, job.tenant_id, job.user_id).where(OutboxMessage.id == job.outbox_id)
+    row: OutboxMessage | None = session.scalars(query.with_for_update()).first()
+    if row is not None:
+        return row
+    row = OutboxMessage(
+        id=job.outbox_id,
+        tenant_id=job.tenant_id,
+        user_id=job.user_id,
+        account_id=job.account_id,
+        status="queued",
+        request={**job.request, "email_client_id": job.account_id},
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+@dataclass
+class Outcome:
+    """What one SMTP attempt decided; `exc` is raised to the task after the outcome is committed."""
+
+    status: str
+    result: dict[str, Any]
+    error: str | None = None
+    sent_at: datetime | None = None
+    exc: Exception | None = None
+
+
+def attempt(job: SendJob, step: Prepared, smtp: SmtpConnections) -> Outcome:
+    """One SMTP transaction, classified: sent / uncertain / failed (permanent or out of retries) / queued."""
+    try:
+        sent = smtp.send(job.account_id, step.smtp, step.envelope_from, step.recipients, step.raw)
+    except SmtpUncertainError as exc:
+        log.error("send %s: no reply after the body; marked uncertain, not resent", job.outbox_id)
+        return Outcome("uncertain", _failure(step, exc, "uncertain"), str(exc))
+    except SmtpPermanentError as exc:
+        result = _failure(step, exc, "failed")
+        return Outcome("failed", result, str(exc), exc=SendFailed(f"send refused: {exc}", result))
+    except SmtpError as exc:
+        if not job.final_attempt:
+            return Outcome("queued", _failure(step, exc, "queued"), str(exc), exc=exc)
+        result = _failure(step, exc, "failed")
+        return Outcome(
+            "failed", result, str(exc), exc=SendFailed(f"send failed after retries: {exc}", result)
+        )
+    sent_at = datetime.now(UTC)
+    result = {
+        "status": "partially_sent" if sent.refused else "sent",
+        "message_id": step.message_id,
+        "sent_timestamp": int(sent_at.timestamp() * 1000),
+        "recipients_sent": len(sent.accepted),
+        "accepted": list(sent.accepted),
+        "refused": {addr: {"code": code, "reply": reply} for addr, (code, reply) in sent.refused.items()},
+        "server_reply": sent.reply,
+    }
+    return Outcome("sent", result, sent_at=sent_at)
+
+
+def _failure(step: Prepared, exc: SmtpError, status: str) -> dict[str, Any]:
+    refused = {addr: {"code": code, "reply": reply} for addr, (code, reply) in exc.refused.items()}
+    return {
+        "status": status,
+        "message_id": step.message_id,
+        "sent_timestamp": None,
+        "recipients_sent": 0,
+        "code": exc.code,
+        "server_reply": exc.server_reply,
+        "refused": refused,
+    }
+
+
+def _record(
+    job: SendJob,
+    status: str,
+    result: dict[str, Any],
+    error: str | None,
+    sent_at: datetime | None = None,
+    parent_id: str | None = None,
+) -> dict[str, Any]:
+    """Commit the outcome (keeping the stored envelope) and mark the parent answered in the same txn."""
+    with session_scope(job.tenant_id) as session:
+        row = _locked_row(session, job)
+        finish_row(row, status, result, error, sent_at)
+        if parent_id:
+            mark_parent_answered(session, parent_id, job.tenant_id, job.user_id)
+    return result
+
+
+def finish_row(
+    row: OutboxMessage,
+    status: str,
+    result: dict[str, Any],
+    error: str | None,
+    sent_at: datetime | None = None,
+) -> None:
+    envelope = (row.result or {}).get("envelope")
+    row.status = status
+    row.result = {**result, **({"envelope": envelope} if envelope else {})}
+    row.error = error
+    if sent_at is not None:
+        row.sent_at = sent_at
+
+
+def recover(job: SendJob, step: Prepared) -> dict[str, Any]:
+    """An earlier run died after committing 'sending': the Sent folder may prove it was delivered."""
+    try:
+        found = sent_copy_exists(step.write_back.imap, step.write_back.sent_folder, step.message_id)
+    except ImapError as exc:  # no proof either way (anything else is a bug and fails the run loudly)
+        log.warning("send %s: could not check the Sent folder: %s", job.outbox_id, exc)
+        found = False
+    if found:
+        result = {
+            "status": "sent",
+            "message_id": step.message_id,
+            "sent_timestamp": None,
+            "recipients_sent": len(step.recipients),
+            "recovered": True,
+        }
+        return _record(job, "sent", result, None, sent_at=datetime.now(UTC), parent_id=step.parent_id)
+    message = "an earlier attempt stopped while sending; it may or may not have been delivered"
+    log.error("send %s: %s (not resent)", job.outbox_id, message)
+    result = {
+        "status": "uncertain",
+        "message_id": step.message_id,
+        "sent_timestamp": None,
+        "recipients_sent": 0,
+    }
+    return _record(job, "uncertain", result, message)
+
+
+def stored_result(row: OutboxMessage) -> dict[str, Any]:
+    """What a finished (or cancelled) row answers to a redelivered task, without touching SMTP."""
+    stored = {k: v for k, v in (row.result or {}).items() if k != "envelope"}
+    if row.status == "cancelled":
+        return {"status": "cancelled", "message_id": None, "sent_timestamp": None, "recipients_sent": 0}
+    base = {"status": row.status, "message_id": row.message_id_header, "sent_timestamp": None}
+    return {**base, "recipients_sent": 0, "error": row.error, **stored}

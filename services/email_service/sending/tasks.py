@@ -1,0 +1,84 @@
+"""send_email task (queue send): a thin entry point over services.send_service.
+
+The task id is the outbox row's id, so a redelivered or retried message finds the same row and
+never starts a second SMTP transaction for a message already sent.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+from typing import Any
+
+from celery import shared_task, states
+from sqlalchemy.exc import OperationalError
+
+from email_service.core.model_base import new_id
+from email_service.core.tasking.base import TenantTask
+from email_service.mail.smtp.client import SmtpTransientError
+from email_service.notifications import EmailTemplate, email_notification
+from email_service.sending.batch import SendBusy, send_outbox_message
+from email_service.sending.delivery import SmtpConnections
+from email_service.sending.service import SendJob
+
+log = logging.getLogger(__name__)
+# One SMTP connection per account, reused by consecutive sends in this worker process.
+SMTP_CONNECTIONS = SmtpConnections()
+atexit.register(SMTP_CONNECTIONS.close)
+RETRYABLE = (SmtpTransientError, OperationalError)
+BUSY_RETRY_SECONDS = 2.0
+
+
+@shared_task(bind=True, base=TenantTask, name="email_service.tasks.send_email", max_retries=3)
+@email_notification(template=EmailTemplate.SEND_FAILED)
+def send_email(
+    self: TenantTask,
+    email_client_id: str,
+    tenant_id: str,
+    user_id: str,
+    to: list[str],
+    cc: list[str] | None = None,
+    bcc: list[str] | None = None,
+    subject: str = "",
+    body_text: str = "",
+    body_html: str | None = None,
+    attachment_ids: list[str] | None = None,
+) -> dict[str, Any]:
+    """Send the outbox row named by this task's id (made from the arguments when the API did not)."""
+    request = {
+        "to": to,
+        "cc": cc,
+        "bcc": bcc,
+        "subject": subject,
+        "body_text": body_text,
+        "body_html": body_html,
+        "attachment_ids": attachment_ids,
+    }
+    job = SendJob(
+        outbox_id=self.request.id or new_id(),
+        account_id=email_client_id,
+        tenant_id=tenant_id,
+        user_id=user_id,
+        request=request,
+        final_attempt=(self.request.retries or 0) >= (self.max_retries or 0),
+    )
+    try:
+        return send_outbox_message(job, SMTP_CONNECTIONS, announce=_store_sibling_results)
+    except SendBusy as exc:  # a sibling's batch still holds the row after a long wait
+        raise self.retry(exc=exc, countdown=BUSY_RETRY_SECONDS) from exc
+    except RETRYABLE as exc:
+        raise self.retry_later(exc) from exc
+
+
+def _store_sibling_results(answers: dict[str, dict[str, Any]]) -> None:
+    """Store the answers of sibling rows this run sent as their tasks' results (task id = row id).
+
+    Each sibling task still runs later and stores the same answer; until then its poller would see
+    'pending' for a message already delivered. Best effort: the rows hold the truth either way.
+    """
+    backend = send_email.backend
+    try:
+        for task_id, result in answers.items():
+            backend.store_result(task_id, result, states.SUCCESS)
+    except Exception as exc:  # a result backend hiccup must not fail the delivering task
+        log.warning("could not store %d sibling send results: %s", len(answers), type(exc).__name__)

@@ -1,0 +1,232 @@
+"""Use case: sync one account's mailboxes into the database (called by the task and the CLI).
+
+Order matters: ownership is checked before anything else (no IMAP traffic for a foreign account),
+then the per-account lock, then discovery and the per-folder engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from sqlalchemy import update
+
+from email_service.accounts.mail_settings import imap_settings
+from email_service.accounts.model import EmailAccount
+from email_service.accounts.service import load_account_for_task
+from email_service.core.config import get_settings
+from email_service.core.crypto import get_secret_box
+from email_service.core.db import session_scope
+from email_service.core.errors import PermanentError, TaskUnauthorized, TransientError
+from email_service.mail.imap.client import (
+    ImapAuthError,
+    ImapCommandError,
+    ImapConnectionError,
+    ImapSession,
+    connect,
+)
+from email_service.mail.imap.types import ImapSettings, ImapTlsError
+from email_service.spam.junk_feedback import ProductMoves, record_junk_moves
+from email_service.sync import store
+from email_service.sync.cancel import CancelFlag
+from email_service.sync.discovery import KnownFolders, load_known, upsert_folders
+from email_service.sync.engine import CancelCheck, FolderStats, FolderSyncer, SyncCancelled
+from email_service.sync.junk_moves import MoveWatch
+from email_service.sync.lock import AccountLock, redis_client
+from email_service.sync.plan import SyncOptions
+
+log = logging.getLogger(__name__)
+ProgressSink = Callable[[dict[str, Any]], None]
+Connector = Callable[[ImapSettings], ImapSession]
+
+
+class SyncAuthError(PermanentError):
+    """The IMAP server refused the account's credentials: the account is marked auth_error, no retry."""
+
+
+class SyncTlsError(PermanentError):
+    """The server's certificate was refused: retrying cannot help until it or the account's pin changes.
+
+    The reason goes to the account's last_error; periodic sync still tries again on its own schedule.
+    """
+
+
+@dataclass
+class SyncResult:
+    """The task contract's result plus a few extras (rebuilt, folders, per-folder errors)."""
+
+    status: str
+    messages_synced: int = 0
+    messages_updated: int = 0
+    messages_deleted: int = 0
+    messages_rebuilt: int = 0
+    folders_synced: int = 0
+    folders_unchanged: int = 0
+    junk_feedback: int = 0  # moves into / out of Junk by another client, learnt as spam / not spam
+    folder_errors: dict[str, str] = field(default_factory=dict)
+    # Folders whose row count differed from the server's and were repaired: {name: {server, mirror,
+    # fetched, dropped}}; empty when the mirror was right.
+    mirror_mismatch: dict[str, dict[str, int]] = field(default_factory=dict)
+    sync_duration_seconds: float = 0.0
+    timestamp: int = 0
+
+    def add(self, folder: str, stats: FolderStats) -> None:
+        self.messages_synced += stats.synced
+        self.messages_updated += stats.updated
+        self.messages_deleted += stats.deleted
+        self.messages_rebuilt += stats.rebuilt
+        if stats.mismatch is not None:
+            self.mirror_mismatch[folder] = stats.mismatch.as_dict()
+        if stats.skipped:
+            self.folders_unchanged += 1
+        else:
+            self.folders_synced += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_account_sync(
+    account_id: str,
+    tenant_id: str,
+    user_id: str,
+    *,
+    folder_id: str | None = None,
+    force_full_sync: bool = False,
+    options: SyncOptions | None = None,
+    progress: ProgressSink | None = None,
+    connector: Connector = connect,
+    lock_client: redis.Redis | None = None,
+    run_id: str | None = None,
+) -> SyncResult:
+    """Sync all folders (or one) of an account; status "already_running" when another run holds it.
+
+    run_id (the task id) owns the account lock, so a redelivery of a killed run can take it back,
+    and names the run's cancel flag: once set, the sync stops at the next batch boundary with status
+    "revoked", keeping the batches it committed and releasing the lock.
+    """
+    started = time.monotonic()
+    config = get_settings()
+    options = options or SyncOptions(
+        batch_size=config.sync_batch_size, recent_flags_window=config.sync_recent_flags_window
+    )
+    if force_full_sync:
+        options = replace(options, force_full_sync=True)
+    with session_scope(tenant_id) as session:
+        account = load_account_for_task(session, account_id, tenant_id, user_id)
+        settings = imap_settings(account, get_secret_box())
+        known = load_known(session, account_id)
+    client = lock_client or redis_client(get_settings().broker_url)
+    lock = AccountLock(client, account_id, get_settings().sync_lock_ttl_seconds, token=run_id)
+    try:
+        if not lock.acquire():
+            return _finish(SyncResult(status="already_running"), started)
+        result = SyncResult(status="success")
+        owner, watch = (tenant_id, user_id, account_id), MoveWatch()
+        cancelled = CancelFlag(client, run_id) if run_id else None
+        try:
+            with connector(settings) as imap:
+                folders = _folders_to_sync(imap, owner, known, folder_id)
+                _sync_folders(imap, owner, folders, options, progress, result, watch, cancelled)
+            result.junk_feedback = record_junk_moves(owner, watch.moves(), ProductMoves(client))
+        finally:
+            lock.release()
+    except redis.RedisError as exc:
+        raise TransientError(f"sync lock unavailable: {exc}") from exc
+    except ImapAuthError as exc:
+        _mark_account(tenant_id, account_id, state="auth_error", last_error=str(exc))
+        raise SyncAuthError(str(exc)) from exc
+    except ImapTlsError as exc:
+        _mark_account(tenant_id, account_id, last_error=str(exc))
+        raise SyncTlsError(str(exc)) from exc
+    except ImapConnectionError as exc:
+        _mark_account(tenant_id, account_id, last_error=str(exc))
+        raise
+    finally:
+        if lock_client is None:
+            client.close()
+    if result.status == "revoked":  # not a finished sync: the account's last_sync_at stays as it was
+        return _finish(result, started)
+    now = datetime.now(UTC)  # a login that works again re-arms the one-time auth-failure notice
+    _mark_account(
+        tenant_id, account_id, state="active", last_error=None, last_sync_at=now, auth_error_notified=False
+    )
+    return _finish(result, started)
+
+
+def _folders_to_sync(
+    imap: ImapSession, owner: tuple[str, str, str], known: KnownFolders, folder_id: str | None
+) -> list[store.FolderState]:
+    """The one requested folder, or every listed folder (discovery writes only when LIST changed)."""
+    tenant_id, user_id, account_id = owner
+    if folder_id is not None:  # known holds only this account's folders, so this is the owner check
+        wanted = [state for state in known.states if state.id == folder_id]
+        if not wanted:
+            raise TaskUnauthorized("folder does not belong to this account")
+        return wanted
+    listed = imap.list_folders()
+    if known.matches(listed):
+        return known.ordered(listed)
+    with session_scope(tenant_id) as session:
+        return upsert_folders(session, tenant_id, user_id, account_id, listed).folders
+
+
+def _sync_folders(
+    imap: ImapSession,
+    owner: tuple[str, str, str],
+    folders: list[store.FolderState],
+    options: SyncOptions,
+    progress: ProgressSink | None,
+    result: SyncResult,
+    watch: MoveWatch | None = None,
+    cancelled: CancelCheck | None = None,
+) -> None:
+    tenant_id = owner[0]
+
+    def unit() -> Any:
+        return session_scope(tenant_id)
+
+    for index, folder in enumerate(folders):
+
+        def report(name: str, done: int, total: int, index: int = index) -> None:
+            if progress is not None:
+                progress(
+                    {
+                        "folder": name,
+                        "done": done,
+                        "total": total,
+                        "folder_index": index,
+                        "folders": len(folders),
+                    }
+                )
+
+        if cancelled is not None and cancelled():
+            result.status = "revoked"
+            return
+        try:
+            syncer = FolderSyncer(imap, unit, owner, options, report, watch, cancelled)
+            result.add(folder.name, syncer.sync(folder))
+        except SyncCancelled as exc:
+            result.add(folder.name, exc.stats)
+            result.status = "revoked"
+            return
+        except ImapCommandError as exc:  # e.g. deleted between LIST and SELECT; the others still sync
+            log.warning("folder %s not synced: %s", folder.name, exc)
+            result.folder_errors[folder.name] = str(exc)
+
+
+def _mark_account(tenant_id: str, account_id: str, **values: Any) -> None:
+    """Record the outcome on the account row in its own short transaction."""
+    with session_scope(tenant_id) as session:
+        session.execute(update(EmailAccount).where(EmailAccount.id == account_id).values(**values))
+
+
+def _finish(result: SyncResult, started: float) -> SyncResult:
+    result.sync_duration_seconds = round(time.monotonic() - started, 4)
+    result.timestamp = int(time.time() * 1000)
+    return result
