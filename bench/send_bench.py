@@ -118,12 +118,12 @@ def stored_mimes(ids: list[str]) -> list[bytes]:
 
 def _publish(kwargs: dict[str, Any], ids: list[str]) -> None:
     """Publish like the API (task id = outbox id, tenant headers, task-sent event)."""
-    from email_service.core.tasking.status import task_launcher
+    from email_service.core.tasking.start import publish_task
 
     tenant, user = kwargs["tenant_id"], kwargs["user_id"]
     body = {k: v for k, v in kwargs.items() if k not in ("tenant_id", "user_id")}
     for task_id in ids:
-        task_launcher("email_service.tasks.send_email", task_id, tenant, user, body)
+        publish_task("send_email", task_id, tenant, user, body)
 
 
 def _wait_delivered(smtp: SmtpServerProcess, target: int, started: float) -> float:

@@ -20,7 +20,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from email_service.deletion import api as delete
     from email_service.messages import api as messages
     from email_service.notifications import api as notifications
-    from email_service.ops import health
+    from email_service.ops import api as health
     from email_service.ops.metrics import init_metrics
     from email_service.sending import api as send
     from email_service.spam import api as spam
@@ -31,7 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
     app = Flask(__name__)
-    app.config.update(JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=settings.max_message_bytes + 1024 * 1024)
+    app.config.update(MAX_CONTENT_LENGTH=settings.max_message_bytes + 1024 * 1024)
     if test_config:
         app.config.update({k: v for k, v in test_config.items() if k != "ENV"})
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from email_service.core.tasking.status import task_launcher
+from email_service.core.tasking.start import publish_task
 from tests.conftest import ServerSet, make_caller
 from tests.servers.redis_server import free_port
 
@@ -78,8 +78,8 @@ def test_flower_requires_auth_and_lists_worker_and_finished_task(flower, worker,
 
     caller = make_caller()
     task_id = f"flower-{time.time_ns()}"
-    name = "email_service.tasks.delete_emails"
-    task_launcher(name, task_id, caller.tenant_id, caller.user_id, {"email_ids": []})
+    name = "delete_emails"
+    publish_task(name, task_id, caller.tenant_id, caller.user_id, {"email_ids": []})
 
     def finished() -> dict[str, Any] | None:
         status, body = _get(flower + "/api/tasks")
@@ -87,5 +87,5 @@ def test_flower_requires_auth_and_lists_worker_and_finished_task(flower, worker,
         return task if task and task["state"] == "SUCCESS" else None
 
     task = _wait_for(finished)
-    assert task["name"] == name
+    assert task["name"] == f"email_service.tasks.{name}"
     assert task["worker"].startswith(f"e2e-{os.getpid()}@")

@@ -12,7 +12,7 @@ from pathlib import Path
 from email_service.accounts.service import create_account
 from email_service.core.crypto import get_secret_box
 from email_service.core.db import session_scope
-from email_service.core.tasking.status import task_launcher
+from email_service.core.tasking.start import publish_task
 from tests.conftest import make_caller
 
 
@@ -50,8 +50,8 @@ def test_task_log_lines_carry_context_and_metrics_count_it(
     with session_scope(caller.tenant_id) as session:
         account_id = create_account(session, get_secret_box(), caller.tenant_id, caller.user_id, data).id
     task_id = f"obs-{time.time_ns()}"
-    task_launcher(
-        "email_service.tasks.sync_emails",
+    publish_task(
+        "sync_emails",
         task_id,
         caller.tenant_id,
         caller.user_id,

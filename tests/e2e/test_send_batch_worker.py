@@ -10,7 +10,7 @@ from typing import Any
 from celery.result import AsyncResult
 
 from email_service.core.db import session_scope
-from email_service.core.tasking.status import task_launcher
+from email_service.core.tasking.start import publish_task
 from email_service.sending.model import OutboxMessage
 from email_service.sending.outbox import queue_send, validate_send
 from email_service.tasks.celery_app import celery_app
@@ -45,7 +45,7 @@ def test_twenty_tasks_deliver_twenty_messages_each_with_its_own_result(
     ids = _queue_rows(caller.tenant_id, caller.user_id, account.account_id)
     body = {"email_client_id": account.account_id, "to": ["Bob <bob@example.test>"]}
     for task_id in ids:
-        task_launcher("email_service.tasks.send_email", task_id, caller.tenant_id, caller.user_id, body)
+        publish_task("send_email", task_id, caller.tenant_id, caller.user_id, body)
     results = {i: AsyncResult(i, app=celery_app).get(timeout=120) for i in ids}
     with session_scope(caller.tenant_id) as session:
         rows = {i: session.get(OutboxMessage, i) for i in ids}

@@ -12,7 +12,7 @@ from email_service.core.db import session_scope
 from email_service.core.model_base import new_id
 from email_service.core.tasking.model import TaskRecord
 from email_service.core.tasking.records import record_task
-from email_service.core.tasking.status import task_launcher
+from email_service.core.tasking.start import publish_task
 from email_service.tasks.celery_app import celery_app
 from tests.conftest import ServerSet, make_caller
 from tests.e2e.http import call, poll_task
@@ -68,9 +68,7 @@ def test_a_task_revoked_before_it_runs_reads_revoked_after_expiry(
     with session_scope(owner.tenant_id) as session:
         task_id = record_task(session, owner.tenant_id, owner.user_id, "check_spam").task_id
     kwargs = {"email_id": new_id()}
-    task_launcher(
-        "email_service.tasks.check_spam", task_id, owner.tenant_id, owner.user_id, kwargs, countdown=3
-    )
+    publish_task("check_spam", task_id, owner.tenant_id, owner.user_id, kwargs, countdown=3)
 
     status, _ = call("DELETE", f"{api_url}/api/tasks/{task_id}", owner.token)
     assert status == 202

@@ -18,7 +18,6 @@ from tests.integration.sending.send_support import (
     make_send_account,
     outbox_row,
     post_send,
-    register_blueprint,
     run_task,
 )
 from tests.integration.sync.sync_support import make_account, message
@@ -78,7 +77,6 @@ def test_cut_during_append_to_sent_sends_once_and_copies_exactly_once(
     scenario: ScenarioCount,
     where: str,
 ) -> None:
-    register_blueprint(app)
     proxy = tcp_proxy(imap_user.port)
     account = make_send_account(owner, smtp, imap_user, imap_port=proxy.port)
     proxy.cut_on(*APPEND_CUTS[where])  # type: ignore[arg-type]

@@ -12,7 +12,6 @@ from tests.integration.sending.send_support import (
     make_send_account,
     outbox_row,
     post_send,
-    register_blueprint,
     run_task,
 )
 from tests.reliability.imap_support import copies_of
@@ -22,7 +21,6 @@ from tests.servers.smtp_server import SmtpTestServer
 
 
 def queued(app: Any, account: SendAccount, subject: str) -> str:
-    register_blueprint(app)
     response = post_send(app.test_client(), account, subject=subject)
     assert response.status_code == 202, response.get_json()
     return str(response.get_json()["taskId"])

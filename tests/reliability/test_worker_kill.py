@@ -9,13 +9,12 @@ from typing import Any
 import pytest
 
 from email_service.core.model_base import new_id
-from email_service.core.tasking.status import task_launcher
+from email_service.core.tasking.start import publish_task
 from tests.conftest import Caller
 from tests.integration.sending.send_support import (
     make_send_account,
     outbox_row,
     post_send,
-    register_blueprint,
 )
 from tests.integration.sync.sync_support import imap, make_account, message, uids
 from tests.reliability.conftest import ProxyFactory, WorkerFactory
@@ -43,8 +42,8 @@ def test_sigkill_mid_sync_is_redelivered_and_completes_exactly(
     proxy.slow(150_000)
     account = make_account(owner, imap_user, port=proxy.port)
     worker = spawn_worker("sync", SYNC_BATCH_SIZE="50")
-    task_id = task_launcher(
-        "email_service.tasks.sync_emails",
+    task_id = publish_task(
+        "sync_emails",
         new_id(),
         owner.tenant_id,
         owner.user_id,
@@ -79,7 +78,6 @@ def test_sigkill_mid_send_is_redelivered_and_never_sent_twice(
     scenario: ScenarioCount,
     point: str,
 ) -> None:
-    register_blueprint(app)
     account = make_send_account(owner, smtp, imap_user)
     worker = spawn_worker("send")
     smtp.script_reply("MAIL" if point == "before_data" else "DATA", None, stall=120)

@@ -6,13 +6,13 @@ import re
 import unicodedata
 from urllib.parse import quote
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from email_service.core.db import session_scope
 from email_service.core.errors import BadRequest
+from email_service.core.http.auth import current_caller
 from email_service.core.http.body import limit_arg
-from email_service.messages import service as service
+from email_service.messages import service, use_cases
 
 bp = Blueprint("messages", __name__, url_prefix="/api/email/messages")
 
@@ -55,22 +55,18 @@ def _filters() -> service.MessageFilter:
 def index() -> ResponseReturnValue:
     filters, cursor = _filters(), request.args.get("cursor") or None
     limit = limit_arg(service.DEFAULT_LIMIT, service.MAX_LIMIT)
-    with session_scope(g.tenant_id) as session:
-        page = service.list_messages(session, g.tenant_id, g.user_id, filters, cursor, limit)
+    page = use_cases.message_page(current_caller(), filters, cursor, limit)
     return jsonify({"items": page.items, "next_cursor": page.next_cursor})
 
 
 @bp.get("/<message_id>")
 def show(message_id: str) -> ResponseReturnValue:
-    with session_scope(g.tenant_id) as session:
-        view = service.get_message(session, message_id, g.tenant_id, g.user_id)
-    return jsonify(view)
+    return jsonify(use_cases.message_view(current_caller(), message_id))
 
 
 @bp.get("/<message_id>/attachments/<attachment_id>")
 def download(message_id: str, attachment_id: str) -> ResponseReturnValue:
-    with session_scope(g.tenant_id) as session:
-        file = service.get_attachment(session, message_id, attachment_id, g.tenant_id, g.user_id)
+    file = use_cases.attachment_file(current_caller(), message_id, attachment_id)
     response = Response(file.content, content_type=safe_media_type(file.content_type))
     response.headers["Content-Disposition"] = content_disposition(file.filename)
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -6,17 +6,14 @@ import re
 from datetime import UTC
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy.exc import IntegrityError
 
-from email_service.core.db import session_scope
-from email_service.core.errors import BadRequest, ServiceUnavailable
+from email_service.core.errors import BadRequest
+from email_service.core.http.auth import current_caller
 from email_service.core.http.body import limit_arg, parse_body
-from email_service.core.tasking.launch import launch
-from email_service.sending import outbox
+from email_service.sending import use_cases
 from email_service.sending.model import OUTBOX_STATES
-from email_service.sending.recovery import send_task_kwargs
 from email_service.sending.schemas import SendRequest
 
 bp = Blueprint("send", __name__, url_prefix="/api")
@@ -43,45 +40,12 @@ def _normalised(body: SendRequest) -> dict[str, Any]:
     return data
 
 
-def _queue(data: dict[str, Any], key: str | None) -> outbox.QueuedSend:
-    """Replay, or validate and write row + TaskRecord in one transaction (a racing twin is a replay)."""
-    try:
-        with session_scope(g.tenant_id) as session:
-            replay = outbox.find_replay(session, g.tenant_id, g.user_id, key, data)
-            if replay is not None:
-                return replay
-            outbox.validate_send(session, data, g.tenant_id, g.user_id)
-            return outbox.queue_send(session, g.tenant_id, g.user_id, data, key)
-    except IntegrityError:
-        if key is None:
-            raise
-    with session_scope(g.tenant_id) as session:
-        replay = outbox.find_replay(session, g.tenant_id, g.user_id, key, data)
-    if replay is None:
-        raise BadRequest("could not queue the message, try again")
-    return replay
-
-
-def _publish(queued: outbox.QueuedSend, data: dict[str, Any]) -> None:
-    """Publish after commit (eta for a scheduled send); a broker outage removes the row again."""
-    kwargs = send_task_kwargs(data["email_client_id"], data)
-    options = {"eta": queued.send_at} if queued.status == "scheduled" else {}
-    try:
-        launch("send_email", kwargs, account_id=data["email_client_id"], task_id=queued.task_id, **options)
-    except ServiceUnavailable:
-        with session_scope(g.tenant_id) as session:
-            outbox.discard(session, queued.task_id)
-        raise
-
-
 @bp.post("/email/send")
 def send() -> ResponseReturnValue:
     body = parse_body(SendRequest)
     key = _idempotency_key()
     data = _normalised(body)
-    queued = _queue(data, key)
-    if queued.created:
-        _publish(queued, data)
+    queued = use_cases.submit_send(current_caller(), data, key)
     return jsonify({"taskId": queued.task_id, "status": queued.status}), 202
 
 
@@ -91,17 +55,12 @@ def outbox_index() -> ResponseReturnValue:
     if status is not None and status not in OUTBOX_STATES:
         raise BadRequest(f"status must be one of {', '.join(OUTBOX_STATES)}", {"field": "status"})
     limit = limit_arg(50, MAX_LIMIT)
-    with session_scope(g.tenant_id) as session:
-        rows = outbox.list_outbox(session, g.tenant_id, g.user_id, status, limit)
-        items = [outbox.outbox_view(row) for row in rows]
-    return jsonify({"items": items})
+    return jsonify({"items": use_cases.outbox_items(current_caller(), status, limit)})
 
 
 @bp.delete("/email/outbox/<outbox_id>")
 def outbox_cancel(outbox_id: str) -> ResponseReturnValue:
-    with session_scope(g.tenant_id) as session:
-        view = outbox.outbox_view(outbox.cancel(session, outbox_id, g.tenant_id, g.user_id))
-    return jsonify(view)
+    return jsonify(use_cases.cancel_outbox(current_caller(), outbox_id))
 
 
 @bp.post("/attachments")
@@ -110,9 +69,5 @@ def upload() -> ResponseReturnValue:
     if file is None:
         raise BadRequest("multipart field 'file' is required", {"field": "file"})
     data = file.read()
-    with session_scope(g.tenant_id) as session:
-        attachment = outbox.store_upload(
-            session, g.tenant_id, g.user_id, file.filename or "attachment", file.mimetype or "", data
-        )
-        view = outbox.upload_view(attachment)
+    view = use_cases.upload(current_caller(), file.filename or "attachment", file.mimetype or "", data)
     return jsonify(view), 201

@@ -18,7 +18,7 @@ from email_service.core.config import get_settings
 from email_service.core.errors import Conflict, NotFound, PermanentError, ValidationFailed
 from email_service.core.model_base import new_id
 from email_service.core.tasking.records import record_task
-from email_service.core.tenancy.scoping import get_owned, scoped
+from email_service.core.tenancy.scoping import scoped
 from email_service.mail.mime.compose import InvalidAddressError, parse_address_list
 from email_service.messages.attachment_model import Attachment
 from email_service.messages.model import Message
@@ -261,8 +261,6 @@ def upload_view(attachment: Attachment) -> dict[str, Any]:
     }
 
 
-def get_outbox(session: Session, outbox_id: str, tenant_id: str, user_id: str) -> OutboxMessage:
-    return get_owned(session, OutboxMessage, outbox_id, tenant_id, user_id)
 
 
 __all__ = [
@@ -270,7 +268,6 @@ __all__ = [
     "cancel",
     "discard",
     "find_replay",
-    "get_outbox",
     "list_outbox",
     "outbox_view",
     "queue_send",

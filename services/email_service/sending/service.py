@@ -99,10 +99,6 @@ def answer(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _claim(job: SendJob) -> Prepared | dict[str, Any]:
-    """queued/scheduled → sending (committed); terminal rows answer from what is stored."""
-    with session_scope(job.tenant_id) as session:
-        return claim_in(session, job)
 
 
 def claim_in(session: Session, job: SendJob) -> Prepared | dict[str, Any]:

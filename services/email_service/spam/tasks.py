@@ -13,10 +13,9 @@ from sqlalchemy.exc import OperationalError
 from email_service.core.db import session_scope
 from email_service.core.errors import PermanentError
 from email_service.core.tasking.base import TenantTask
-from email_service.core.tasking.status import task_launcher
+from email_service.core.tasking.start import publish_task
 from email_service.spam.junk import move_spam_to_junk
 from email_service.spam.service import score_stored_messages
-from email_service.tasks.celery_app import TASK_PREFIX
 
 BATCH_SIZE = 500  # ids per check_spam_batch task: one task per batch, never one per message
 
@@ -88,8 +87,6 @@ def enqueue_spam_scoring(
     task_ids: list[str] = []
     for start in range(0, len(ids), batch_size):
         chunk = ids[start : start + batch_size]
-        task_id = task_launcher(
-            TASK_PREFIX + "check_spam_batch", str(uuid4()), tenant_id, user_id, {"email_ids": chunk}
-        )
+        task_id = publish_task("check_spam_batch", str(uuid4()), tenant_id, user_id, {"email_ids": chunk})
         task_ids.append(task_id)
     return task_ids

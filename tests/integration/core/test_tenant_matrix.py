@@ -61,20 +61,20 @@ def test_lists_show_only_own_rows(client, owned, owner, same_tenant_other_user, 
 # (METHOD, url rule) -> "module::test" holding that route's tenant matrix.
 OTHER_MATRICES = {
     ("GET", "/api/email/messages/<message_id>"): (
-        "test_messages_api::test_only_the_owner_reads_a_message_and_its_attachment"
+        "messages.test_messages_api::test_only_the_owner_reads_a_message_and_its_attachment"
     ),
     ("GET", "/api/email/messages/<message_id>/attachments/<attachment_id>"): (
-        "test_messages_api::test_only_the_owner_reads_a_message_and_its_attachment"
+        "messages.test_messages_api::test_only_the_owner_reads_a_message_and_its_attachment"
     ),
     ("POST", "/api/email/messages/<message_id>/spam-check"): (
-        "test_spam_api::test_others_messages_are_404_on_both_endpoints"
+        "spam.test_spam_api::test_others_messages_are_404_on_both_endpoints"
     ),
     ("POST", "/api/email/messages/<message_id>/spam-feedback"): (
-        "test_spam_api::test_others_messages_are_404_on_both_endpoints"
+        "spam.test_spam_api::test_others_messages_are_404_on_both_endpoints"
     ),
-    ("DELETE", "/api/email/outbox/<outbox_id>"): "test_send_api::test_outbox_tenant_matrix",
-    ("POST", "/api/email/delete"): "test_delete_api::test_strangers_cannot_hide_or_see_the_task",
-    ("POST", "/api/email/restore"): "test_delete_api::test_strangers_cannot_hide_or_see_the_task",
+    ("DELETE", "/api/email/outbox/<outbox_id>"): "sending.test_send_api::test_outbox_tenant_matrix",
+    ("POST", "/api/email/delete"): "deletion.test_delete_api::test_strangers_cannot_hide_or_see_the_task",
+    ("POST", "/api/email/restore"): "deletion.test_delete_api::test_strangers_cannot_hide_or_see_the_task",
 }
 _PLACEHOLDERS = {"{account}": "<account_id>", "{task}": "<task_id>"}
 

@@ -12,17 +12,9 @@ from sqlalchemy import select
 from email_service.accounts.model import EmailAccount
 from email_service.core.db import session_scope
 from email_service.core.tasking.model import TaskRecord
-from email_service.deletion import api as delete_api
 from email_service.messages.folder_model import Folder
 from email_service.messages.model import Message
 from tests.conftest import Caller, apply_environment
-
-
-@pytest.fixture(autouse=True)
-def _delete_blueprint(app: Any) -> None:
-    """Until create_app registers it, the tests do."""
-    if delete_api.bp.name not in app.blueprints:
-        app.register_blueprint(delete_api.bp)
 
 
 def make_messages(caller: Caller, count: int = 2) -> list[str]:

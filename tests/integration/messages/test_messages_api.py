@@ -14,7 +14,6 @@ from sqlalchemy import insert
 
 from email_service.accounts.model import EmailAccount
 from email_service.core.db import session_scope
-from email_service.messages import api as messages_api
 from email_service.messages.attachment_model import Attachment
 from email_service.messages.folder_model import Folder
 from email_service.messages.model import Message
@@ -31,13 +30,6 @@ class Mailbox:
     account_id: str
     inbox_id: str
     archive_id: str
-
-
-@pytest.fixture(autouse=True)
-def _messages_blueprint(app: Any) -> None:
-    """Until create_app registers it, the tests do."""
-    if messages_api.bp.name not in app.blueprints:
-        app.register_blueprint(messages_api.bp)
 
 
 def make_mailbox(caller: Caller) -> Mailbox:

@@ -15,8 +15,8 @@ from email_service.accounts.service import create_account
 from email_service.core.crypto import get_secret_box
 from email_service.core.db import session_scope
 from email_service.core.tasking.model import TaskRecord
-from email_service.sending import api as send_api
 from email_service.sending.model import OutboxMessage
+from email_service.sending.service import SendJob, claim_in
 from email_service.sending.tasks import send_email
 from tests.conftest import Caller
 from tests.servers.dovecot_fixtures import ImapUser
@@ -31,12 +31,6 @@ class SendAccount:
     caller: Caller
     account_id: str
     email: str
-
-
-def register_blueprint(app: Any) -> None:
-    """Until create_app registers it, the tests do."""
-    if send_api.bp.name not in app.blueprints:
-        app.register_blueprint(send_api.bp)
 
 
 def make_send_account(
@@ -109,3 +103,9 @@ def counts(caller: Caller) -> tuple[int, int]:
 
 def parse(raw: bytes) -> EmailMessage:
     return cast(EmailMessage, BytesParser(policy=policy.default).parsebytes(raw))
+
+
+def claim(job: SendJob) -> Any:
+    """What a send task does first: its own row queued → sending, committed (or the stored answer)."""
+    with session_scope(job.tenant_id) as session:
+        return claim_in(session, job)

@@ -21,14 +21,8 @@ from tests.integration.sending.send_support import (
     make_send_account,
     outbox_row,
     post_send,
-    register_blueprint,
 )
 from tests.servers.smtp_server import SmtpTestServer
-
-
-@pytest.fixture(autouse=True)
-def _send_blueprint(app: Any) -> None:
-    register_blueprint(app)
 
 
 @pytest.fixture

@@ -12,25 +12,20 @@ import pytest
 from email_service.core.db import session_scope
 from email_service.sending.locks import send_locks
 from email_service.sending.model import OutboxMessage
-from email_service.sending.service import SendJob, _claim, finish_row
+from email_service.sending.service import SendJob, finish_row
 from tests.conftest import Caller, ServerSet
 from tests.integration.sending.send_support import (
     SendAccount,
+    claim,
     make_send_account,
     outbox_row,
     parse,
     post_send,
-    register_blueprint,
     run_task,
 )
 from tests.servers.smtp_server import SmtpTestServer
 
 CAROL = "carol@example.test"
-
-
-@pytest.fixture(autouse=True)
-def _send_blueprint(app: Any) -> None:
-    register_blueprint(app)
 
 
 @pytest.fixture
@@ -132,7 +127,7 @@ def test_a_sibling_waits_for_a_live_batch_instead_of_calling_its_row_uncertain(
     answers: list[Any] = []
     with send_locks() as batch:  # a live batch of another task holds the row's send lock
         assert batch.try_send_many([outbox_id]) == {outbox_id}
-        step = _claim(job)
+        step = claim(job)
         assert not isinstance(step, dict) and outbox_row(account.caller, outbox_id).status == "sending"
         sibling = threading.Thread(target=lambda: answers.append(run_task(account, outbox_id).result))
         sibling.start()
@@ -158,7 +153,7 @@ def test_a_task_whose_row_is_in_a_live_batch_sends_the_free_rows_while_it_waits(
     answers: list[Any] = []
     with send_locks() as batch:  # another run's live batch holds only the first row
         assert batch.try_send_many([held]) == {held}
-        step = _claim(job)
+        step = claim(job)
         assert not isinstance(step, dict)
         waiter = threading.Thread(target=lambda: answers.append(run_task(account, held).result))
         waiter.start()

@@ -12,27 +12,22 @@ from imapclient import IMAPClient
 from email_service.core.db import session_scope
 from email_service.messages.model import Message
 from email_service.sending.model import OutboxMessage
-from email_service.sending.service import SendJob, _claim, exclusive_run
+from email_service.sending.service import SendJob, exclusive_run
 from email_service.sync.service import run_account_sync
 from tests.conftest import Caller
 from tests.integration.sending.send_support import (
     SendAccount,
+    claim,
     make_send_account,
     outbox_row,
     parse,
     post_send,
-    register_blueprint,
     run_task,
 )
 from tests.servers.dovecot_fixtures import ImapUser
 from tests.servers.smtp_server import SmtpTestServer
 
 BOB, CAROL, HIDDEN = "bob@example.test", "carol@example.test", "hidden@example.test"
-
-
-@pytest.fixture(autouse=True)
-def _send_blueprint(app: Any) -> None:
-    register_blueprint(app)
 
 
 @pytest.fixture
@@ -180,7 +175,7 @@ def claim_and_crash(account: SendAccount, task_id: str) -> OutboxMessage:
     """Commit 'sending' as a run does before SMTP, then stop: a worker killed mid-send."""
     job = SendJob(task_id, account.account_id, account.caller.tenant_id, account.caller.user_id)
     with exclusive_run(task_id):
-        _claim(job)
+        claim(job)
     return outbox_row(account.caller, task_id)
 
 

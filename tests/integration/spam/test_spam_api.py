@@ -10,19 +10,11 @@ import redis
 from email_service.core.db import session_scope
 from email_service.core.tasking.model import TaskRecord
 from email_service.messages.model import Message
-from email_service.spam import api as spam_api
 from email_service.spam.user_model_row import UserSpamModel
 from tests.conftest import Caller
 from tests.integration.core.queue_support import queue_list
 from tests.integration.messages.test_messages_api import add_message, make_mailbox
 from tests.integration.spam.test_spam_service import HAM
-
-
-@pytest.fixture(autouse=True)
-def _spam_blueprint(app: Any) -> None:
-    """Until create_app registers it, the tests do."""
-    if spam_api.bp.name not in app.blueprints:
-        app.register_blueprint(spam_api.bp)
 
 
 @pytest.fixture

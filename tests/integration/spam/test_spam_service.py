@@ -9,7 +9,6 @@ import redis
 
 from email_service.core.db import session_scope
 from email_service.core.errors import PermanentError
-from email_service.messages import api as messages_api
 from email_service.messages.model import Message
 from email_service.spam.service import record_feedback, score_stored_messages
 from email_service.spam.tasks import check_spam, check_spam_batch, enqueue_spam_scoring
@@ -42,12 +41,6 @@ GARDEN = {
     "body_text": "This week in the garden club: tomato seedlings, compost heaps and the spring fair.",
     "message_id_header": "<g1@garden-club.example>",
 }
-
-
-@pytest.fixture(autouse=True)
-def _messages_blueprint(app: Any) -> None:
-    if messages_api.bp.name not in app.blueprints:
-        app.register_blueprint(messages_api.bp)
 
 
 def _score(caller: Caller, message_id: str) -> float:

@@ -23,7 +23,7 @@ known_users: TtlCache[Identity, bool] = TtlCache(USER_CHECK_TTL_SECONDS, MAX_CAC
 
 
 def authenticate() -> None:
-    """Set g.tenant_id and g.user_id from a valid token whose user still exists in that tenant."""
+    """Set the caller from a valid token whose user still exists in that tenant."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -34,9 +34,14 @@ def authenticate() -> None:
             if not user_exists(session, identity.tenant_id, identity.user_id):
                 raise Unauthorized("unknown user")
         known_users.put(identity, True)
-    g.tenant_id = identity.tenant_id
-    g.user_id = identity.user_id
+    g.caller = identity
     bind_context(tenant_id=identity.tenant_id, user_id=identity.user_id)
+
+
+def current_caller() -> Identity:
+    """The authenticated tenant and user of this request, handed to use cases as plain ids."""
+    caller: Identity = g.caller
+    return caller
 
 
 def init_auth(app: Flask) -> None:

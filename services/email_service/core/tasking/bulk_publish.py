@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from email_service.core.tasking.status import task_launcher
+from email_service.core.tasking.start import publish_task, task_message_parts
 from email_service.ops.scheduling import SyncDispatch
 from email_service.sending.recovery import StaleSend
 from email_service.tasks.celery_app import ROUTES, TASK_PREFIX, celery_app
@@ -24,7 +24,7 @@ def publish_syncs(dispatches: list[SyncDispatch]) -> None:
     queue = amqp.queues[route["queue"]]
     with celery_app.producer_or_acquire() as producer, producer.batch(PUBLISH_BATCH_COMMANDS):
         for d in dispatches:
-            kwargs = {"email_client_id": d.account_id, "tenant_id": d.tenant_id, "user_id": d.user_id}
+            kwargs, headers = task_message_parts(d.tenant_id, d.user_id, {"email_client_id": d.account_id})
             message = amqp.create_task_message(
                 d.task_id,
                 SYNC_TASK,
@@ -41,7 +41,7 @@ def publish_syncs(dispatches: list[SyncDispatch]) -> None:
                 message,
                 queue=queue,
                 priority=route["priority"],
-                headers={"tenant_id": d.tenant_id, "user_id": d.user_id},
+                headers=headers,
                 declare=[],
                 retry=False,
             )
@@ -50,5 +50,5 @@ def publish_syncs(dispatches: list[SyncDispatch]) -> None:
 def publish_sends(stale: list[StaleSend]) -> list[str]:
     """Publish send_email again for outbox rows whose queue message was lost; returns their ids."""
     for send in stale:
-        task_launcher(TASK_PREFIX + "send_email", send.outbox_id, send.tenant_id, send.user_id, send.kwargs)
+        publish_task("send_email", send.outbox_id, send.tenant_id, send.user_id, send.kwargs)
     return [send.outbox_id for send in stale]

@@ -121,11 +121,6 @@ def list_tasks(
     return [_ref(r) for r in records]
 
 
-def find_by_idempotency_key(session: Session, tenant_id: str, user_id: str, key: str) -> TaskRef | None:
-    record: TaskRecord | None = session.scalars(
-        scoped(TaskRecord, tenant_id, user_id).where(TaskRecord.idempotency_key == key)
-    ).first()
-    return _ref(record) if record else None
 
 
 def _ref(record: TaskRecord) -> TaskRef:
@@ -142,7 +137,6 @@ def _ref(record: TaskRecord) -> TaskRef:
 
 __all__ = [
     "TaskRef",
-    "find_by_idempotency_key",
     "find_owned_task",
     "forget_task",
     "get_task",

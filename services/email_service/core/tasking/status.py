@@ -1,4 +1,4 @@
-"""Operator and API helpers over the Celery app: launch, status, active tasks, queue lengths, revoke."""
+"""Operator and API helpers over the Celery app: status, active tasks, queue lengths, revoke."""
 
 from __future__ import annotations
 
@@ -21,21 +21,6 @@ STATE_NAMES = {
     "REVOKED": "revoked",
     "REJECTED": "failed",
 }
-
-
-def task_launcher(
-    task_name: str, task_id: str, tenant_id: str, user_id: str, kwargs: dict[str, Any], **options: Any
-) -> str:
-    """Publish a task with the caller's tenant and user both in kwargs and in message headers."""
-    full_kwargs = {**kwargs, "tenant_id": tenant_id, "user_id": user_id}
-    celery_app.send_task(
-        task_name,
-        kwargs=full_kwargs,
-        task_id=task_id,
-        headers={"tenant_id": tenant_id, "user_id": user_id},
-        **options,
-    )
-    return task_id
 
 
 def get_task_status(task_id: str) -> dict[str, Any]:

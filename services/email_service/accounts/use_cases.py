@@ -1,0 +1,63 @@
+"""What the accounts API does, one function per request: each opens its own tenant-scoped transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from email_service.accounts import service
+from email_service.accounts.connection_test import test_account_connection
+from email_service.accounts.hosts import check_account_hosts
+from email_service.core.config import get_settings
+from email_service.core.crypto import get_secret_box
+from email_service.core.db import session_scope
+from email_service.core.tenancy.tokens import Identity
+from email_service.messages.folders import folder_view, list_folders
+
+
+def add_account(caller: Identity, fields: dict[str, Any]) -> dict[str, Any]:
+    check_account_hosts(fields, get_settings().allowed_private_hosts)
+    with session_scope(caller.tenant_id) as session:
+        account = service.create_account(session, get_secret_box(), caller.tenant_id, caller.user_id, fields)
+        return service.account_view(account)
+
+
+def account_list(caller: Identity) -> list[dict[str, Any]]:
+    with session_scope(caller.tenant_id) as session:
+        return [
+            service.account_view(a) for a in service.list_accounts(session, caller.tenant_id, caller.user_id)
+        ]
+
+
+def show_account(caller: Identity, account_id: str) -> dict[str, Any]:
+    with session_scope(caller.tenant_id) as session:
+        return service.account_view(
+            service.get_account(session, account_id, caller.tenant_id, caller.user_id)
+        )
+
+
+def change_account(caller: Identity, account_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    check_account_hosts(changes, get_settings().allowed_private_hosts)
+    with session_scope(caller.tenant_id) as session:
+        account = service.update_account(
+            session, get_secret_box(), account_id, caller.tenant_id, caller.user_id, changes
+        )
+        return service.account_view(account)
+
+
+def remove_account(caller: Identity, account_id: str) -> None:
+    with session_scope(caller.tenant_id) as session:
+        service.delete_account(session, account_id, caller.tenant_id, caller.user_id)
+
+
+def check_connection(caller: Identity, account_id: str) -> dict[str, Any]:
+    """Logs in to both servers outside the transaction (a slow server holds no connection)."""
+    with session_scope(caller.tenant_id) as session:
+        account = service.get_account(session, account_id, caller.tenant_id, caller.user_id)
+        session.expunge(account)
+    return test_account_connection(account, get_secret_box())
+
+
+def account_folders(caller: Identity, account_id: str) -> list[dict[str, Any]]:
+    with session_scope(caller.tenant_id) as session:
+        service.get_account(session, account_id, caller.tenant_id, caller.user_id)
+        return [folder_view(f) for f in list_folders(session, account_id, caller.tenant_id, caller.user_id)]

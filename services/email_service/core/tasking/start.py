@@ -1,0 +1,83 @@
+"""The one way a task is started: record it, commit, publish, and undo both when the broker is down.
+
+Every entry point goes through here: the blueprints' use cases (start_task, or publish_recorded when
+the record was written with other rows, as the outbox does), the worker's own fan-out (publish_task)
+and the beat tick's bulk publish, which builds the same message (task_message_parts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import RedisError
+from sqlalchemy.orm import Session
+
+from email_service.core.db import session_scope
+from email_service.core.errors import ServiceUnavailable
+from email_service.core.tasking.records import forget_task, record_task
+from email_service.core.tenancy.tokens import Identity
+from email_service.tasks.celery_app import TASK_PREFIX, celery_app
+
+# What publishing raises when Redis is away; anything else is a bug and is not turned into a 503.
+BROKER_DOWN = (BrokerError, RedisError, OSError)
+Prepared = TypeVar("Prepared")
+
+
+def task_message_parts(
+    tenant_id: str, user_id: str, kwargs: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Kwargs and headers of a task message: tenant and user in both (tasks check the kwargs, logs
+    and Flower read the headers)."""
+    return {**kwargs, "tenant_id": tenant_id, "user_id": user_id}, {
+        "tenant_id": tenant_id,
+        "user_id": user_id,
+    }
+
+
+def publish_task(
+    kind: str, task_id: str, tenant_id: str, user_id: str, kwargs: dict[str, Any], **options: Any
+) -> str:
+    """Publish `email_service.tasks.<kind>` with id task_id; raises BROKER_DOWN errors unchanged."""
+    full_kwargs, headers = task_message_parts(tenant_id, user_id, kwargs)
+    celery_app.send_task(TASK_PREFIX + kind, kwargs=full_kwargs, task_id=task_id, headers=headers, **options)
+    return task_id
+
+
+def publish_recorded(
+    caller: Identity,
+    kind: str,
+    task_id: str,
+    kwargs: dict[str, Any],
+    undo: Callable[[Session], None] | None = None,
+    **options: Any,
+) -> str:
+    """Publish a task whose record is committed; when the broker is down, drop the record, run undo
+    in the same transaction and answer 503 (nothing is left half-written)."""
+    try:
+        return publish_task(kind, task_id, caller.tenant_id, caller.user_id, kwargs, **options)
+    except BROKER_DOWN as exc:
+        with session_scope(caller.tenant_id) as session:
+            forget_task(session, task_id)
+            if undo is not None:
+                undo(session)
+        raise ServiceUnavailable("task queue is unavailable, try again shortly") from exc
+
+
+def start_task(
+    caller: Identity,
+    kind: str,
+    kwargs: dict[str, Any],
+    account_id: str | None = None,
+    prepare: Callable[[Session], Prepared] | None = None,
+    undo: Callable[[Session, Prepared], None] | None = None,
+    **options: Any,
+) -> str:
+    """Run prepare (checks ownership, changes rows) and write the task record in one transaction,
+    commit, then publish. undo gets prepare's result back when publishing fails."""
+    with session_scope(caller.tenant_id) as session:
+        prepared = prepare(session) if prepare is not None else None
+        task_id = record_task(session, caller.tenant_id, caller.user_id, kind, account_id=account_id).task_id
+    revert = None if undo is None else (lambda session: undo(session, prepared))  # type: ignore[arg-type]
+    return publish_recorded(caller, kind, task_id, kwargs, undo=revert, **options)
