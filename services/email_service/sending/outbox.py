@@ -261,8 +261,6 @@ def upload_view(attachment: Attachment) -> dict[str, Any]:
     }
 
 
-
-
 __all__ = [
     "QueuedSend",
     "cancel",

@@ -99,8 +99,6 @@ def answer(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-
-
 def claim_in(session: Session, job: SendJob) -> Prepared | dict[str, Any]:
     """The claim of the job's own row inside the caller's transaction (a batch adds siblings)."""
     account = load_account_for_task(session, job.account_id, job.tenant_id, job.user_id)

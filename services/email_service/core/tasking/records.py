@@ -121,8 +121,6 @@ def list_tasks(
     return [_ref(r) for r in records]
 
 
-
-
 def _ref(record: TaskRecord) -> TaskRef:
     return TaskRef(
         record.id,
