@@ -161,6 +161,7 @@ class Settings:
     smtp_timeout_seconds: int
     max_recipients: int
     max_message_bytes: int
+    send_at_horizon_days: int
     task_record_retention_days: int
     outbox_retention_days: int
     allowed_private_hosts: tuple[str, ...]
@@ -286,6 +287,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_timeout_seconds=r.get("SMTP_TIMEOUT_SECONDS", 60, _parse_positive_int),
         max_recipients=r.get("MAX_RECIPIENTS", 100, _parse_positive_int),
         max_message_bytes=r.get("MAX_MESSAGE_BYTES", 25 * 1024 * 1024, _parse_positive_int),
+        send_at_horizon_days=r.get("SEND_AT_HORIZON_DAYS", 365, _parse_positive_int),
         task_record_retention_days=r.get("TASK_RECORD_RETENTION_DAYS", 30, _parse_positive_int),
         outbox_retention_days=r.get("OUTBOX_RETENTION_DAYS", 90, _parse_positive_int),
         allowed_private_hosts=r.get(

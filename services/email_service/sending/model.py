@@ -31,6 +31,8 @@ class OutboxMessage(Base, TenantOwned):
     mime: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     send_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # When the send task was published; NULL while a scheduled send still waits in the database.
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)

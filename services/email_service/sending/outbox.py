@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,6 +17,7 @@ from email_service.accounts.service import get_account
 from email_service.core.config import get_settings
 from email_service.core.errors import Conflict, NotFound, PermanentError, ValidationFailed
 from email_service.core.model_base import new_id
+from email_service.core.tasking.outcomes import record_outcome_in
 from email_service.core.tasking.records import record_task
 from email_service.core.tenancy.scoping import scoped
 from email_service.mail.mime.compose import InvalidAddressError, parse_address_list
@@ -24,8 +25,12 @@ from email_service.messages.attachment_model import Attachment
 from email_service.messages.model import Message
 from email_service.sending.build import compose_queued
 from email_service.sending.model import OutboxMessage
+from email_service.sending.service import stored_result
 
 CANCELLABLE = frozenset({"scheduled", "queued"})
+# A scheduled send due within this long is published at once with a countdown (ids only); a later
+# one waits in the database until the beat tick (every 5 minutes) releases it this far ahead.
+RELEASE_AHEAD = timedelta(minutes=10)
 ADDRESS_FIELDS = ("to", "cc", "bcc")
 
 
@@ -37,6 +42,8 @@ class QueuedSend:
     status: str
     send_at: datetime | None
     created: bool
+    # Publish the task now (queued, or due within RELEASE_AHEAD); else the tick releases it.
+    release: bool = False
 
 
 def invalid(field: str, message: str, kind: str = "value_error") -> ValidationFailed:
@@ -102,10 +109,19 @@ def check_parent(session: Session, request: dict[str, Any], tenant_id: str, user
         raise invalid("in_reply_to", "unknown message", "not_found")
 
 
+def check_send_at(request: dict[str, Any]) -> None:
+    """A send may be scheduled up to SEND_AT_HORIZON_DAYS ahead (default one year)."""
+    send_at = _parse_send_at(request.get("send_at"))
+    days = get_settings().send_at_horizon_days
+    if send_at is not None and send_at > datetime.now(UTC) + timedelta(days=days):
+        raise invalid("send_at", f"send_at may be at most {days} days ahead", "send_at_too_far")
+
+
 def validate_send(session: Session, request: dict[str, Any], tenant_id: str, user_id: str) -> None:
     """Everything the API can know before queueing; raises NotFound / ValidationFailed."""
     get_account(session, request["email_client_id"], tenant_id, user_id)
     count_recipients(request)
+    check_send_at(request)
     uploads = owned_uploads(session, request.get("attachment_ids") or [], tenant_id, user_id)
     check_size(request, uploads)
     check_parent(session, request, tenant_id, user_id)
@@ -131,7 +147,9 @@ def queue_send(
 ) -> QueuedSend:
     """Write the outbox row and the TaskRecord (same id) in the caller's transaction."""
     send_at = _parse_send_at(request.get("send_at"))
-    status = "scheduled" if send_at and send_at > datetime.now(UTC) else "queued"
+    now = datetime.now(UTC)
+    status = "scheduled" if send_at and send_at > now else "queued"
+    release = status == "queued" or (send_at is not None and send_at <= now + RELEASE_AHEAD)
     row = OutboxMessage(
         id=new_id(),
         tenant_id=tenant_id,
@@ -141,6 +159,7 @@ def queue_send(
         idempotency_key=key,
         request=request,
         send_at=send_at,
+        released_at=now if release else None,
     )
     if status == "queued":  # a scheduled send gets its Date (and MIME) when it goes out
         _compose(session, row, tenant_id, user_id)
@@ -155,7 +174,7 @@ def queue_send(
         task_id=row.id,
         idempotency_key=key,
     )
-    return QueuedSend(row.id, status, send_at, created=True)
+    return QueuedSend(row.id, status, send_at, created=True, release=release)
 
 
 def _compose(session: Session, row: OutboxMessage, tenant_id: str, user_id: str) -> None:
@@ -189,6 +208,8 @@ def cancel(session: Session, outbox_id: str, tenant_id: str, user_id: str) -> Ou
         raise Conflict(f"cannot cancel a message that is {row.status}", {"status": row.status})
     row.status = "cancelled"
     session.flush()
+    if row.released_at is None:  # never published: no task will run to answer, so answer here
+        record_outcome_in(session, tenant_id, row.id, "success", stored_result(row))
     return row
 
 

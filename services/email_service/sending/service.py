@@ -132,6 +132,9 @@ def _locked_row(session: Session, job: SendJob) -> OutboxMessage:
     row: OutboxMessage | None = session.scalars(query.with_for_update()).first()
     if row is not None:
         return row
+    if not job.request:
+        # Published by the API with ids only; the row is gone (discarded, or pruned long after).
+        raise PermanentError(f"outbox row {job.outbox_id} not found")
     row = OutboxMessage(
         id=job.outbox_id,
         tenant_id=job.tenant_id,

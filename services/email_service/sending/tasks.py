@@ -1,4 +1,4 @@
-"""send_email task (queue send): a thin entry point over services.send_service.
+"""send_email task (queue send): a thin entry point over sending.batch.
 
 The task id is the outbox row's id, so a redelivered or retried message finds the same row and
 never starts a second SMTP transaction for a message already sent.
@@ -36,7 +36,7 @@ def send_email(
     email_client_id: str,
     tenant_id: str,
     user_id: str,
-    to: list[str],
+    to: list[str] | None = None,
     cc: list[str] | None = None,
     bcc: list[str] | None = None,
     subject: str = "",
@@ -44,7 +44,11 @@ def send_email(
     body_html: str | None = None,
     attachment_ids: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Send the outbox row named by this task's id (made from the arguments when the API did not)."""
+    """Send the outbox row named by this task's id.
+
+    The API publishes ids only (the message is in the row). Called directly with the card's
+    arguments (`send_email.delay(..., to=[...])`), it makes the row from them first.
+    """
     request = {
         "to": to,
         "cc": cc,
@@ -54,6 +58,8 @@ def send_email(
         "body_html": body_html,
         "attachment_ids": attachment_ids,
     }
+    if to is None and cc is None and bcc is None:
+        request = {}  # ids only: the row must exist
     job = SendJob(
         outbox_id=self.request.id or new_id(),
         account_id=email_client_id,

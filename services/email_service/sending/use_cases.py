@@ -17,15 +17,16 @@ from email_service.sending.recovery import send_task_kwargs
 def submit_send(caller: Identity, data: dict[str, Any], key: str | None) -> outbox.QueuedSend:
     """A replay answers the first request's task; a new send is committed, then published."""
     queued = _queue(caller, data, key)
-    if queued.created:
-        kwargs = send_task_kwargs(data["email_client_id"], data)
+    if queued.created and queued.release:
+        # Ids only: the message lives in the outbox row. A scheduled send is published here only
+        # when due within RELEASE_AHEAD (a short eta); a later one waits for the tick.
         options = {"eta": queued.send_at} if queued.status == "scheduled" else {}
         # A broker outage removes the row again, so the key can be used on the next try.
         publish_recorded(
             caller,
             "send_email",
             queued.task_id,
-            kwargs,
+            send_task_kwargs(data["email_client_id"]),
             undo=lambda session: outbox.discard(session, queued.task_id),
             **options,
         )

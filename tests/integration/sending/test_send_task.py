@@ -3,6 +3,7 @@ scheduled cancellation, the copy to Sent and replies."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from typing import Any
 
@@ -154,7 +155,7 @@ def test_partial_acceptance_and_all_refused(client: Any, account: SendAccount, s
 def test_cancelled_scheduled_send_sends_nothing(
     client: Any, account: SendAccount, smtp: SmtpTestServer
 ) -> None:
-    task_id = queue(client, account, send_at="2099-01-01T00:00:00+00:00")
+    task_id = queue(client, account, send_at=(datetime.now(UTC) + timedelta(days=30)).isoformat())
     assert client.delete(f"/api/email/outbox/{task_id}", headers=account.caller.headers).status_code == 200
     result = run_task(account, task_id).result
     assert result["status"] == "cancelled" and smtp.messages == [] and smtp.connections == 0

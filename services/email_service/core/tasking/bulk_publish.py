@@ -50,5 +50,6 @@ def publish_syncs(dispatches: list[SyncDispatch]) -> None:
 def publish_sends(stale: list[StaleSend]) -> list[str]:
     """Publish send_email again for outbox rows whose queue message was lost; returns their ids."""
     for send in stale:
-        publish_task("send_email", send.outbox_id, send.tenant_id, send.user_id, send.kwargs)
+        options = {"eta": send.eta} if send.eta is not None else {}
+        publish_task("send_email", send.outbox_id, send.tenant_id, send.user_id, send.kwargs, **options)
     return [send.outbox_id for send in stale]

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from email_service.core.db import session_scope
 from email_service.core.model_base import utcnow
@@ -51,6 +52,20 @@ def record_outcome(
     tenant_id: str, task_id: str, status: str, result: Any = None, error: Mapping[str, str] | None = None
 ) -> bool:
     """Write the final status, result and error to the task's record; False when it has none."""
+    with session_scope(tenant_id) as session:
+        return record_outcome_in(session, tenant_id, task_id, status, result, error)
+
+
+def record_outcome_in(
+    session: Session,
+    tenant_id: str,
+    task_id: str,
+    status: str,
+    result: Any = None,
+    error: Mapping[str, str] | None = None,
+) -> bool:
+    """record_outcome inside the caller's transaction (a task that will never run, e.g. a
+    cancelled scheduled send that was never published)."""
     if status not in FINAL_STATUSES:
         raise ValueError(f"not a final task status: {status!r}")
     now = utcnow()
@@ -61,12 +76,9 @@ def record_outcome(
         "finished_at": now,
         "updated_at": now,
     }
-    with session_scope(tenant_id) as session:
-        done = session.execute(
-            update(TaskRecord)
-            .where(TaskRecord.id == task_id, TaskRecord.tenant_id == tenant_id)
-            .values(**values)
-        )
+    done = session.execute(
+        update(TaskRecord).where(TaskRecord.id == task_id, TaskRecord.tenant_id == tenant_id).values(**values)
+    )
     return bool(getattr(done, "rowcount", 0))
 
 
