@@ -34,19 +34,20 @@ BUDGET_CAPPED = {"b_in_p"}
 
 
 def _seconds(fn: Callable[[str], object], html: str) -> float:
-    start = time.perf_counter()
+    """CPU seconds of this process: the cost of the work, not how busy the machine is."""
+    start = time.process_time()
     fn(html)
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 @pytest.mark.parametrize("name", HOSTILE)
 def test_hostile_html_is_sanitised_within_budget_and_inert(name: str) -> None:
     html = HOSTILE[name](40_000)
-    start = time.perf_counter()
+    start = time.process_time()
     out = sanitize_html(html)
     extract_html(html)
-    elapsed = time.perf_counter() - start
-    assert elapsed < BUDGET_SECONDS, f"{name}: {elapsed:.1f} s for {len(html)} chars"
+    elapsed = time.process_time() - start
+    assert elapsed < BUDGET_SECONDS, f"{name}: {elapsed:.1f} CPU s for {len(html)} chars"
     assert not _ACTIVE.search(out), _ACTIVE.search(out)
 
 
