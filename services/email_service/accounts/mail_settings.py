@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from email_service.accounts.model import EmailAccount
 from email_service.accounts.service import account_password
 from email_service.core.config import get_settings
@@ -10,27 +12,23 @@ from email_service.mail.imap.client import ImapSettings
 from email_service.mail.smtp.client import SmtpSettings
 
 
+def _server(account: EmailAccount, box: SecretBox, protocol: str) -> dict[str, Any]:
+    """One server's settings from the account's `<protocol>_host/_port/_security` columns, with the
+    login, pinned certificate and host policy both servers share."""
+    return {
+        "host": getattr(account, f"{protocol}_host"),
+        "port": getattr(account, f"{protocol}_port"),
+        "security": getattr(account, f"{protocol}_security"),
+        "username": account.username,
+        "password": account_password(box, account),
+        "pinned_cert_pem": account.pinned_cert_pem,
+        "allowed_private_hosts": get_settings().allowed_private_hosts,
+    }
+
+
 def imap_settings(account: EmailAccount, box: SecretBox) -> ImapSettings:
-    return ImapSettings(
-        host=account.imap_host,
-        port=account.imap_port,
-        security=account.imap_security,  # type: ignore[arg-type]
-        username=account.username,
-        password=account_password(box, account),
-        timeout=get_settings().imap_timeout_seconds,
-        pinned_cert_pem=account.pinned_cert_pem,
-        allowed_private_hosts=get_settings().allowed_private_hosts,
-    )
+    return ImapSettings(timeout=get_settings().imap_timeout_seconds, **_server(account, box, "imap"))
 
 
 def smtp_settings(account: EmailAccount, box: SecretBox) -> SmtpSettings:
-    return SmtpSettings(
-        host=account.smtp_host,
-        port=account.smtp_port,
-        security=account.smtp_security,  # type: ignore[arg-type]
-        username=account.username,
-        password=account_password(box, account),
-        timeout=get_settings().smtp_timeout_seconds,
-        pinned_cert_pem=account.pinned_cert_pem,
-        allowed_private_hosts=get_settings().allowed_private_hosts,
-    )
+    return SmtpSettings(timeout=get_settings().smtp_timeout_seconds, **_server(account, box, "smtp"))

@@ -28,6 +28,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso_or_none(value: datetime | None) -> str | None:
+    """A stored time as the API shows it (ISO 8601 with its UTC offset), or None."""
+    return value.isoformat() if value is not None else None
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """Every datetime column: stored as UTC, read back timezone-aware on every backend.
 

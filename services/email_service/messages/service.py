@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from email_service.accounts.model import EmailAccount
 from email_service.core.errors import BadRequest, NotFound
+from email_service.core.model_base import iso_or_none
 from email_service.core.tenancy.scoping import get_owned, scoped
 from email_service.messages.attachment_model import Attachment
 from email_service.messages.folders import get_folder
@@ -184,10 +185,6 @@ def list_messages(
     return MessagePage([message_summary(m) for m in page], next_cursor)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def message_summary(message: Any) -> dict[str, Any]:
     """The listing row (from a Message or a row of SUMMARY_COLUMNS): a mailbox line without the body."""
     return {
@@ -197,7 +194,7 @@ def message_summary(message: Any) -> dict[str, Any]:
         "subject": message.subject,
         "from": {"name": message.from_name, "email": message.from_address},
         "to": list(message.to_addresses or []),
-        "date": _iso(message.date or message.date_sort),
+        "date": iso_or_none(message.date or message.date_sort),
         "snippet": message.snippet,
         "flags": list(message.flags or []),
         "is_read": message.is_read,
@@ -249,7 +246,7 @@ def get_message(session: Session, message_id: str, tenant_id: str, user_id: str)
             "raw_size": message.raw_size,
             "attachments": [attachment_summary(a) for a in _attachments_of(session, message)],
             "spam_indicators": list(message.spam_indicators or []),
-            "spam_checked_at": _iso(message.spam_checked_at),
+            "spam_checked_at": iso_or_none(message.spam_checked_at),
             "parse_error": message.parse_error,
             "is_quarantined": message.parse_error is not None,
         }

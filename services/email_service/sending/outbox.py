@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from email_service.accounts.service import get_account
 from email_service.core.config import get_settings
 from email_service.core.errors import Conflict, NotFound, PermanentError, ValidationFailed
-from email_service.core.model_base import new_id
+from email_service.core.model_base import iso_or_none, new_id
 from email_service.core.tasking.outcomes import record_outcome_in
 from email_service.core.tasking.records import record_task
 from email_service.core.tenancy.scoping import scoped
@@ -238,17 +238,13 @@ def outbox_view(row: OutboxMessage) -> dict[str, Any]:
         "attachment_ids": request.get("attachment_ids") or [],
         "in_reply_to": request.get("in_reply_to"),
         "message_id": row.message_id_header,
-        "send_at": _iso(row.send_at),
-        "sent_at": _iso(row.sent_at),
-        "created_at": _iso(row.created_at),
+        "send_at": iso_or_none(row.send_at),
+        "sent_at": iso_or_none(row.sent_at),
+        "created_at": iso_or_none(row.created_at),
         "attempts": row.attempts,
         "result": {k: v for k, v in (row.result or {}).items() if k != "envelope"},
         "error": row.error,
     }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def store_upload(
