@@ -2,8 +2,9 @@
 
 The outbox row (id = task id) is the truth. 'sending' is committed before SMTP starts, the MIME is
 built once and stored (retries send identical bytes and Message-ID), and a row found in 'sending'
-by a later run means an earlier run died mid-send: it is resolved from the Sent folder or marked
-'uncertain', never blindly resent. On PostgreSQL an advisory lock tells "died" from "still running".
+by the account's drainer means an earlier one died mid-send (a live one would still hold the
+account's send lock): it is resolved from the Sent folder or marked 'uncertain', never blindly
+resent. The states are drawn in sending/drainer.py.
 """
 
 from __future__ import annotations
@@ -31,13 +32,10 @@ from email_service.sending.build import (
     prepare,
 )
 from email_service.sending.delivery import SmtpConnections, sent_copy_exists
-from email_service.sending.locks import exclusive_run
 from email_service.sending.model import OutboxMessage
 
 log = logging.getLogger(__name__)
 TERMINAL = frozenset({"sent", "failed", "uncertain", "cancelled"})
-IN_PROGRESS = {"status": "in_progress", "message_id": None, "sent_timestamp": None, "recipients_sent": 0}
-__all__ = ["exclusive_run"]  # re-exported: callers and tests take a run's locks from here
 
 
 class SendFailed(PermanentError):

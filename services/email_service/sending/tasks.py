@@ -1,4 +1,4 @@
-"""send_email task (queue send): a thin entry point over sending.batch.
+"""send_email task (queue send): a thin entry point over sending.drainer.
 
 The task id is the outbox row's id, so a redelivered or retried message finds the same row and
 never starts a second SMTP transaction for a message already sent.
@@ -17,8 +17,8 @@ from email_service.core.model_base import new_id
 from email_service.core.tasking.base import TenantTask
 from email_service.mail.smtp.client import SmtpTransientError
 from email_service.notifications import EmailTemplate, email_notification
-from email_service.sending.batch import SendBusy, send_outbox_message
 from email_service.sending.delivery import SmtpConnections
+from email_service.sending.drainer import SendBusy, send_outbox_message
 from email_service.sending.service import SendJob
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def send_email(
     )
     try:
         return send_outbox_message(job, SMTP_CONNECTIONS, announce=_store_sibling_results)
-    except SendBusy as exc:  # a sibling's batch still holds the row after a long wait
+    except SendBusy as exc:  # the account's drainer is still running after a long wait
         raise self.retry(exc=exc, countdown=BUSY_RETRY_SECONDS) from exc
     except RETRYABLE as exc:
         raise self.retry_later(exc) from exc

@@ -1,5 +1,6 @@
-"""Batched sending on real PostgreSQL and the SMTP test server: one task run sends the account's
-queued rows, each sibling task answers its own stored result, and per-row outcomes stay per row."""
+"""The account's outbox drainer on the real database and the SMTP test server: one task run sends the
+account's queued rows, each other task answers its own stored result, per-row outcomes stay per row,
+and a task that finds the drainer running waits for it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import psycopg
 import pytest
 
 from email_service.core.db import session_scope
-from email_service.sending.locks import send_locks
+from email_service.sending.account_lock import account_send_lock
 from email_service.sending.model import OutboxMessage
 from email_service.sending.service import SendJob, finish_row
 from tests.conftest import Caller, ServerSet
@@ -24,6 +25,7 @@ from tests.integration.sending.send_support import (
     run_task,
 )
 from tests.servers.smtp_server import SmtpTestServer
+from tests.servers.sqlite_db import SqliteDatabase
 
 CAROL = "carol@example.test"
 
@@ -118,62 +120,56 @@ def _advisory_waiters(servers: ServerSet) -> int:
         return int(row[0]) if row else 0
 
 
-@pytest.mark.pg_only  # batching and its advisory locks exist only on PostgreSQL
-def test_a_sibling_waits_for_a_live_batch_instead_of_calling_its_row_uncertain(
+def _wait_until_waiting(servers: ServerSet, thread: threading.Thread, answers: list[Any]) -> None:
+    """Until the task thread waits on the account's lock (PostgreSQL: an ungranted advisory lock;
+    SQLite: it polls its flock, so give it a moment)."""
+    if isinstance(servers.db, SqliteDatabase):
+        thread.join(0.5)
+        assert thread.is_alive(), answers
+        return
+    while _advisory_waiters(servers) == 0:
+        assert thread.is_alive(), answers  # it must wait, not answer while the drainer runs
+        thread.join(0.02)
+
+
+def test_a_task_waits_for_the_live_drainer_instead_of_calling_its_row_uncertain(
     client: Any, account: SendAccount, smtp: SmtpTestServer, servers: ServerSet
 ) -> None:
     outbox_id = queue(client, account)
     job = SendJob(outbox_id, account.account_id, account.caller.tenant_id, account.caller.user_id)
     answers: list[Any] = []
-    with send_locks() as batch:  # a live batch of another task holds the row's send lock
-        assert batch.try_send_many([outbox_id]) == {outbox_id}
+    with account_send_lock(account.account_id) as drainer:  # a live drainer has claimed the row
+        assert drainer.acquire()
         step = claim(job)
         assert not isinstance(step, dict) and outbox_row(account.caller, outbox_id).status == "sending"
-        sibling = threading.Thread(target=lambda: answers.append(run_task(account, outbox_id).result))
-        sibling.start()
-        while _advisory_waiters(servers) == 0:
-            assert sibling.is_alive(), answers  # it must wait, not answer while the batch runs
-            sibling.join(0.02)
-        with session_scope(account.caller.tenant_id) as session:  # the batch records its outcome
+        task = threading.Thread(target=lambda: answers.append(run_task(account, outbox_id).result))
+        task.start()
+        _wait_until_waiting(servers, task, answers)
+        with session_scope(account.caller.tenant_id) as session:  # the drainer records its outcome
             row = session.get(OutboxMessage, outbox_id)
             assert row is not None
             result = {"status": "sent", "message_id": step.message_id, "recipients_sent": 1}
             finish_row(row, "sent", result, None)
-    sibling.join(30)
+    task.join(30)
     assert [a["status"] for a in answers] == ["sent"] and answers[0]["message_id"] == step.message_id
     assert smtp.messages == [] and outbox_row(account.caller, outbox_id).status == "sent"
 
 
-@pytest.mark.pg_only  # batching and its advisory locks exist only on PostgreSQL
-def test_a_task_whose_row_is_in_a_live_batch_sends_the_free_rows_while_it_waits(
+def test_a_waiting_task_drains_what_the_last_drainer_left(
     client: Any, account: SendAccount, smtp: SmtpTestServer, servers: ServerSet
 ) -> None:
-    held, *free = [queue(client, account, subject=f"batch {i}") for i in range(4)]
-    job = SendJob(held, account.account_id, account.caller.tenant_id, account.caller.user_id)
+    ids = [queue(client, account, subject=f"left {i}") for i in range(4)]
     answers: list[Any] = []
-    with send_locks() as batch:  # another run's live batch holds only the first row
-        assert batch.try_send_many([held]) == {held}
-        step = claim(job)
-        assert not isinstance(step, dict)
-        waiter = threading.Thread(target=lambda: answers.append(run_task(account, held).result))
-        waiter.start()
-        while _advisory_waiters(servers) == 0:
-            assert waiter.is_alive(), answers
-            waiter.join(0.02)
-        # Waiting on the held row now; the three free rows went out first, over one connection.
-        assert [outbox_row(account.caller, i).status for i in free] == ["sent"] * 3
-        assert sorted(delivered_ids(smtp)) == sorted(
-            outbox_row(account.caller, i).message_id_header or "" for i in free
-        )
-        assert outbox_row(account.caller, held).status == "sending" and smtp.connections == 1
-        with session_scope(account.caller.tenant_id) as session:
-            row = session.get(OutboxMessage, held)
-            assert row is not None
-            finish_row(
-                row, "sent", {"status": "sent", "message_id": step.message_id, "recipients_sent": 1}, None
-            )
-    waiter.join(30)
-    assert [a["status"] for a in answers] == ["sent"] and len(smtp.messages) == 3
-    for outbox_id in free:  # each free row's own task answers the stored result, no second send
+    with account_send_lock(account.account_id) as drainer:  # holds the lock, then stops sending
+        assert drainer.acquire()
+        task = threading.Thread(target=lambda: answers.append(run_task(account, ids[1]).result))
+        task.start()
+        _wait_until_waiting(servers, task, answers)
+        assert smtp.messages == []
+    task.join(30)
+    assert [a["status"] for a in answers] == ["sent"]
+    assert [outbox_row(account.caller, i).status for i in ids] == ["sent"] * 4
+    assert len(smtp.messages) == 4 and smtp.connections == 1  # one connection for the account's queue
+    for outbox_id in ids:  # each row's own task answers its stored result, no second send
         assert run_task(account, outbox_id).result["status"] == "sent"
-    assert len(smtp.messages) == 3
+    assert len(smtp.messages) == 4

@@ -12,8 +12,9 @@ from imapclient import IMAPClient
 
 from email_service.core.db import session_scope
 from email_service.messages.model import Message
+from email_service.sending.account_lock import account_send_lock
 from email_service.sending.model import OutboxMessage
-from email_service.sending.service import SendJob, exclusive_run
+from email_service.sending.service import SendJob
 from email_service.sync.service import run_account_sync
 from tests.conftest import Caller
 from tests.integration.sending.send_support import (
@@ -175,7 +176,8 @@ def test_no_reply_after_data_is_uncertain_and_never_resent(
 def claim_and_crash(account: SendAccount, task_id: str) -> OutboxMessage:
     """Commit 'sending' as a run does before SMTP, then stop: a worker killed mid-send."""
     job = SendJob(task_id, account.account_id, account.caller.tenant_id, account.caller.user_id)
-    with exclusive_run(task_id):
+    with account_send_lock(account.account_id) as lock:
+        assert lock.acquire()
         claim(job)
     return outbox_row(account.caller, task_id)
 
@@ -202,13 +204,17 @@ def test_redelivery_after_a_crash_finds_the_copy_in_sent(
     assert result["status"] == "sent" and result["recovered"] is True and smtp.messages == []
 
 
-def test_a_run_still_in_progress_elsewhere_is_left_alone(
-    client: Any, account: SendAccount, smtp: SmtpTestServer
+def test_a_run_that_finds_the_account_busy_retries_and_sends_nothing(
+    client: Any, account: SendAccount, smtp: SmtpTestServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from email_service.sending import drainer
+
+    monkeypatch.setattr(drainer, "SEND_WAIT_SECONDS", 0.2)
     task_id = queue(client, account)
-    with exclusive_run(task_id) as held:
-        assert held
-        assert run_task(account, task_id).result["status"] == "in_progress"
+    with account_send_lock(account.account_id) as lock:  # another live drainer of this account
+        assert lock.acquire()
+        result = run_task(account, task_id)
+        assert result.failed() and type(result.result).__name__ == "SendBusy"
     assert smtp.messages == [] and outbox_row(account.caller, task_id).status == "queued"
     assert run_task(account, task_id).result["status"] == "sent"
 
@@ -264,8 +270,8 @@ def test_reply_threads_and_marks_the_parent_answered(
 def test_batch_sends_each_row_once_over_one_connection(
     client: Any, account: SendAccount, smtp: SmtpTestServer
 ) -> None:
-    from email_service.sending.batch import send_outbox_batch
     from email_service.sending.delivery import SmtpConnections
+    from email_service.sending.drainer import send_outbox_batch
 
     first = queue(client, account, subject="batch 0")
     run_task(account, first)  # alone in the outbox, so it is sent by itself

@@ -1,14 +1,15 @@
-"""send_email's one path: a run sends its own row and, on PostgreSQL, the account's other due rows.
+"""send_email's one path: one outbox drainer per account.
 
-A durable commit per message caps throughput far below raw SMTP, so the run that claims its row
-also claims up to `batch_limit` queued siblings (same tenant, user and account, MIME built by the
-API) in the same transaction: all go to 'sending' in ONE commit before any SMTP, are sent over the
-reused connection, and all outcomes are recorded in ONE commit. Each sibling's own task then finds
-its row finished and answers the stored result (a failed row fails that task, so its notification
-fires); while the batch is still sending it first sends the account's other free rows as a batch
-of its own (so tasks queued behind a batch's siblings add a second connection instead of idling),
-then waits on the row's send lock (see send_locks). Transient errors stop a batch and put its
-unsent rows back to 'queued' for their own tasks.
+The task that gets the account's send lock drains the account's outbox: its own row first, then
+every other due row (MIME built by the API), `batch_limit` at a time, over one reused SMTP
+connection, until nothing is left or the server turns transiently unwell. A batch goes to 'sending'
+in ONE commit before any SMTP and its outcomes are recorded in ONE commit after; the answers of the
+other rows are stored as their tasks' results at once (a poller sees them before those tasks run),
+and each of those tasks, when it runs, answers its own row. A task that finds the lock held waits
+for the drainer, then answers its row (or drains what is left). A transient error puts the rows not
+yet attempted back to 'queued' for their own tasks' retries.
+
+The row states are drawn in the package docstring (sending/__init__.py).
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
 from email_service.accounts.model import EmailAccount
-from email_service.accounts.service import load_account_for_task
 from email_service.core.db import session_scope
 from email_service.core.tenancy.scoping import scoped
 from email_service.mail.smtp.client import SmtpError
+from email_service.sending.account_lock import account_send_lock
 from email_service.sending.build import (
     AccountContext,
     Prepared,
@@ -35,10 +36,8 @@ from email_service.sending.build import (
     mark_parent_answered,
 )
 from email_service.sending.delivery import SmtpConnections, write_back_many
-from email_service.sending.locks import SendLocks, send_locks
 from email_service.sending.model import OutboxMessage
 from email_service.sending.service import (
-    IN_PROGRESS,
     Outcome,
     SendFailed,
     SendJob,
@@ -54,82 +53,90 @@ from email_service.sending.service import (
 
 log = logging.getLogger(__name__)
 BATCH_LIMIT = 100
+# Batches one drainer sends before it lets its worker go (the tasks of the rest drain them next).
+MAX_BATCHES = 50
 SEND_WAIT_SECONDS = 60.0
 Claimed = list[tuple[SendJob, Prepared]]
-# Told {outbox id: stored answer} of the sibling rows a run just finished (sent or uncertain), right
-# after their commit: the task layer stores them as those tasks' results, so a client polling a
-# sibling sees its outcome now rather than when that sibling's own task gets a worker.
+# Told {outbox id: stored answer} of the other rows a drainer just finished (sent or uncertain), right
+# after their commit: the task layer stores them as those tasks' results.
 Announce = Callable[[dict[str, dict[str, Any]]], None]
 
 
 @dataclass(frozen=True)
 class _Run:
     job: SendJob
-    locks: SendLocks
     smtp: SmtpConnections
     announce: Announce | None
+    batch_limit: int
 
 
 class SendBusy(Exception):
-    """Another live run still holds this row after the wait; the task retries shortly."""
+    """The account's drainer is still running after the wait; the task retries shortly."""
 
 
 def send_outbox_message(
     job: SendJob, smtp: SmtpConnections, batch_limit: int = BATCH_LIMIT, announce: Announce | None = None
 ) -> dict[str, Any]:
-    """Run one send attempt; returns the task result, raises SendFailed / SmtpError / SendBusy."""
+    """Answer the job's row; returns the task result, raises SendFailed / SmtpError / SendBusy."""
     done = finished_result(job)
     if done is not None:
         return answer(done)
-    with send_locks() as locks:
-        run = _Run(job, locks, smtp, announce)
-        if not locks.try_run(job.outbox_id):
-            return dict(IN_PROGRESS)  # a duplicate delivery of this very task is running
-        if locks.try_send_many([job.outbox_id]) != {job.outbox_id}:
-            _help_meanwhile(run, batch_limit)
-            if not locks.wait_send(job.outbox_id, SEND_WAIT_SECONDS):
-                raise SendBusy(f"outbox row {job.outbox_id} is still being sent by another run")
-        claimed = _claim_batch(job, locks, batch_limit)
-        if isinstance(claimed, dict):
-            return answer(claimed)
-        if claimed[0][1].recovering:
-            return recover(job, claimed[0][1])
-        return _transmit(run, claimed)
+    with account_send_lock(job.account_id) as lock:
+        if not lock.acquire():
+            if not lock.acquire(SEND_WAIT_SECONDS):
+                raise SendBusy(f"account {job.account_id} is still being drained by another run")
+            done = finished_result(job)  # the drainer we waited for most likely sent it
+            if done is not None:
+                return answer(done)
+        return _drain(_Run(job, smtp, announce, batch_limit))
 
 
-def _claim_batch(job: SendJob, locks: SendLocks, limit: int) -> Claimed | dict[str, Any]:
-    """The own row, then free siblings, all 'sending' in this one (durable) commit."""
-    with session_scope(job.tenant_id) as session:
-        step = claim_in(session, job)
-        if isinstance(step, dict):
-            return step
-        claimed = [(job, step)]
-        if not step.recovering and locks.batching and limit > 0:
-            account = session.get(EmailAccount, job.account_id)
-            assert account is not None  # claim_in loaded it in this session
-            claimed += _claim_siblings(session, job, account, context_of(step), locks, limit)
-        return claimed
+def _drain(run: _Run) -> dict[str, Any]:
+    """The own row with the first batch, then the rest of the account's queue; the own answer last."""
+    claimed = _claim(run, own=True)
+    if isinstance(claimed, dict):
+        return answer(claimed)
+    if claimed[0][1].recovering:  # our row was left in 'sending' by a drainer that died
+        return recover(run.job, claimed[0][1])
+    outcomes = _deliver(run, claimed)
+    own, batches = outcomes[0], 1
+    # A transient error (the last outcome 'queued') means the server is unwell: stop there.
+    while outcomes[-1].status != "queued" and batches < MAX_BATCHES:
+        more = _claim(run, own=False)
+        if isinstance(more, dict) or not more:
+            break
+        outcomes, batches = _deliver(run, more), batches + 1
+    if own.exc is not None:
+        raise own.exc
+    return own.result
 
 
-def _help_meanwhile(run: _Run, limit: int) -> None:
-    """Our row is in another live run's batch: send the account's free queued rows while we wait."""
+def _claim(run: _Run, own: bool) -> Claimed | dict[str, Any]:
+    """The own row (when asked) and then free due rows of the account, all 'sending' in one commit."""
     job = run.job
     with session_scope(job.tenant_id) as session:
-        account = load_account_for_task(session, job.account_id, job.tenant_id, job.user_id)
-        ctx = account_context(session, account)
-        claimed = _claim_siblings(session, job, account, ctx, run.locks, limit)
-    if claimed:
-        _deliver(run, claimed)
+        if own:
+            step = claim_in(session, job)
+            if isinstance(step, dict):
+                return step
+            claimed: Claimed = [(job, step)]
+            if step.recovering:
+                return claimed
+            ctx = context_of(step)
+        else:
+            claimed, ctx = [], None
+        account = session.get(EmailAccount, job.account_id)
+        assert account is not None  # the task checked it belongs to the job's tenant and user
+        return claimed + _claim_others(session, job, account, ctx, run.batch_limit - len(claimed))
 
 
-def _claim_siblings(
-    session: Session, job: SendJob, account: EmailAccount, ctx: AccountContext, locks: SendLocks, limit: int
+def _claim_others(
+    session: Session, job: SendJob, account: EmailAccount, ctx: AccountContext | None, limit: int
 ) -> Claimed:
-    """Queued, due, pre-built rows of the account that no other run has locked or is running for.
-
-    Row locks first (SKIP LOCKED: a concurrent leader's rows are passed over, so two leaders split
-    the queue), then rows whose own task runs right now are left to it, then the send locks.
-    """
+    """Queued, due, pre-built rows of the account other than the job's own. Under the account's lock
+    no other drainer takes them; the row locks keep a cancel from racing the claim."""
+    if limit <= 0:
+        return []
     query = scoped(OutboxMessage, job.tenant_id, job.user_id).where(
         OutboxMessage.account_id == job.account_id,
         OutboxMessage.status == "queued",
@@ -139,34 +146,24 @@ def _claim_siblings(
         or_(OutboxMessage.send_at.is_(None), OutboxMessage.send_at <= datetime.now(UTC)),
     )
     query = query.order_by(OutboxMessage.created_at, OutboxMessage.id).limit(limit)
-    rows = list(session.scalars(query.with_for_update(skip_locked=True)))
-    busy = locks.running(row.id for row in rows)
-    got = locks.try_send_many(row.id for row in rows if row.id not in busy)
+    rows = list(session.scalars(query.with_for_update()))
+    ctx = ctx or account_context(session, account)
     claimed: Claimed = []
-    for row in (r for r in rows if r.id in got):
+    for row in rows:
         step = claim_row(session, row, account, ctx)
         if isinstance(step, Prepared):  # a dict: stored as failed (MIME unusable); its task reports it
             claimed.append((SendJob(row.id, job.account_id, job.tenant_id, job.user_id), step))
     return claimed
 
 
-def _transmit(run: _Run, claimed: Claimed) -> dict[str, Any]:
-    """Deliver the batch whose first row is the job's own; its errors are raised last."""
-    own = _deliver(run, claimed)[0]
-    if own.exc is not None:
-        raise own.exc
-    return own.result
-
-
 def _deliver(run: _Run, claimed: Claimed) -> list[Outcome]:
-    """SMTP for each claimed row, ONE commit of every outcome, the send locks freed, the write-back."""
+    """SMTP for each claimed row, ONE commit of every outcome, the answers announced, the write-back."""
     outcomes: list[Outcome] = []
     for row_job, step in claimed:
         outcomes.append(attempt(row_job, step, run.smtp))
         if outcomes[-1].status == "queued":
             break  # transient: the server or the connection is unwell; the rest stay for their tasks
     answers = _record_outcomes(run.job, claimed, outcomes)
-    run.locks.release_send(row_job.outbox_id for row_job, _ in claimed)
     answers.pop(run.job.outbox_id, None)  # the run's own answer is its return value
     if run.announce is not None and answers:
         run.announce(answers)
