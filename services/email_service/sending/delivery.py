@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 
-from email_service.mail.imap.client import ImapConnectionError, ImapError, ImapSession, connect
+from email_service.mail.imap.client import ImapConnectionError, ImapConnector, ImapError, ImapSession, connect
 from email_service.mail.imap.types import ImapSettings
 from email_service.mail.smtp.client import (
     SMTP_FAILURES,
@@ -29,7 +29,6 @@ from email_service.mail.smtp.client import (
 
 log = logging.getLogger(__name__)
 SmtpOpener = Callable[[SmtpSettings], AbstractContextManager[SmtpSession]]
-ImapConnector = Callable[[ImapSettings], ImapSession]
 _SAFE_MSGID = re.compile(r"<[\x21-\x7e]+>")
 SEEN, ANSWERED = "\\Seen", "\\Answered"
 
