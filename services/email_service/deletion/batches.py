@@ -23,7 +23,7 @@ from email_service.mail.imap.transfer import MailOps, Refused
 from email_service.mail.imap.types import ImapSettings
 
 GroupKey = tuple[str, str, int]  # account, folder, uidvalidity
-Connector = Callable[[ImapSettings], AbstractContextManager[MailOps]]
+MailOpsConnector = Callable[[ImapSettings], AbstractContextManager[MailOps]]
 FolderHandler = Callable[[MailOps, list[Target]], Iterable[str]]
 
 
@@ -93,7 +93,7 @@ def run_batches(
     groups: dict[str, dict[GroupKey, list[Target]]],
     handler: FolderHandler,
     outcome: Outcome,
-    connector: Connector = connect,
+    connector: MailOpsConnector = connect,
 ) -> None:
     """Log in once per account and hand each folder's targets to `handler` (it returns the ids done)."""
     tenant_id, user_id = owner

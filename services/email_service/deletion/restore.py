@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from email_service.core.db import session_scope
 from email_service.deletion import store as store
 from email_service.deletion.batches import (
-    Connector,
     FolderHandler,
+    MailOpsConnector,
     Outcome,
     group_by_folder,
     run_batches,
@@ -32,7 +32,7 @@ FolderRef = tuple[str, str]  # id, name
 
 
 def restore_messages(
-    email_ids: Sequence[str], tenant_id: str, user_id: str, connector: Connector = connect
+    email_ids: Sequence[str], tenant_id: str, user_id: str, connector: MailOpsConnector = connect
 ) -> tuple[Outcome, dict[str, Any]]:
     """Run a restore; returns the outcome (retryable tells the task to try again) and the task result."""
     owner = Owner(tenant_id, user_id)

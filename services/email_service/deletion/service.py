@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from email_service.core.db import session_scope
 from email_service.deletion import store as store
 from email_service.deletion.batches import (
-    Connector,
     FolderHandler,
+    MailOpsConnector,
     Outcome,
     group_by_folder,
     run_batches,
@@ -44,7 +44,7 @@ def delete_messages(
     tenant_id: str,
     user_id: str,
     permanent: bool = False,
-    connector: Connector = connect,
+    connector: MailOpsConnector = connect,
     final: bool = True,
 ) -> tuple[Outcome, dict[str, Any]]:
     """Run a delete; returns the outcome (retryable tells the task to try again) and the task result.

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import parseaddr
 from typing import Literal
 
 from email_service.core.config import Settings
+from email_service.mail.mime.compose import ComposedMessage, ComposeRequest
+from email_service.mail.mime.compose import build_message as compose
 from email_service.mail.smtp.client import SmtpSettings, open_smtp
 from email_service.notifications.render import RenderedMail
 
@@ -35,19 +35,20 @@ def relay_settings(settings: Settings) -> SmtpSettings | None:
     )
 
 
-def build_message(sender: str, recipient: str, mail: RenderedMail) -> EmailMessage:
-    """multipart/alternative (text first, HTML preferred), marked auto-generated so nobody auto-replies."""
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = recipient
-    message["Subject"] = mail.subject
-    message["Date"] = formatdate(localtime=False)
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-    message["Message-ID"] = make_msgid(domain=domain)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(mail.text)
-    message.add_alternative(mail.html, subtype="html")
-    return message
+def build_message(sender: str, recipient: str, mail: RenderedMail) -> ComposedMessage:
+    """multipart/alternative (text first, HTML preferred), marked auto-generated so nobody auto-replies;
+    built by the one MIME builder (mail/mime/compose)."""
+    name, address = parseaddr(sender)
+    request = ComposeRequest(
+        from_address=address or sender,
+        from_name=name,
+        subject=mail.subject,
+        body_text=mail.text,
+        body_html=mail.html,
+        to=(recipient,),
+        auto_submitted=True,
+    )
+    return compose(request)
 
 
 class SystemMailer:
@@ -70,8 +71,7 @@ class SystemMailer:
         if self.smtp is None:
             log.info("notification %r not sent: SMTP_HOST is not configured", mail.subject)
             return False
-        raw = build_message(self.sender, recipient, mail).as_bytes(policy=SMTP)
-        envelope_from = parseaddr(self.sender)[1] or self.sender
+        message = build_message(self.sender, recipient, mail)
         with open_smtp(self.smtp) as session:
-            session.send(envelope_from, [recipient], raw)
+            session.send(message.envelope_from, list(message.recipients), message.raw)
         return True

@@ -7,7 +7,6 @@ delivered, so a failure here is logged and reported, never turned into a failed 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -15,7 +14,8 @@ from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 
-from email_service.mail.imap.client import ImapConnectionError, ImapError, ImapSession, connect
+from email_service.mail.imap.client import ImapConnectionError, ImapConnector, ImapError, ImapSession, connect
+from email_service.mail.imap.transfer import message_id_search
 from email_service.mail.imap.types import ImapSettings
 from email_service.mail.smtp.client import (
     SMTP_FAILURES,
@@ -29,8 +29,6 @@ from email_service.mail.smtp.client import (
 
 log = logging.getLogger(__name__)
 SmtpOpener = Callable[[SmtpSettings], AbstractContextManager[SmtpSession]]
-ImapConnector = Callable[[ImapSettings], ImapSession]
-_SAFE_MSGID = re.compile(r"<[\x21-\x7e]+>")
 SEEN, ANSWERED = "\\Seen", "\\Answered"
 
 
@@ -223,19 +221,16 @@ def sent_copy_exists(
     imap_settings: ImapSettings, folder: str | None, message_id: str, connector: ImapConnector = connect
 ) -> bool:
     """Does the Sent folder hold a message with this Message-ID? (proof that an earlier attempt sent it)."""
-    if not _searchable(message_id):
+    if message_id_search(message_id) is None:
         return False
     with connector(imap_settings) as imap:
         name = folder or discover_sent_folder(imap)
         return name is not None and _copy_in_folder(imap, name, message_id)
 
 
-def _searchable(message_id: str) -> bool:
-    return bool(_SAFE_MSGID.fullmatch(message_id)) and '"' not in message_id and "\\" not in message_id
-
-
 def _copy_in_folder(imap: ImapSession, folder: str, message_id: str) -> bool:
-    if not _searchable(message_id):
+    criteria = message_id_search(message_id)
+    if criteria is None:
         return False
     imap.select(folder)
-    return bool(imap.search_uids(f'HEADER Message-ID "{message_id}"'))
+    return bool(imap.search_uids(criteria))

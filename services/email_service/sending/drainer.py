@@ -38,7 +38,7 @@ from email_service.sending.build import (
 from email_service.sending.delivery import SmtpConnections, write_back_many
 from email_service.sending.model import OutboxMessage
 from email_service.sending.service import (
-    Outcome,
+    Attempt,
     SendFailed,
     SendJob,
     answer,
@@ -156,9 +156,9 @@ def _claim_others(
     return claimed
 
 
-def _deliver(run: _Run, claimed: Claimed) -> list[Outcome]:
+def _deliver(run: _Run, claimed: Claimed) -> list[Attempt]:
     """SMTP for each claimed row, ONE commit of every outcome, the answers announced, the write-back."""
-    outcomes: list[Outcome] = []
+    outcomes: list[Attempt] = []
     for row_job, step in claimed:
         outcomes.append(attempt(row_job, step, run.smtp))
         if outcomes[-1].status == "queued":
@@ -171,7 +171,7 @@ def _deliver(run: _Run, claimed: Claimed) -> list[Outcome]:
     return outcomes
 
 
-def _record_outcomes(job: SendJob, claimed: Claimed, outcomes: list[Outcome]) -> dict[str, dict[str, Any]]:
+def _record_outcomes(job: SendJob, claimed: Claimed, outcomes: list[Attempt]) -> dict[str, dict[str, Any]]:
     """Outcomes of the attempted rows; rows never attempted go back to 'queued' as they were.
 
     Returns the stored answers of the rows that ended sent or uncertain (what their tasks will answer).
@@ -195,7 +195,7 @@ def _record_outcomes(job: SendJob, claimed: Claimed, outcomes: list[Outcome]) ->
     return answers
 
 
-def _write_backs(claimed: Claimed, outcomes: list[Outcome]) -> None:
+def _write_backs(claimed: Claimed, outcomes: list[Attempt]) -> None:
     """Copies to Sent (and \\Answered) of the delivered rows over one IMAP connection; best effort."""
     sent = [(i, o, o.sent_at) for i, o in enumerate(outcomes) if o.status == "sent" and o.sent_at]
     items = [(claimed[i][1].write_back, claimed[i][1].raw, at) for i, _, at in sent]

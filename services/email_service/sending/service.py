@@ -147,7 +147,7 @@ def _locked_row(session: Session, job: SendJob) -> OutboxMessage:
 
 
 @dataclass
-class Outcome:
+class Attempt:
     """What one SMTP attempt decided; `exc` is raised to the task after the outcome is committed."""
 
     status: str
@@ -157,21 +157,21 @@ class Outcome:
     exc: Exception | None = None
 
 
-def attempt(job: SendJob, step: Prepared, smtp: SmtpConnections) -> Outcome:
+def attempt(job: SendJob, step: Prepared, smtp: SmtpConnections) -> Attempt:
     """One SMTP transaction, classified: sent / uncertain / failed (permanent or out of retries) / queued."""
     try:
         sent = smtp.send(job.account_id, step.smtp, step.envelope_from, step.recipients, step.raw)
     except SmtpUncertainError as exc:
         log.error("send %s: no reply after the body; marked uncertain, not resent", job.outbox_id)
-        return Outcome("uncertain", _failure(step, exc, "uncertain"), str(exc))
+        return Attempt("uncertain", _failure(step, exc, "uncertain"), str(exc))
     except SmtpPermanentError as exc:
         result = _failure(step, exc, "failed")
-        return Outcome("failed", result, str(exc), exc=SendFailed(f"send refused: {exc}", result))
+        return Attempt("failed", result, str(exc), exc=SendFailed(f"send refused: {exc}", result))
     except SmtpError as exc:
         if not job.final_attempt:
-            return Outcome("queued", _failure(step, exc, "queued"), str(exc), exc=exc)
+            return Attempt("queued", _failure(step, exc, "queued"), str(exc), exc=exc)
         result = _failure(step, exc, "failed")
-        return Outcome(
+        return Attempt(
             "failed", result, str(exc), exc=SendFailed(f"send failed after retries: {exc}", result)
         )
     sent_at = datetime.now(UTC)
@@ -184,7 +184,7 @@ def attempt(job: SendJob, step: Prepared, smtp: SmtpConnections) -> Outcome:
         "refused": {addr: {"code": code, "reply": reply} for addr, (code, reply) in sent.refused.items()},
         "server_reply": sent.reply,
     }
-    return Outcome("sent", result, sent_at=sent_at)
+    return Attempt("sent", result, sent_at=sent_at)
 
 
 def _failure(step: Prepared, exc: SmtpError, status: str) -> dict[str, Any]:

@@ -19,9 +19,9 @@ from email_service.core.config import get_settings
 from email_service.core.db import session_scope
 from email_service.deletion import store as store
 from email_service.deletion.batches import (
-    Connector,
     FolderHandler,
     GroupKey,
+    MailOpsConnector,
     Outcome,
     group_by_folder,
     run_batches,
@@ -59,7 +59,7 @@ def move_spam_to_junk(
     spam_ids: Sequence[str],
     tenant_id: str,
     user_id: str,
-    connector: Connector = connect,
+    connector: MailOpsConnector = connect,
     lock_client: redis.Redis | None = None,
 ) -> Outcome:
     """Move what qualifies; outcome.retryable when a sync held the account or the server was unreachable."""
@@ -85,7 +85,7 @@ def _one_account(
     groups: dict[str, dict[GroupKey, list[Target]]],
     handler: FolderHandler,
     outcome: Outcome,
-    connector: Connector,
+    connector: MailOpsConnector,
 ) -> None:
     """Under the account's sync lock, or not at all (retryable) while a sync runs."""
     (account_id,) = groups

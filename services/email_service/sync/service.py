@@ -27,10 +27,11 @@ from email_service.mail.imap.client import (
     ImapAuthError,
     ImapCommandError,
     ImapConnectionError,
+    ImapConnector,
     ImapSession,
     connect,
 )
-from email_service.mail.imap.types import ImapSettings, ImapTlsError
+from email_service.mail.imap.types import ImapTlsError
 from email_service.spam.junk_feedback import ProductMoves, record_junk_moves
 from email_service.sync import store
 from email_service.sync.cancel import CancelFlag
@@ -42,7 +43,6 @@ from email_service.sync.plan import SyncOptions
 
 log = logging.getLogger(__name__)
 ProgressSink = Callable[[dict[str, Any]], None]
-Connector = Callable[[ImapSettings], ImapSession]
 
 
 class SyncAuthError(PermanentError):
@@ -100,7 +100,7 @@ def run_account_sync(
     force_full_sync: bool = False,
     options: SyncOptions | None = None,
     progress: ProgressSink | None = None,
-    connector: Connector = connect,
+    connector: ImapConnector = connect,
     lock_client: redis.Redis | None = None,
     run_id: str | None = None,
 ) -> SyncResult:

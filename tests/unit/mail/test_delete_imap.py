@@ -188,3 +188,11 @@ def test_expunge_exactly_with_and_without_uidplus() -> None:
 )
 def test_quote_search_string(text: str, quoted: str | None) -> None:
     assert quote_search_string(text) == quoted
+
+
+def test_one_message_id_search_rule_for_moves_and_sent_copies() -> None:
+    from email_service.mail.imap.transfer import message_id_search
+
+    assert message_id_search("<a.1@example.test>") == 'HEADER Message-ID "<a.1@example.test>"'
+    assert message_id_search('<odd"quote\\@x>') == 'HEADER Message-ID "<odd\\"quote\\\\@x>"'
+    assert message_id_search("<ünï@x>") is None and message_id_search("<a\r\nb@x>") is None

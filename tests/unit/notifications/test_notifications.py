@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from email import policy
+from email.parser import BytesParser
+
 import pytest
 
 from email_service.core.config import Settings, load_settings
@@ -125,7 +128,10 @@ def test_every_template_renders_both_parts() -> None:
 
 
 def test_message_is_multipart_alternative_and_auto_submitted() -> None:
-    message = build_message("Svc <n@svc.test>", "ann@example.com", RenderedMail("S", "plain", "<p>rich</p>"))
+    built = build_message("Svc <n@svc.test>", "ann@example.com", RenderedMail("S", "plain", "<p>rich</p>"))
+    assert built.envelope_from == "n@svc.test" and built.recipients == ("ann@example.com",)
+    message = BytesParser(policy=policy.default).parsebytes(built.raw)
+    assert message["From"] == "Svc <n@svc.test>" and message["To"] == "ann@example.com"
     assert message.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
     assert message["Auto-Submitted"] == "auto-generated" and message["Message-ID"].endswith("@svc.test>")

@@ -6,6 +6,7 @@ Usage: `with connect(settings) as imap: imap.select("INBOX"); for m in imap.fetc
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from contextlib import suppress
 
 from email_service.mail.imap import uidset
@@ -35,6 +36,7 @@ __all__ = [
     "ImapAuthError",
     "ImapCommandError",
     "ImapConnectionError",
+    "ImapConnector",
     "ImapError",
     "ImapSession",
     "ImapSettings",
@@ -46,6 +48,10 @@ __all__ = [
 _SELECT_CODE = re.compile(rb"\* OK \[(UIDVALIDITY|UIDNEXT|HIGHESTMODSEQ) (\d+)\]")
 _EXISTS = re.compile(rb"\* (\d+) EXISTS")
 _VANISHED = re.compile(rb"\* VANISHED \(EARLIER\) ([\d:,]+)")
+
+
+# How a use case opens a session: `connect` itself, or a test's stand-in with the same signature.
+ImapConnector = Callable[[ImapSettings], "ImapSession"]
 
 
 def connect(settings: ImapSettings) -> ImapSession:

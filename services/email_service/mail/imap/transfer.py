@@ -124,11 +124,20 @@ def _by_position(imap: MailOps, uidnext: int, moved: list[int]) -> dict[int, int
 
 def _by_message_id(imap: MailOps, header: str | None) -> int | None:
     """The single message in the selected folder with this Message-ID (None when absent or ambiguous)."""
-    quoted = quote_search_string(header) if header else None
-    if quoted is None:
+    criteria = message_id_search(header) if header else None
+    if criteria is None:
         return None
-    hits = imap.search_uids(f"HEADER Message-ID {quoted}")
+    hits = imap.search_uids(criteria)
     return hits[0] if len(hits) == 1 else None
+
+
+def message_id_search(message_id: str) -> str | None:
+    """The SEARCH criteria for one Message-ID (None when it cannot be sent as a quoted string).
+
+    The one rule for every Message-ID lookup: following moved rows, and finding a sent copy.
+    """
+    quoted = quote_search_string(message_id)
+    return None if quoted is None else f"HEADER Message-ID {quoted}"
 
 
 def quote_search_string(text: str) -> str | None:

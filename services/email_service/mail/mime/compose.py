@@ -58,6 +58,8 @@ class ComposeRequest:
     references: tuple[str, ...] = ()
     message_id_domain: str | None = None
     date: datetime | None = field(default=None, compare=False)
+    # Mail the system wrote (notifications): RFC 3834 says so, and vacation responders stay quiet.
+    auto_submitted: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,8 @@ def build_message(request: ComposeRequest) -> ComposedMessage:
     msg["Subject"] = " ".join(request.subject.split())
     msg["Date"] = format_datetime(request.date or datetime.now(UTC))
     msg["Message-ID"] = message_id
+    if request.auto_submitted:
+        msg["Auto-Submitted"] = "auto-generated"
     _add_thread_headers(msg, request.in_reply_to, request.references)
     _set_body(msg, request.body_text, request.body_html)
     for filename, content_type, data in request.attachments:
