@@ -162,6 +162,7 @@ class Settings:
     max_recipients: int
     max_message_bytes: int
     send_at_horizon_days: int
+    send_lock_wait_seconds: int
     task_record_retention_days: int
     outbox_retention_days: int
     allowed_private_hosts: tuple[str, ...]
@@ -288,6 +289,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_recipients=r.get("MAX_RECIPIENTS", 100, _parse_positive_int),
         max_message_bytes=r.get("MAX_MESSAGE_BYTES", 25 * 1024 * 1024, _parse_positive_int),
         send_at_horizon_days=r.get("SEND_AT_HORIZON_DAYS", 365, _parse_positive_int),
+        send_lock_wait_seconds=r.get("SEND_LOCK_WAIT_SECONDS", 60, _parse_positive_int),
         task_record_retention_days=r.get("TASK_RECORD_RETENTION_DAYS", 30, _parse_positive_int),
         outbox_retention_days=r.get("OUTBOX_RETENTION_DAYS", 90, _parse_positive_int),
         allowed_private_hosts=r.get(

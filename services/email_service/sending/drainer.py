@@ -24,6 +24,7 @@ from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
 from email_service.accounts.model import EmailAccount
+from email_service.core.config import get_settings
 from email_service.core.db import session_scope
 from email_service.core.tenancy.scoping import scoped
 from email_service.mail.smtp.client import SmtpError
@@ -55,7 +56,6 @@ log = logging.getLogger(__name__)
 BATCH_LIMIT = 100
 # Batches one drainer sends before it lets its worker go (the tasks of the rest drain them next).
 MAX_BATCHES = 50
-SEND_WAIT_SECONDS = 60.0
 Claimed = list[tuple[SendJob, Prepared]]
 # Told {outbox id: stored answer} of the other rows a drainer just finished (sent or uncertain), right
 # after their commit: the task layer stores them as those tasks' results.
@@ -83,7 +83,7 @@ def send_outbox_message(
         return answer(done)
     with account_send_lock(job.account_id) as lock:
         if not lock.acquire():
-            if not lock.acquire(SEND_WAIT_SECONDS):
+            if not lock.acquire(get_settings().send_lock_wait_seconds):
                 raise SendBusy(f"account {job.account_id} is still being drained by another run")
             done = finished_result(job)  # the drainer we waited for most likely sent it
             if done is not None:
@@ -93,7 +93,7 @@ def send_outbox_message(
 
 def _drain(run: _Run) -> dict[str, Any]:
     """The own row with the first batch, then the rest of the account's queue; the own answer last."""
-    claimed = _claim(run, own=True)
+    claimed = _claim_own(run)
     if isinstance(claimed, dict):
         return answer(claimed)
     if claimed[0][1].recovering:  # our row was left in 'sending' by a drainer that died
@@ -102,8 +102,8 @@ def _drain(run: _Run) -> dict[str, Any]:
     own, batches = outcomes[0], 1
     # A transient error (the last outcome 'queued') means the server is unwell: stop there.
     while outcomes[-1].status != "queued" and batches < MAX_BATCHES:
-        more = _claim(run, own=False)
-        if isinstance(more, dict) or not more:
+        more = _claim_more(run)
+        if not more:
             break
         outcomes, batches = _deliver(run, more), batches + 1
     if own.exc is not None:
@@ -111,27 +111,32 @@ def _drain(run: _Run) -> dict[str, Any]:
     return own.result
 
 
-def _claim(run: _Run, own: bool) -> Claimed | dict[str, Any]:
-    """The own row (when asked) and then free due rows of the account, all 'sending' in one commit."""
+def _claim_own(run: _Run) -> Claimed | dict[str, Any]:
+    """The own row (its stored answer when finished) and free due rows of the account, in one commit."""
     job = run.job
     with session_scope(job.tenant_id) as session:
-        if own:
-            step = claim_in(session, job)
-            if isinstance(step, dict):
-                return step
-            claimed: Claimed = [(job, step)]
-            if step.recovering:
-                return claimed
-            ctx = context_of(step)
-        else:
-            claimed, ctx = [], None
+        step = claim_in(session, job)
+        if isinstance(step, dict):
+            return step
+        if step.recovering:
+            return [(job, step)]
         account = session.get(EmailAccount, job.account_id)
-        assert account is not None  # the task checked it belongs to the job's tenant and user
-        return claimed + _claim_others(session, job, account, ctx, run.batch_limit - len(claimed))
+        assert account is not None  # claim_in checked it belongs to the job's tenant and user
+        others = _claim_others(session, job, account, context_of(step), run.batch_limit - 1)
+        return [(job, step), *others]
+
+
+def _claim_more(run: _Run) -> Claimed:
+    """The next batch of the account's due rows, 'sending' in one commit."""
+    job = run.job
+    with session_scope(job.tenant_id) as session:
+        account = session.get(EmailAccount, job.account_id)
+        assert account is not None
+        return _claim_others(session, job, account, account_context(session, account), run.batch_limit)
 
 
 def _claim_others(
-    session: Session, job: SendJob, account: EmailAccount, ctx: AccountContext | None, limit: int
+    session: Session, job: SendJob, account: EmailAccount, ctx: AccountContext, limit: int
 ) -> Claimed:
     """Queued, due, pre-built rows of the account other than the job's own. Under the account's lock
     no other drainer takes them; the row locks keep a cancel from racing the claim."""
@@ -147,7 +152,6 @@ def _claim_others(
     )
     query = query.order_by(OutboxMessage.created_at, OutboxMessage.id).limit(limit)
     rows = list(session.scalars(query.with_for_update()))
-    ctx = ctx or account_context(session, account)
     claimed: Claimed = []
     for row in rows:
         step = claim_row(session, row, account, ctx)

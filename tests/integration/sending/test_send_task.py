@@ -3,6 +3,8 @@ scheduled cancellation, the copy to Sent and replies."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 import pytest
 from imapclient import IMAPClient
 
+from email_service.core.config import reset_settings
 from email_service.core.db import session_scope
 from email_service.messages.model import Message
 from email_service.sending.account_lock import account_send_lock
@@ -204,12 +207,23 @@ def test_redelivery_after_a_crash_finds_the_copy_in_sent(
     assert result["status"] == "sent" and result["recovered"] is True and smtp.messages == []
 
 
-def test_a_run_that_finds_the_account_busy_retries_and_sends_nothing(
-    client: Any, account: SendAccount, smtp: SmtpTestServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from email_service.sending import drainer
+@pytest.fixture
+def short_lock_wait() -> Iterator[None]:
+    """SEND_LOCK_WAIT_SECONDS=1, read by the task through the settings (as an operator would set it)."""
+    saved = os.environ.get("SEND_LOCK_WAIT_SECONDS")
+    os.environ["SEND_LOCK_WAIT_SECONDS"] = "1"
+    reset_settings()
+    yield
+    if saved is None:
+        os.environ.pop("SEND_LOCK_WAIT_SECONDS", None)
+    else:
+        os.environ["SEND_LOCK_WAIT_SECONDS"] = saved
+    reset_settings()
 
-    monkeypatch.setattr(drainer, "SEND_WAIT_SECONDS", 0.2)
+
+def test_a_run_that_finds_the_account_busy_retries_and_sends_nothing(
+    short_lock_wait: None, client: Any, account: SendAccount, smtp: SmtpTestServer
+) -> None:
     task_id = queue(client, account)
     with account_send_lock(account.account_id) as lock:  # another live drainer of this account
         assert lock.acquire()

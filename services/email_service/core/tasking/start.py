@@ -8,7 +8,7 @@ and the beat tick's bulk publish, which builds the same message (task_message_pa
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
@@ -79,5 +79,5 @@ def start_task(
     with session_scope(caller.tenant_id) as session:
         prepared = prepare(session) if prepare is not None else None
         task_id = record_task(session, caller.tenant_id, caller.user_id, kind, account_id=account_id).task_id
-    revert = None if undo is None else (lambda session: undo(session, prepared))  # type: ignore[arg-type]
+    revert = None if undo is None else (lambda session: undo(session, cast(Prepared, prepared)))
     return publish_recorded(caller, kind, task_id, kwargs, undo=revert, **options)
