@@ -10,14 +10,20 @@ from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from email_service.core.errors import BadRequest
+from email_service.core.http.apidoc import documented
 from email_service.core.http.auth import current_caller
 from email_service.core.http.body import limit_arg
 from email_service.messages import service, use_cases
+from email_service.messages.schemas import (
+    MAX_ID_CHARS,
+    MAX_TERM_CHARS,
+    MessageDetail,
+    MessagePageView,
+    MessageQuery,
+)
 
 bp = Blueprint("messages", __name__, url_prefix="/api/email/messages")
 
-MAX_TERM_CHARS = 200
-MAX_ID_CHARS = 64
 BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
 # RFC 5987 attr-char beyond what quote() always leaves alone (letters, digits, "_.-~").
@@ -52,7 +58,9 @@ def _filters() -> service.MessageFilter:
 
 
 @bp.get("")
+@documented(200, MessagePageView, 404, tag="messages", query=MessageQuery)
 def index() -> ResponseReturnValue:
+    """The caller's messages, newest first, cursor-paginated."""
     filters, cursor = _filters(), request.args.get("cursor") or None
     limit = limit_arg(service.DEFAULT_LIMIT, service.MAX_LIMIT)
     page = use_cases.message_page(current_caller(), filters, cursor, limit)
@@ -60,12 +68,16 @@ def index() -> ResponseReturnValue:
 
 
 @bp.get("/<message_id>")
+@documented(200, MessageDetail, 404, tag="messages")
 def show(message_id: str) -> ResponseReturnValue:
+    """One message in full: headers, text, sanitised html, attachments, flags, spam fields."""
     return jsonify(use_cases.message_view(current_caller(), message_id))
 
 
 @bp.get("/<message_id>/attachments/<attachment_id>")
+@documented(200, None, 404, tag="messages", binary=True)
 def download(message_id: str, attachment_id: str) -> ResponseReturnValue:
+    """Attachment bytes, always as a download."""
     file = use_cases.attachment_file(current_caller(), message_id, attachment_id)
     response = Response(file.content, content_type=safe_media_type(file.content_type))
     response.headers["Content-Disposition"] = content_disposition(file.filename)

@@ -10,16 +10,28 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from email_service.core.errors import BadRequest
+from email_service.core.http.apidoc import documented
 from email_service.core.http.auth import current_caller
 from email_service.core.http.body import limit_arg, parse_body
 from email_service.sending import use_cases
 from email_service.sending.model import OUTBOX_STATES
-from email_service.sending.schemas import SendRequest
+from email_service.sending.schemas import (
+    IDEMPOTENCY_KEY_PATTERN,
+    MAX_OUTBOX_LIMIT,
+    OutboxItem,
+    OutboxList,
+    OutboxQuery,
+    SendAccepted,
+    SendHeaders,
+    SendRequest,
+    UploadForm,
+    UploadView,
+)
 
 bp = Blueprint("send", __name__, url_prefix="/api")
 
-IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
-MAX_LIMIT = 200
+IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
+MAX_LIMIT = MAX_OUTBOX_LIMIT
 
 
 def _idempotency_key() -> str | None:
@@ -41,7 +53,9 @@ def _normalised(body: SendRequest) -> dict[str, Any]:
 
 
 @bp.post("/email/send")
+@documented(202, SendAccepted, 404, 409, 422, tag="send", json=SendRequest, headers=SendHeaders)
 def send() -> ResponseReturnValue:
+    """Queue a message (or schedule it with send_at), exactly once per Idempotency-Key."""
     body = parse_body(SendRequest)
     key = _idempotency_key()
     data = _normalised(body)
@@ -50,7 +64,9 @@ def send() -> ResponseReturnValue:
 
 
 @bp.get("/email/outbox")
+@documented(200, OutboxList, tag="send", query=OutboxQuery)
 def outbox_index() -> ResponseReturnValue:
+    """The caller's sends, newest first."""
     status = request.args.get("status") or None
     if status is not None and status not in OUTBOX_STATES:
         raise BadRequest(f"status must be one of {', '.join(OUTBOX_STATES)}", {"field": "status"})
@@ -59,12 +75,16 @@ def outbox_index() -> ResponseReturnValue:
 
 
 @bp.delete("/email/outbox/<outbox_id>")
+@documented(200, OutboxItem, 404, 409, tag="send")
 def outbox_cancel(outbox_id: str) -> ResponseReturnValue:
+    """Cancel a scheduled or queued send (409 once sending or sent)."""
     return jsonify(use_cases.cancel_outbox(current_caller(), outbox_id))
 
 
 @bp.post("/attachments")
+@documented(201, UploadView, 413, 422, tag="send", form=UploadForm)
 def upload() -> ResponseReturnValue:
+    """Upload a file to attach to a later send."""
     file = request.files.get("file")
     if file is None:
         raise BadRequest("multipart field 'file' is required", {"field": "file"})

@@ -1,12 +1,14 @@
-"""Request bodies for sending: strict like api/schemas.py; address syntax is checked by the service."""
+"""Sending API models: the strict send body (address syntax is checked by the service), the
+Idempotency-Key header, the outbox and uploads."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
-from email_service.core.http.schemas import Id, Line, StrictModel
+from email_service.core.http.schemas import Absent, Id, Line, ParamsModel, ResponseModel, StrictModel
 
 AddressList = list[str]  # syntax, CR/LF included, is checked by the service (422 naming the list)
 MAX_LIST = 1000  # a hard cap on the JSON list; the configured max_recipients applies to the total
@@ -37,4 +39,72 @@ class SendRequest(StrictModel):
             raise ValueError("send_at is out of range once converted to UTC") from None
 
 
-__all__ = ["SendRequest"]
+OutboxState = Literal["scheduled", "queued", "sending", "sent", "failed", "uncertain", "cancelled"]
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,200}$"
+MAX_OUTBOX_LIMIT = 200
+
+
+class SendHeaders(ParamsModel):
+    idempotency_key: Annotated[str, Field(pattern=IDEMPOTENCY_KEY_PATTERN)] | Absent = Field(
+        default=None,
+        alias="Idempotency-Key",
+        description="same key and body: the same taskId; same key, other body: 409",
+    )
+
+
+class SendAccepted(ResponseModel):
+    taskId: str
+    status: Literal["queued", "scheduled"]
+
+
+class OutboxQuery(ParamsModel):
+    status: OutboxState | Absent = None
+    limit: int = Field(default=50, ge=1, le=MAX_OUTBOX_LIMIT)
+
+
+class OutboxItem(ResponseModel):
+    id: str
+    account_id: str
+    status: OutboxState
+    to: list[str]
+    cc: list[str]
+    bcc: list[str]
+    subject: str
+    attachment_ids: list[str]
+    in_reply_to: str | None
+    message_id: str | None
+    send_at: AwareDatetime | None
+    sent_at: AwareDatetime | None
+    created_at: AwareDatetime
+    attempts: int
+    result: dict[str, Any] = Field(description="per-recipient accepted/refused, server reply")
+    error: str | None
+
+
+class OutboxList(ResponseModel):
+    items: list[OutboxItem]
+
+
+class UploadForm(BaseModel):
+    file: bytes = Field(description="the file; its name and type are kept")
+
+
+class UploadView(ResponseModel):
+    id: str
+    filename: str
+    content_type: str
+    size: int
+
+
+__all__ = [
+    "IDEMPOTENCY_KEY_PATTERN",
+    "MAX_OUTBOX_LIMIT",
+    "OutboxItem",
+    "OutboxList",
+    "OutboxQuery",
+    "SendAccepted",
+    "SendHeaders",
+    "SendRequest",
+    "UploadForm",
+    "UploadView",
+]

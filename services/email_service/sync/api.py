@@ -5,16 +5,20 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
+from email_service.core.http.apidoc import documented
 from email_service.core.http.auth import current_caller
 from email_service.core.http.body import parse_body
-from email_service.core.http.schemas import SyncRequest
+from email_service.core.tasking.schemas import TaskAccepted
+from email_service.sync.schemas import SyncRequest
 from email_service.sync.trigger import request_sync
 
 bp = Blueprint("sync", __name__, url_prefix="/api/email")
 
 
 @bp.post("/sync")
+@documented(202, TaskAccepted, 404, 422, tag="sync", json=SyncRequest)
 def start_sync() -> ResponseReturnValue:
+    """Start a sync of one of the caller's accounts (or one folder of it)."""
     body = parse_body(SyncRequest)
     task_id = request_sync(current_caller(), body.email_client_id, body.folder_id, body.force_full_sync)
     return jsonify({"taskId": task_id, "status": "pending"}), 202

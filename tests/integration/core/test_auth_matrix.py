@@ -11,7 +11,7 @@ import jwt
 
 from tests.conftest import Caller
 
-PUBLIC = {"/api/openapi.json", "/api/docs"}
+PUBLIC = {"/api/openapi.json", "/api/docs", "/api/docs/assets/<name>"}
 
 
 def _routes(app: Any) -> list[tuple[str, str]]:

@@ -13,6 +13,7 @@ from email_service.core.tenancy.tokens import Identity, verify_token
 from email_service.core.ttl_cache import TtlCache
 
 PUBLIC_PATHS = frozenset({"/api/openapi.json", "/api/docs"})
+PUBLIC_PREFIXES = ("/api/docs/assets/",)  # the docs page's own files
 # A user seen to exist is not looked up again for this long (per process): a deleted user's
 # still-valid tokens are refused within this window, and a polling client costs no query per request.
 USER_CHECK_TTL_SECONDS = 10.0
@@ -48,7 +49,8 @@ def init_auth(app: Flask) -> None:
     @app.before_request
     def _require_auth() -> None:
         clear_context()  # a pooled thread carries the last request's context (contextvars) otherwise
-        if request.path.startswith("/api/") and request.path not in PUBLIC_PATHS:
+        path = request.path
+        if path.startswith("/api/") and path not in PUBLIC_PATHS and not path.startswith(PUBLIC_PREFIXES):
             authenticate()
 
     @app.teardown_request

@@ -1,15 +1,18 @@
-"""Request bodies. Strict: wrong types and unknown fields are refused with 422, never coerced."""
+"""Shared pieces of the API's models: strict request bodies, documented query/header parameters, the
+strict base of every response model and the one error shape."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from email_service.mail.wire_text import has_line_break
 
-Security = Literal["ssl", "starttls", "none"]
 Id = Field(min_length=1, max_length=64)
+# "May be left out, never null": None stays the Python default but is not offered in the schema.
+Absent = SkipJsonSchema[None]
 
 
 def _single_line(value: str) -> str:
@@ -24,59 +27,37 @@ Line = Annotated[str, AfterValidator(_single_line)]
 
 
 class StrictModel(BaseModel):
+    """Request bodies: wrong types and unknown fields are refused with 422, never coerced."""
+
     model_config = ConfigDict(strict=True, extra="forbid")
 
 
-class SyncRequest(StrictModel):
-    email_client_id: str = Id
-    folder_id: str | None = Field(default=None, min_length=1, max_length=64)
-    force_full_sync: bool = False
+def _drop_null_defaults(schema: dict[str, Any]) -> None:
+    for prop in schema.get("properties", {}).values():
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]
 
 
-class AccountCreate(StrictModel):
-    email_address: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
-    display_name: Line = Field(default="", max_length=200)
-    imap_host: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-:\[\]]+$")
-    imap_port: int = Field(default=993, ge=1, le=65535)
-    imap_security: Security = "ssl"
-    smtp_host: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-:\[\]]+$")
-    smtp_port: int = Field(default=465, ge=1, le=65535)
-    smtp_security: Security = "ssl"
-    username: Line = Field(min_length=1, max_length=320)
-    password: Line = Field(min_length=1, max_length=1024)
-    is_sync_enabled: bool = True
-    sync_interval: int = Field(default=300, ge=60, le=86400)
-    provider_saves_sent: bool = False
-    move_spam_to_junk: bool = False
-    pinned_cert_pem: str | None = Field(default=None, max_length=20000)
+class ParamsModel(BaseModel):
+    """Query or header parameters as documented; the views parse them (400 with the field named)."""
+
+    model_config = ConfigDict(populate_by_name=True, json_schema_extra=_drop_null_defaults)
 
 
-class AccountUpdate(StrictModel):
-    display_name: Line | None = Field(default=None, max_length=200)
-    imap_host: str | None = Field(
-        default=None, min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-:\[\]]+$"
-    )
-    imap_port: int | None = Field(default=None, ge=1, le=65535)
-    imap_security: Security | None = None
-    smtp_host: str | None = Field(
-        default=None, min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-:\[\]]+$"
-    )
-    smtp_port: int | None = Field(default=None, ge=1, le=65535)
-    smtp_security: Security | None = None
-    username: Line | None = Field(default=None, min_length=1, max_length=320)
-    password: Line | None = Field(default=None, min_length=1, max_length=1024)
-    is_sync_enabled: bool | None = None
-    sync_interval: int | None = Field(default=None, ge=60, le=86400)
-    provider_saves_sent: bool | None = None
-    move_spam_to_junk: bool | None = None
-    pinned_cert_pem: str | None = Field(default=None, max_length=20000)
+class ResponseModel(BaseModel):
+    """Every response body: all fields required unless marked, and no field the model does not name
+    (additionalProperties false), so the schemathesis run notices a payload and its model drifting."""
 
-    @model_validator(mode="after")
-    def _null_only_clears_the_pin(self) -> AccountUpdate:
-        """null means "clear" and only the pinned certificate can be cleared (the rest are NOT NULL)."""
-        nulled = sorted(
-            n for n in self.model_fields_set if getattr(self, n) is None and n != "pinned_cert_pem"
-        )
-        if nulled:
-            raise ValueError(f"{', '.join(nulled)} cannot be null")
-        return self
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(ResponseModel):
+    code: str = Field(description="machine-readable, e.g. not_found, validation_error")
+    message: str
+    details: dict[str, Any] = Field(description="fields: [{field, message, type}] for a 422")
+
+
+class ErrorResponse(ResponseModel):
+    """The one failure shape of every endpoint."""
+
+    error: ErrorBody

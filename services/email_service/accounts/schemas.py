@@ -1,0 +1,138 @@
+"""Accounts API models: the strict request bodies and what every response carries (never the password)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from email_service.core.http.schemas import Line, ResponseModel, StrictModel
+
+Security = Literal["ssl", "starttls", "none"]
+AccountState = Literal["active", "syncing", "auth_error", "error"]
+FolderRole = Literal["inbox", "sent", "trash", "junk", "drafts", "archive"]
+ProbeFailure = Literal["host_not_allowed", "certificate_refused", "authentication_failed", "connection_failed"]
+
+
+class AccountCreate(StrictModel):
+    email_address: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    display_name: Line = Field(default="", max_length=200)
+    imap_host: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-:\[\]]+$")
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_security: Security = "ssl"
+    smtp_host: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-:\[\]]+$")
+    smtp_port: int = Field(default=465, ge=1, le=65535)
+    smtp_security: Security = "ssl"
+    username: Line = Field(min_length=1, max_length=320)
+    password: Line = Field(min_length=1, max_length=1024)
+    is_sync_enabled: bool = True
+    sync_interval: int = Field(default=300, ge=60, le=86400)
+    provider_saves_sent: bool = False
+    move_spam_to_junk: bool = False
+    pinned_cert_pem: str | None = Field(default=None, max_length=20000)
+
+
+class AccountUpdate(StrictModel):
+    display_name: Line | None = Field(default=None, max_length=200)
+    imap_host: str | None = Field(
+        default=None, min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-:\[\]]+$"
+    )
+    imap_port: int | None = Field(default=None, ge=1, le=65535)
+    imap_security: Security | None = None
+    smtp_host: str | None = Field(
+        default=None, min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-:\[\]]+$"
+    )
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_security: Security | None = None
+    username: Line | None = Field(default=None, min_length=1, max_length=320)
+    password: Line | None = Field(default=None, min_length=1, max_length=1024)
+    is_sync_enabled: bool | None = None
+    sync_interval: int | None = Field(default=None, ge=60, le=86400)
+    provider_saves_sent: bool | None = None
+    move_spam_to_junk: bool | None = None
+    pinned_cert_pem: str | None = Field(default=None, max_length=20000)
+
+    @model_validator(mode="after")
+    def _null_only_clears_the_pin(self) -> AccountUpdate:
+        """null means "clear" and only the pinned certificate can be cleared (the rest are NOT NULL)."""
+        nulled = sorted(
+            n for n in self.model_fields_set if getattr(self, n) is None and n != "pinned_cert_pem"
+        )
+        if nulled:
+            raise ValueError(f"{', '.join(nulled)} cannot be null")
+        return self
+
+
+class AccountView(ResponseModel):
+    id: str
+    email_address: str
+    display_name: str
+    imap_host: str
+    imap_port: int
+    imap_security: Security
+    smtp_host: str
+    smtp_port: int
+    smtp_security: Security
+    username: str
+    is_sync_enabled: bool
+    sync_interval: int
+    state: AccountState = Field(description="auth_error when the credentials are refused (see last_error)")
+    last_error: str | None
+    provider_saves_sent: bool
+    move_spam_to_junk: bool
+    last_sync_at: AwareDatetime | None
+    created_at: AwareDatetime | None
+    has_pinned_cert: bool
+
+
+class AccountList(ResponseModel):
+    items: list[AccountView]
+
+
+class ProbeFailed(ResponseModel):
+    ok: Literal[False]
+    reason: ProbeFailure
+    message: str
+
+
+class ImapProbeOk(ResponseModel):
+    ok: Literal[True]
+    capabilities: list[str]
+
+
+class SmtpProbeOk(ResponseModel):
+    ok: Literal[True]
+
+
+class ConnectionTestResult(ResponseModel):
+    """ok only when both logins succeeded; each side says why it failed."""
+
+    ok: bool
+    imap: ImapProbeOk | ProbeFailed
+    smtp: SmtpProbeOk | ProbeFailed
+
+
+class FolderView(ResponseModel):
+    id: str
+    account_id: str
+    name: str
+    role: FolderRole | None
+    delimiter: str | None
+    total_count: int
+    unread_count: int
+    last_synced_uidnext: int | None
+
+
+class FolderList(ResponseModel):
+    items: list[FolderView]
+
+
+__all__ = [
+    "AccountCreate",
+    "AccountList",
+    "AccountUpdate",
+    "AccountView",
+    "ConnectionTestResult",
+    "FolderList",
+    "FolderView",
+]
