@@ -25,8 +25,8 @@ from email_service.core.db import session_scope
 @click.option("--password", prompt=True, hide_input=True, help="prompted for when omitted")
 def add_account(tenant_id: str, user_id: str, **fields: object) -> None:
     """Add an email account for a user (tenant and user are created when missing); prints its id."""
-    from email_service.accounts.service import create_account
     from email_service.accounts.schemas import AccountCreate
+    from email_service.accounts.service import create_account
     from email_service.core.tenancy.identity import ensure_tenant_user
 
     data = AccountCreate.model_validate(fields).model_dump()

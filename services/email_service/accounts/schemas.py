@@ -11,7 +11,9 @@ from email_service.core.http.schemas import Line, ResponseModel, StrictModel
 Security = Literal["ssl", "starttls", "none"]
 AccountState = Literal["active", "syncing", "auth_error", "error"]
 FolderRole = Literal["inbox", "sent", "trash", "junk", "drafts", "archive"]
-ProbeFailure = Literal["host_not_allowed", "certificate_refused", "authentication_failed", "connection_failed"]
+ProbeFailure = Literal[
+    "host_not_allowed", "certificate_refused", "authentication_failed", "connection_failed"
+]
 
 
 class AccountCreate(StrictModel):

@@ -24,7 +24,10 @@ class MessageQuery(ParamsModel):
     unread: bool | Absent = Field(default=None, description="true: unread only; false: read only")
     flagged: bool | Absent = Field(default=None, description="true: flagged only; false: unflagged only")
     sender: str | Absent = Field(
-        default=None, alias="from", max_length=MAX_TERM_CHARS, description="substring of sender name or address"
+        default=None,
+        alias="from",
+        max_length=MAX_TERM_CHARS,
+        description="substring of sender name or address",
     )
     q: str | Absent = Field(
         default=None, max_length=MAX_TERM_CHARS, description="substring of subject, sender or snippet"

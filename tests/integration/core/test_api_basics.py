@@ -65,7 +65,12 @@ def test_json_errors_for_client_mistakes(client, owner: Caller) -> None:
 def test_openapi_and_docs(client) -> None:
     spec = client.get("/api/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
-    for path in ["/api/email/sync", "/api/tasks/{task_id}", "/api/accounts", "/api/accounts/{account_id}/folders"]:
+    for path in [
+        "/api/email/sync",
+        "/api/tasks/{task_id}",
+        "/api/accounts",
+        "/api/accounts/{account_id}/folders",
+    ]:
         assert path in spec["paths"]
     assert "SyncRequest" in spec["components"]["schemas"]
     page = client.get("/api/docs")

@@ -40,7 +40,9 @@ def test_every_response_has_a_model_with_required_fields(client: Any) -> None:
                 content = response["content"]
                 assert content, (method, path, status)
                 if status.startswith("4") or status.startswith("5"):
-                    assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
+                    assert content["application/json"]["schema"] == {
+                        "$ref": "#/components/schemas/ErrorResponse"
+                    }
     for name, schema in schemas.items():
         if name.endswith(("Request", "Query", "Headers", "Form", "Create", "Update")):
             continue  # inputs: optional fields are optional
@@ -70,7 +72,10 @@ def test_docs_page_and_its_assets_load_without_token_or_outside_url(client: Any)
         asset = client.get(ref)
         assert asset.status_code == 200, ref
         assert len(asset.data) > 100, ref
-    assert client.get("/api/docs/assets/swagger-ui-bundle.js").mimetype in {"text/javascript", "application/javascript"}
+    assert client.get("/api/docs/assets/swagger-ui-bundle.js").mimetype in {
+        "text/javascript",
+        "application/javascript",
+    }
     assert client.get("/api/docs/assets/swagger-ui.css").mimetype == "text/css"
 
 

@@ -15,8 +15,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, send_from_directory
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
-from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 from spectree import Response as SpecResponse
+from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 from spectree.models import SecureType
 from spectree.utils import get_model_key
 from swagger_ui.utils import SWAGGER_UI_PY_ROOT
@@ -24,6 +24,7 @@ from werkzeug.exceptions import NotFound
 
 from email_service.core.http.schemas import ErrorResponse
 
+View = Callable[..., ResponseReturnValue]
 SPEC_PATH = "/api/openapi.json"
 DOCS_PATH = "/api/docs"
 ASSETS_PREFIX = "/api/docs/assets/"
@@ -80,7 +81,7 @@ def documented(
     headers: type[BaseModel] | None = None,
     form: type[BaseModel] | None = None,
     binary: bool = False,
-) -> Callable[[Callable[..., ResponseReturnValue]], Callable[..., ResponseReturnValue]]:
+) -> Callable[[View], View]:
     """Describe a view: its success status and model, its error statuses (all ErrorResponse) and its
     input models. The view still parses its own input; the view's docstring is the summary."""
     codes: dict[str, Any] = {f"HTTP_{code}": ErrorResponse for code in sorted({*COMMON_ERRORS, *errors})}
@@ -90,7 +91,7 @@ def documented(
         resp = SpecResponse(f"HTTP_{ok}", **codes)
     else:
         resp = SpecResponse(**{f"HTTP_{ok}": model}, **codes)
-    decorate: Callable[[Callable[..., ResponseReturnValue]], Callable[..., ResponseReturnValue]] = api.validate(
+    decorate: Callable[[View], View] = api.validate(
         json=json,
         query=query,
         headers=headers,
