@@ -43,6 +43,17 @@ ASSETS = frozenset(
 # bad token, the database or task queue down.
 COMMON_ERRORS = (400, 401, 503)
 
+_named: dict[str, Any] = {}
+
+
+def _component_name(model: Any) -> str:
+    """The class name (readable in the spec); two models of one name would overwrite each other."""
+    name = str(model.__name__)
+    if _named.setdefault(name, model) is not model:
+        raise TypeError(f"two API models are named {name}: rename one")
+    return name
+
+
 api = SpecTree(
     "flask",
     title="email_service API",
@@ -50,7 +61,7 @@ api = SpecTree(
     mode="strict",  # only decorated views; tests/integration/core/test_openapi_docs.py checks none is missed
     annotations=False,  # the views read their own input; nothing is injected
     page_templates={},
-    naming_strategy=lambda model: model.__name__,
+    naming_strategy=_component_name,
     nested_naming_strategy=lambda _parent, child: child,
     validation_error_model=ErrorResponse,
     security_schemes=[
