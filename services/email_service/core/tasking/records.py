@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cachetools import TTLCache
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -14,7 +16,6 @@ from email_service.core.errors import NotFound
 from email_service.core.model_base import new_id
 from email_service.core.tasking.model import TaskRecord
 from email_service.core.tenancy.scoping import get_owned, scoped
-from email_service.core.ttl_cache import TtlCache
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ _OWNED_TASK = select(
 # A remembered ref's outcome may thus be up to that old: while it is unset, the poll reads the result
 # backend, which holds the live state and, for an hour after the end, the outcome as well.
 OWNED_TASK_TTL_SECONDS = 10.0
-_owned_tasks: TtlCache[tuple[str, str, str], TaskRef] = TtlCache(OWNED_TASK_TTL_SECONDS, 10_000)
+_owned_tasks: TTLCache[tuple[str, str, str], TaskRef] = TTLCache(10_000, OWNED_TASK_TTL_SECONDS)
+_owned_lock = threading.Lock()  # cachetools caches are not thread-safe
 
 
 def find_owned_task(task_id: str, tenant_id: str, user_id: str, fresh: bool = False) -> TaskRef:
@@ -87,17 +89,19 @@ def find_owned_task(task_id: str, tenant_id: str, user_id: str, fresh: bool = Fa
     and remembers the answer only once it carries the outcome.
     """
     key = (task_id, tenant_id, user_id)
-    ref = None if fresh else _owned_tasks.get(key)
+    with _owned_lock:
+        ref = None if fresh else _owned_tasks.get(key)
     if ref is None:
         params = {"task_id": task_id, "tenant_id": tenant_id, "user_id": user_id}
         row = fetch_one_scoped(tenant_id, _OWNED_TASK, params)
         if row is None:
             raise NotFound("TaskRecord not found", {"id": task_id})
         ref = TaskRef(*row)
-        if fresh and ref.status is None:  # finished per the backend, not yet recorded: ask again next time
-            _owned_tasks.discard(key)
-        else:
-            _owned_tasks.put(key, ref)
+        with _owned_lock:
+            if fresh and ref.status is None:  # finished per the backend, not yet recorded: ask again
+                _owned_tasks.pop(key, None)
+            else:
+                _owned_tasks[key] = ref
     return ref
 
 
@@ -105,7 +109,8 @@ def forget_task(session: Session, task_id: str) -> None:
     """Drop a record whose task could not be published (broker down), so it never shows as pending."""
     record = session.get(TaskRecord, task_id)
     if record is not None:
-        _owned_tasks.discard((task_id, record.tenant_id, record.user_id))
+        with _owned_lock:
+            _owned_tasks.pop((task_id, record.tenant_id, record.user_id), None)
         session.delete(record)
 
 
