@@ -46,7 +46,9 @@ def test_client_side_mogrify_quotes_values_as_literals(clean_db) -> None:
     pooled = _raw()
     try:
         raw = pooled.driver_connection
-        query = psycopg.ClientCursor(raw).mogrify("SELECT %(v)s, %(n)s", {"v": "x'); DROP TABLE t; --", "n": 5})
+        query = psycopg.ClientCursor(raw).mogrify(
+            "SELECT %(v)s, %(n)s", {"v": "x'); DROP TABLE t; --", "n": 5}
+        )
         assert query == "SELECT 'x''); DROP TABLE t; --', 5"
     finally:
         pooled.close()

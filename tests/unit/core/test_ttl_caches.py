@@ -68,14 +68,19 @@ def test_known_users_and_owned_tasks_are_bounded_ttl_caches() -> None:
     assert isinstance(auth.known_users, TTLCache)
     assert (auth.known_users.ttl, auth.known_users.maxsize) == (10.0, auth.MAX_CACHED_USERS)
     assert isinstance(records._owned_tasks, TTLCache)
-    assert (records._owned_tasks.ttl, records._owned_tasks.maxsize) == (records.OWNED_TASK_TTL_SECONDS, 10_000)
+    assert (records._owned_tasks.ttl, records._owned_tasks.maxsize) == (
+        records.OWNED_TASK_TTL_SECONDS,
+        10_000,
+    )
 
 
 def test_an_owned_task_is_remembered_for_its_ttl_and_a_fresh_unfinished_one_is_not(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clock = Clock()
-    monkeypatch.setattr(records, "_owned_tasks", TTLCache(10_000, records.OWNED_TASK_TTL_SECONDS, timer=clock))
+    monkeypatch.setattr(
+        records, "_owned_tasks", TTLCache(10_000, records.OWNED_TASK_TTL_SECONDS, timer=clock)
+    )
     lookups: list[str] = []
     created = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -8,14 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from cachetools import TTLCache
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from email_service.core.db import fetch_one_scoped
 from email_service.core.errors import NotFound
 from email_service.core.model_base import new_id
 from email_service.core.tasking.model import TaskRecord
-from email_service.core.tenancy.scoping import get_owned, scoped
+from email_service.core.tenancy.scoping import get_owned, owned_row_query, scoped
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,8 @@ def get_task(session: Session, task_id: str, tenant_id: str, user_id: str) -> Ta
     return _ref(get_owned(session, TaskRecord, task_id, tenant_id, user_id))
 
 
-_OWNED_TASK = select(
+_OWNED_TASK = owned_row_query(
+    TaskRecord,
     TaskRecord.id,
     TaskRecord.kind,
     TaskRecord.account_id,
@@ -65,10 +65,7 @@ _OWNED_TASK = select(
     TaskRecord.status,
     TaskRecord.result,
     TaskRecord.error,
-).where(
-    TaskRecord.id == bindparam("task_id"),
-    TaskRecord.tenant_id == bindparam("tenant_id"),
-    TaskRecord.user_id == bindparam("user_id"),
+    id_param="task_id",
 )
 
 
