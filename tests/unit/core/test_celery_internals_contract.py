@@ -1,9 +1,10 @@
 """reconfigure() drops private caches of the Celery app; this checks they are still the caches.
 
-`app._pool` (broker connection pool), `app.amqp._producer_pool` and the result backend's
-`app._backend_cache` (thread-safe kinds) or `app._local.backend` (others, Redis's) have no public reset. If a Celery upgrade renames or stops using one of
-them, a re-read configuration would silently keep the old broker or backend: this fails instead.
-No server is needed: pools and backends connect lazily.
+`app._pool` (broker connection pool), `app.amqp._producer_pool`, and the result backend in
+`app._backend_cache` (thread-safe kinds) or `app._local.backend` (the others, Redis's among them)
+have no public reset. If a Celery upgrade renames or stops using one of them, a re-read configuration
+would silently keep the old broker or backend: this fails instead. No server is needed: pools and
+backends connect lazily.
 """
 
 from __future__ import annotations
