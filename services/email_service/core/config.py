@@ -200,10 +200,6 @@ class Settings:
     def is_production(self) -> bool:
         return self.env == "production"
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from the environment; raise ConfigError naming the first bad variable."""

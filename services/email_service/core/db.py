@@ -149,32 +149,9 @@ def _apply_tenant_setting(session: Session, _transaction: Any, connection: Any) 
     """
     if connection.dialect.name != "postgresql" or session.info.get("system", False):
         return
-    tenant_id = session.info.get("tenant_id") or ""
-    try:
-        if _begin_with_scope(connection.connection.driver_connection, tenant_id):
-            return
-    except psycopg.Error:
-        pass  # the ordinary path below fails the same way, but through SQLAlchemy (wrapped, invalidated)
-    connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": tenant_id})
-
-
-def _begin_with_scope(raw: psycopg.Connection[Any], tenant_id: str) -> bool:
-    """BEGIN and the RLS settings in ONE round trip (psycopg alone sends BEGIN, then the SELECT).
-
-    Sent as a simple-protocol query on the idle connection; psycopg then sees the transaction
-    open and adds no BEGIN of its own, and COMMIT/ROLLBACK work as usual.
-    """
-    if raw.autocommit or raw.info.transaction_status != pq.TransactionStatus.IDLE:
-        return False
-    scope = sql.SQL(SCOPE_SQL).format(sql.Literal(tenant_id))
-    query = b"BEGIN; " + scope.as_bytes(raw)
-    with raw.lock:
-        raw.pgconn.send_query(query)
-        results = raw.wait(pq_execute(raw.pgconn))
-    failed = [r for r in results if r.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)]
-    if failed:
-        raise psycopg.errors.error_from_result(failed[0], encoding=raw.info.encoding)
-    return True
+    connection.execute(
+        text("SELECT set_config('app.tenant_id', :t, true)"), {"t": session.info.get("tenant_id") or ""}
+    )
 
 
 @contextmanager

@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from email_service.accounts.model import EmailAccount
 from email_service.accounts.service import load_account_for_task
 from email_service.core.db import fetch_one_scoped, session_scope
 from email_service.core.errors import PermanentError, TaskUnauthorized
-from email_service.core.tenancy.scoping import scoped
+from email_service.core.tenancy.scoping import owned_row_query, scoped
 from email_service.mail.imap.client import ImapError
 from email_service.mail.smtp.client import SmtpError, SmtpPermanentError, SmtpUncertainError
 from email_service.sending.build import (
@@ -59,16 +58,14 @@ class SendJob:
 
 
 # A finished row's stored answer, scoped to the task's tenant and user, in one round trip.
-_FINISHED = select(
+_FINISHED = owned_row_query(
+    OutboxMessage,
     OutboxMessage.account_id,
     OutboxMessage.status,
     OutboxMessage.result,
     OutboxMessage.error,
     OutboxMessage.message_id_header,
-).where(
-    OutboxMessage.id == bindparam("outbox_id"),
-    OutboxMessage.tenant_id == bindparam("tenant_id"),
-    OutboxMessage.user_id == bindparam("user_id"),
+    id_param="outbox_id",
 )
 
 

@@ -178,17 +178,11 @@ def update_flags(
     return _rowcount(result)
 
 
-def delete_uids(
-    session: Session, account_id: str, folder_id: str, uidvalidity: int, uids: Iterable[int]
-) -> int:
-    """Remove rows of messages expunged on the server; soft-deleted rows are left to the delete task."""
-    return len(delete_uids_headers(session, account_id, folder_id, uidvalidity, uids))
-
-
 def delete_uids_headers(
     session: Session, account_id: str, folder_id: str, uidvalidity: int, uids: Iterable[int]
 ) -> list[str | None]:
-    """delete_uids returning each removed row's Message-ID header (RETURNING: no extra query)."""
+    """Remove rows of messages expunged on the server (soft-deleted rows are left to the delete task);
+    returns each removed row's Message-ID header (RETURNING: no extra query)."""
     wanted = sorted(set(uids))
     removed: list[str | None] = []
     for start in range(0, len(wanted), IN_CHUNK):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+
+from cachetools import TTLCache
 from flask import Flask, g, request
 
 from email_service.core.config import get_settings
@@ -10,7 +13,6 @@ from email_service.core.errors import Unauthorized
 from email_service.core.logging_setup import bind_context, clear_context
 from email_service.core.tenancy.identity import user_exists
 from email_service.core.tenancy.tokens import Identity, verify_token
-from email_service.core.ttl_cache import TtlCache
 
 PUBLIC_PATHS = frozenset({"/api/openapi.json", "/api/docs"})
 PUBLIC_PREFIXES = ("/api/docs/assets/",)  # the docs page's own files
@@ -20,7 +22,8 @@ USER_CHECK_TTL_SECONDS = 10.0
 MAX_CACHED_USERS = 10_000
 
 
-known_users: TtlCache[Identity, bool] = TtlCache(USER_CHECK_TTL_SECONDS, MAX_CACHED_USERS)
+known_users: TTLCache[Identity, bool] = TTLCache(MAX_CACHED_USERS, USER_CHECK_TTL_SECONDS)
+_known_users_lock = threading.Lock()  # cachetools caches are not thread-safe
 
 
 def authenticate() -> None:
@@ -30,11 +33,14 @@ def authenticate() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing bearer token")
     identity = verify_token(get_settings(), token.strip())
-    if known_users.get(identity) is None:
+    with _known_users_lock:
+        known = identity in known_users
+    if not known:
         with session_scope(identity.tenant_id) as session:
             if not user_exists(session, identity.tenant_id, identity.user_id):
                 raise Unauthorized("unknown user")
-        known_users.put(identity, True)
+        with _known_users_lock:
+            known_users[identity] = True
     g.caller = identity
     bind_context(tenant_id=identity.tenant_id, user_id=identity.user_id)
 

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from cachetools import TTLCache
 from sqlalchemy.orm import Session
 
 from email_service.core.db import fetch_one_scoped
 from email_service.core.errors import NotFound
 from email_service.core.model_base import new_id
 from email_service.core.tasking.model import TaskRecord
-from email_service.core.tenancy.scoping import get_owned, scoped
-from email_service.core.ttl_cache import TtlCache
+from email_service.core.tenancy.scoping import get_owned, owned_row_query, scoped
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,8 @@ def get_task(session: Session, task_id: str, tenant_id: str, user_id: str) -> Ta
     return _ref(get_owned(session, TaskRecord, task_id, tenant_id, user_id))
 
 
-_OWNED_TASK = select(
+_OWNED_TASK = owned_row_query(
+    TaskRecord,
     TaskRecord.id,
     TaskRecord.kind,
     TaskRecord.account_id,
@@ -64,10 +65,7 @@ _OWNED_TASK = select(
     TaskRecord.status,
     TaskRecord.result,
     TaskRecord.error,
-).where(
-    TaskRecord.id == bindparam("task_id"),
-    TaskRecord.tenant_id == bindparam("tenant_id"),
-    TaskRecord.user_id == bindparam("user_id"),
+    id_param="task_id",
 )
 
 
@@ -77,7 +75,8 @@ _OWNED_TASK = select(
 # A remembered ref's outcome may thus be up to that old: while it is unset, the poll reads the result
 # backend, which holds the live state and, for an hour after the end, the outcome as well.
 OWNED_TASK_TTL_SECONDS = 10.0
-_owned_tasks: TtlCache[tuple[str, str, str], TaskRef] = TtlCache(OWNED_TASK_TTL_SECONDS, 10_000)
+_owned_tasks: TTLCache[tuple[str, str, str], TaskRef] = TTLCache(10_000, OWNED_TASK_TTL_SECONDS)
+_owned_lock = threading.Lock()  # cachetools caches are not thread-safe
 
 
 def find_owned_task(task_id: str, tenant_id: str, user_id: str, fresh: bool = False) -> TaskRef:
@@ -87,17 +86,19 @@ def find_owned_task(task_id: str, tenant_id: str, user_id: str, fresh: bool = Fa
     and remembers the answer only once it carries the outcome.
     """
     key = (task_id, tenant_id, user_id)
-    ref = None if fresh else _owned_tasks.get(key)
+    with _owned_lock:
+        ref = None if fresh else _owned_tasks.get(key)
     if ref is None:
         params = {"task_id": task_id, "tenant_id": tenant_id, "user_id": user_id}
         row = fetch_one_scoped(tenant_id, _OWNED_TASK, params)
         if row is None:
             raise NotFound("TaskRecord not found", {"id": task_id})
         ref = TaskRef(*row)
-        if fresh and ref.status is None:  # finished per the backend, not yet recorded: ask again next time
-            _owned_tasks.discard(key)
-        else:
-            _owned_tasks.put(key, ref)
+        with _owned_lock:
+            if fresh and ref.status is None:  # finished per the backend, not yet recorded: ask again
+                _owned_tasks.pop(key, None)
+            else:
+                _owned_tasks[key] = ref
     return ref
 
 
@@ -105,7 +106,8 @@ def forget_task(session: Session, task_id: str) -> None:
     """Drop a record whose task could not be published (broker down), so it never shows as pending."""
     record = session.get(TaskRecord, task_id)
     if record is not None:
-        _owned_tasks.discard((task_id, record.tenant_id, record.user_id))
+        with _owned_lock:
+            _owned_tasks.pop((task_id, record.tenant_id, record.user_id), None)
         session.delete(record)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kombu.exceptions import ChannelError
+
 from email_service.core.config import get_settings
 from email_service.core.tasking.outcomes import REVOKED_ERROR, error_payload
 from email_service.sync.cancel import request_cancel
@@ -87,11 +89,18 @@ def get_active_tasks(timeout: float = 1.0) -> dict[str, list[dict[str, Any]]]:
 
 
 def get_queue_stats() -> dict[str, int]:
-    """Messages waiting in each queue, summed over its priority lists.
+    """Messages waiting in each queue, summed over its priority lists (a passive declare's count).
 
-    The Redis transport's own count (`_size`, what a passive declare reports): it knows the key of each
-    priority step, and unlike a passive declare it needs no binding declared by this process.
+    The Redis transport keeps no list for an empty queue, so a passive declare of one finds nothing
+    (NOT_FOUND): nothing waits there.
     """
     with celery_app.connection_for_read() as conn:
-        channel: Any = conn.default_channel
-        return {name: int(channel._size(name)) for name in QUEUES}
+        channel = conn.default_channel
+        return {name: _waiting(channel, name) for name in QUEUES}
+
+
+def _waiting(channel: Any, name: str) -> int:
+    try:
+        return int(channel.queue_declare(queue=name, passive=True).message_count)
+    except ChannelError:
+        return 0

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from dataclasses import dataclass
 
 import jwt
+from cachetools import TLRUCache
 
 from email_service.core.config import Settings
 from email_service.core.errors import Unauthorized
-from email_service.core.ttl_cache import TtlCache
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,20 @@ def issue_token(settings: Settings, tenant_id: str, user_id: str, ttl_seconds: i
 
 # A polling client sends the same token many times a second. Its verified claims are kept, keyed by
 # a hash of the exact token text and the key that checked it, so a changed byte or a rotated secret
-# is a miss and gets the full check; exp is compared again on every hit.
+# is a miss and gets the full check; exp is compared again on every hit. An entry is trusted for
+# VERIFIED_TOKEN_TTL_SECONDS at most, and never past the token's own exp.
 VERIFIED_TOKEN_TTL_SECONDS = 60.0
 MAX_VERIFIED_TOKENS = 10_000
-_verified: TtlCache[tuple[bytes, str, str], tuple[Identity, float]] = TtlCache(
-    VERIFIED_TOKEN_TTL_SECONDS, MAX_VERIFIED_TOKENS
+
+
+def _trusted_until(_key: object, value: tuple[Identity, float], now: float) -> float:
+    return now + min(VERIFIED_TOKEN_TTL_SECONDS, value[1] - time.time())
+
+
+_verified: TLRUCache[tuple[bytes, str, str], tuple[Identity, float]] = TLRUCache(
+    MAX_VERIFIED_TOKENS, _trusted_until
 )
+_verified_lock = threading.Lock()  # cachetools caches are not thread-safe (gthread workers share them)
 
 
 # 9999-12-31T23:59:59Z, the last instant a datetime can hold.
@@ -51,14 +60,16 @@ def verify_token(settings: Settings, token: str) -> Identity:
         settings.jwt_secret,
         settings.jwt_algorithm,
     )
-    cached = _verified.get(key)
+    with _verified_lock:
+        cached = _verified.get(key)
     if cached is not None:
         identity, expires_at = cached
         if time.time() >= expires_at:
             raise Unauthorized("token expired")
         return identity
     identity, expires_at = _decode(settings, token)
-    _verified.put(key, (identity, expires_at), ttl=expires_at - time.time())
+    with _verified_lock:
+        _verified[key] = (identity, expires_at)
     return identity
 
 

@@ -13,6 +13,11 @@ from email_service.mail.imap.conn import RawChannel, guard
 from email_service.mail.imap.types import ImapConnectionError
 
 
+def _advertised(capability: str) -> property:
+    """A flag that is true when the server's CAPABILITY lists `capability`."""
+    return property(lambda self: capability in self._caps, doc=f"The server advertises {capability}.")
+
+
 class SessionBase:
     """A logged-in IMAP connection; any connection error drops it for good (reconnect to retry)."""
 
@@ -96,22 +101,7 @@ class SessionBase:
     def qresync(self) -> bool:
         return "QRESYNC" in self._enabled
 
-    @property
-    def move_supported(self) -> bool:
-        return "MOVE" in self._caps
-
-    @property
-    def uidplus(self) -> bool:
-        return "UIDPLUS" in self._caps
-
-    @property
-    def special_use(self) -> bool:
-        return "SPECIAL-USE" in self._caps
-
-    @property
-    def idle(self) -> bool:
-        return "IDLE" in self._caps
-
-    @property
-    def esearch(self) -> bool:
-        return "ESEARCH" in self._caps
+    move_supported = _advertised("MOVE")
+    uidplus = _advertised("UIDPLUS")
+    special_use = _advertised("SPECIAL-USE")
+    esearch = _advertised("ESEARCH")
