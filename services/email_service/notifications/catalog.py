@@ -41,6 +41,7 @@ SPECS: dict[EmailTemplate, TemplateSpec] = {
         subject="{{ task_label }} {{ 'completed' if status == 'success' else 'failed' }}",
         on_success=True,
         on_failure=True,
+        opt_in=True,  # e.g. the one summary of a sync of all accounts: only for users who asked
     ),
     EmailTemplate.SEND_FAILED: TemplateSpec(
         subject="Not delivered: {{ message_subject or '(no subject)' }}",

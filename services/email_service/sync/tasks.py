@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import shared_task
+from celery import current_task, shared_task
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import OperationalError
 
@@ -15,13 +15,17 @@ from email_service.notifications import EmailTemplate, email_notification
 from email_service.notifications.account_notice import notify_auth_failure
 from email_service.spam.service import unscored_inbox_ids
 from email_service.spam.tasks import enqueue_spam_scoring
+from email_service.sync.group import summarize_group
 from email_service.sync.service import SyncAuthError, run_account_sync
 
 RETRYABLE = (ImapConnectionError, TransientError, OperationalError, RedisConnectionError)
 
 
 def _new_mail(result: Any) -> bool:
-    return isinstance(result, dict) and int(result.get("messages_synced") or 0) > 0
+    """A sync summary is worth a mail when mail arrived, unless the sync is one of a group (whose
+    one summary mail covers every account)."""
+    in_group = bool(getattr(current_task.request, "group", None)) if current_task else False
+    return not in_group and isinstance(result, dict) and int(result.get("messages_synced") or 0) > 0
 
 
 @shared_task(bind=True, base=TenantTask, name="email_service.tasks.sync_emails", max_retries=5)
@@ -55,3 +59,12 @@ def sync_emails(
     if result.status == "revoked":  # DELETE /api/tasks/<id>: stopped at a batch boundary
         raise self.end_revoked(result.as_dict(), tenant_id)
     return result.as_dict()
+
+
+@shared_task(bind=True, base=TenantTask, name="email_service.tasks.sync_group_summary", max_retries=5)
+def sync_group_summary(self: TenantTask, group_id: str, tenant_id: str, user_id: str) -> dict[str, Any]:
+    """The group's chord callback (and its errback when a member failed): one outcome, one mail."""
+    try:
+        return summarize_group(group_id, tenant_id, user_id)
+    except (OperationalError, RedisConnectionError) as exc:
+        raise self.retry_later(exc) from exc

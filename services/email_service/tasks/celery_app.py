@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from celery import Celery
@@ -21,6 +24,7 @@ TASK_PREFIX = "email_service.tasks."
 QUEUE_PRIORITY = {"sync": 10, "send": 8, "delete": 5, "spam": 3, "periodic": 10}
 TASK_QUEUES = {
     "sync_emails": "sync",
+    "sync_group_summary": "sync",
     "send_email": "send",
     "send_notification": "send",
     "delete_emails": "delete",
@@ -54,6 +58,16 @@ def visibility_timeout(hard_time_limit: int) -> int:
     long task would be started twice (1200 s margin on top).
     """
     return hard_time_limit + MAX_RETRY_COUNTDOWN + 1200
+
+
+CHORD_UNLOCK_INTERVAL_SECONDS = 2.0
+SYNC_MAX_RUNS = 6  # sync_emails' first run and its max_retries=5
+
+
+def chord_unlock_retries(hard_time_limit: int) -> int:
+    """Polls of celery.chord_unlock covering every member run and retry countdown, then no more."""
+    longest = SYNC_MAX_RUNS * (hard_time_limit + MAX_RETRY_COUNTDOWN)
+    return int(longest / CHORD_UNLOCK_INTERVAL_SECONDS) + 1
 
 
 def celery_config() -> dict[str, Any]:
@@ -97,6 +111,13 @@ def celery_config() -> dict[str, Any]:
         "task_default_queue": "sync",
         "task_queues": [Queue(name, routing_key=name) for name in QUEUES],
         "task_routes": ROUTES,
+        # A group's chord (sync of all accounts): the Redis backend joins it natively (each member's
+        # end counts down in Redis, no polling task). On a backend without that, celery.chord_unlock
+        # polls every interval; bounded so it gives up after the members' longest possible run.
+        "result_chord_retry_interval": CHORD_UNLOCK_INTERVAL_SECONDS,
+        "task_annotations": {
+            "celery.chord_unlock": {"max_retries": chord_unlock_retries(settings.task_time_limit)}
+        },
         "timezone": "UTC",
         "enable_utc": True,
         "beat_schedule": _beat_schedule(),
@@ -109,6 +130,21 @@ def _beat_schedule() -> dict[str, Any]:
     return BEAT_SCHEDULE
 
 
+_NOT_WAITING: ContextVar[bool] = ContextVar("publishing_without_waiting", default=False)
+
+
+@contextmanager
+def publishing_only() -> Iterator[None]:
+    """Publish a canvas (a group's chord) without waiting on its parts: Celery ties each member's
+    result to the group's barrier, which would subscribe this process to every member's result
+    channel until the garbage collector finds the cycle (and at exit, with Redis gone, fail)."""
+    token = _NOT_WAITING.set(True)
+    try:
+        yield
+    finally:
+        _NOT_WAITING.reset(token)
+
+
 class PublishOnlyRedisBackend(RedisBackend):
     """Redis results without a pub/sub subscription for every task a process sends.
 
@@ -119,6 +155,12 @@ class PublishOnlyRedisBackend(RedisBackend):
 
     def on_task_call(self, producer: Any, task_id: str) -> None:
         return None
+
+    def add_pending_result(self, result: Any, weak: bool = False, start_drainer: bool = True) -> Any:
+        """Nothing to wait for inside publishing_only()."""
+        if _NOT_WAITING.get():
+            return result
+        return super().add_pending_result(result, weak=weak, start_drainer=start_drainer)
 
 
 class EmailServiceCelery(Celery):
@@ -196,6 +238,7 @@ from email_service.core.tasking import observability, outcome_signals  # noqa: E
 # The task modules import this one for the app, so they are loaded on first access, not here.
 _EXPORTS = {
     "sync_emails": "email_service.sync.tasks",
+    "sync_group_summary": "email_service.sync.tasks",
     "send_email": "email_service.sending.tasks",
     "delete_emails": "email_service.deletion.tasks",
     "restore_emails": "email_service.deletion.tasks",

@@ -114,6 +114,9 @@ def test_smtp_down_a_successful_sync_still_succeeds(
 def test_task_completion_carries_counts_and_ids_never_secrets(
     owner: Caller, smtp: SmtpTestServer, tmp_path: Path
 ) -> None:
+    assert report_task.apply(kwargs={"tenant_id": owner.tenant_id, "user_id": owner.user_id}).successful()
+    assert take_notifications() == []  # opt-in: off until the user asks for it
+    set_user_switches(owner.tenant_id, owner.user_id, {"task_completion": True})
     with relay(smtp, tmp_path):
         assert report_task.apply(kwargs={"tenant_id": owner.tenant_id, "user_id": owner.user_id}).successful()
         [published] = take_notifications()

@@ -25,6 +25,8 @@ class TaskRecord(Base, TenantOwned):
         String(36), ForeignKey("email_accounts.id", ondelete="SET NULL"), nullable=True
     )
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # A member of a group (one sync per account): the group's own record id, the chord's callback.
+    group_id: Mapped[str | None] = mapped_column(String(155), nullable=True, index=True)
     # The task API's final status (success / failed / revoked), its safe result and its error.
     status: Mapped[str | None] = mapped_column(String(16), nullable=True)
     result: Mapped[Any | None] = mapped_column(JSON, nullable=True)

@@ -49,11 +49,17 @@ def stored_result(result: Any) -> Any:
 
 
 def record_outcome(
-    tenant_id: str, task_id: str, status: str, result: Any = None, error: Mapping[str, str] | None = None
+    tenant_id: str,
+    task_id: str,
+    status: str,
+    result: Any = None,
+    error: Mapping[str, str] | None = None,
+    first: bool = False,
 ) -> bool:
-    """Write the final status, result and error to the task's record; False when it has none."""
+    """Write the final status, result and error to the task's record; False when it has none (or,
+    with first=True, when it already has an outcome: the caller learns whether it was the first)."""
     with session_scope(tenant_id) as session:
-        return record_outcome_in(session, tenant_id, task_id, status, result, error)
+        return record_outcome_in(session, tenant_id, task_id, status, result, error, first)
 
 
 def record_outcome_in(
@@ -63,6 +69,7 @@ def record_outcome_in(
     status: str,
     result: Any = None,
     error: Mapping[str, str] | None = None,
+    first: bool = False,
 ) -> bool:
     """record_outcome inside the caller's transaction (a task that will never run, e.g. a
     cancelled scheduled send that was never published)."""
@@ -76,9 +83,10 @@ def record_outcome_in(
         "finished_at": now,
         "updated_at": now,
     }
-    done = session.execute(
-        update(TaskRecord).where(TaskRecord.id == task_id, TaskRecord.tenant_id == tenant_id).values(**values)
-    )
+    query = update(TaskRecord).where(TaskRecord.id == task_id, TaskRecord.tenant_id == tenant_id)
+    if first:
+        query = query.where(TaskRecord.status.is_(None))
+    done = session.execute(query.values(**values))
     return bool(getattr(done, "rowcount", 0))
 
 

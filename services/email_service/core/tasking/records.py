@@ -38,6 +38,7 @@ def record_task(
     account_id: str | None = None,
     task_id: str | None = None,
     idempotency_key: str | None = None,
+    group_id: str | None = None,
 ) -> TaskRef:
     record = TaskRecord(
         id=task_id or new_id(),
@@ -46,6 +47,7 @@ def record_task(
         kind=kind,
         account_id=account_id,
         idempotency_key=idempotency_key,
+        group_id=group_id,
     )
     session.add(record)
     session.flush()
@@ -123,6 +125,13 @@ def list_tasks(
     return [_ref(r) for r in records]
 
 
+def group_members(session: Session, tenant_id: str, user_id: str, group_id: str) -> list[TaskRef]:
+    """The member tasks of a group (oldest record first)."""
+    query = scoped(TaskRecord, tenant_id, user_id).where(TaskRecord.group_id == group_id)
+    records: list[TaskRecord] = list(session.scalars(query.order_by(TaskRecord.created_at, TaskRecord.id)))
+    return [_ref(r) for r in records]
+
+
 def _ref(record: TaskRecord) -> TaskRef:
     return TaskRef(
         record.id,
@@ -140,6 +149,7 @@ __all__ = [
     "find_owned_task",
     "forget_task",
     "get_task",
+    "group_members",
     "list_tasks",
     "record_task",
 ]

@@ -7,9 +7,12 @@ and the beat tick's bulk publish, which builds the same message (task_message_pa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+from celery import chord, group
+from celery.canvas import Signature
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
@@ -18,7 +21,7 @@ from email_service.core.db import session_scope
 from email_service.core.errors import ServiceUnavailable
 from email_service.core.tasking.records import forget_task, record_task
 from email_service.core.tenancy.tokens import Identity
-from email_service.tasks.celery_app import TASK_PREFIX, celery_app
+from email_service.tasks.celery_app import TASK_PREFIX, celery_app, publishing_only
 
 # What publishing raises when Redis is away; anything else is a bug and is not turned into a 503.
 BROKER_DOWN = (BrokerError, RedisError, OSError)
@@ -81,3 +84,59 @@ def start_task(
         task_id = record_task(session, caller.tenant_id, caller.user_id, kind, account_id=account_id).task_id
     revert = None if undo is None else (lambda session: undo(session, cast(Prepared, prepared)))
     return publish_recorded(caller, kind, task_id, kwargs, undo=revert, **options)
+
+
+@dataclass(frozen=True)
+class GroupMember:
+    """One task of a group: its kind, the account it acts on and its kwargs (tenant and user added)."""
+
+    kind: str
+    account_id: str | None
+    kwargs: dict[str, Any]
+
+
+def _signature(kind: str, task_id: str, tenant_id: str, user_id: str, kwargs: dict[str, Any]) -> Signature:
+    full_kwargs, headers = task_message_parts(tenant_id, user_id, kwargs)
+    options = {"task_id": task_id, "headers": headers}
+    return celery_app.signature(TASK_PREFIX + kind, kwargs=full_kwargs, options=options)
+
+
+def start_group(
+    caller: Identity,
+    kind: str,
+    members: Sequence[GroupMember],
+    summary_kind: str,
+    summary_kwargs: dict[str, Any],
+) -> str:
+    """Record a group (its id is the summary task's) and its members in one transaction, commit, then
+    publish them as a chord whose callback is the summary task.
+
+    The summary is also the callback's error handler: when a member fails, Celery does not run the
+    callback but calls its errbacks, so the summary runs once either way and no member can hang it.
+    """
+    tenant_id, user_id = caller.tenant_id, caller.user_id
+    with session_scope(tenant_id) as session:
+        group_id = record_task(session, tenant_id, user_id, kind).task_id
+        ids = [
+            record_task(
+                session, tenant_id, user_id, m.kind, account_id=m.account_id, group_id=group_id
+            ).task_id
+            for m in members
+        ]
+    header = [_signature(m.kind, i, tenant_id, user_id, m.kwargs) for m, i in zip(members, ids, strict=True)]
+    callback_kwargs = {"group_id": group_id, **summary_kwargs}
+    summary = _signature(summary_kind, group_id, tenant_id, user_id, callback_kwargs).set(immutable=True)
+    full_kwargs, headers = task_message_parts(tenant_id, user_id, callback_kwargs)
+    errback = celery_app.signature(
+        TASK_PREFIX + summary_kind, kwargs=full_kwargs, options={"headers": headers}
+    )
+    summary.link_error(errback.set(immutable=True))
+    try:
+        with publishing_only():
+            chord(group(header), summary).apply_async()
+    except BROKER_DOWN as exc:
+        with session_scope(tenant_id) as session:
+            for task_id in [group_id, *ids]:
+                forget_task(session, task_id)
+        raise ServiceUnavailable("task queue is unavailable, try again shortly") from exc
+    return group_id
