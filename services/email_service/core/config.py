@@ -50,6 +50,17 @@ def _parse_positive_int(raw: str) -> int:
     return value
 
 
+RATE_LIMIT = re.compile(r"^[1-9][0-9]*/[smh]$")
+
+
+def _parse_rate_limit(raw: str) -> str:
+    """A Celery task rate limit: tasks per second, minute or hour ("60/m"), per worker node."""
+    value = raw.strip()
+    if not RATE_LIMIT.match(value):
+        raise ValueError("expected N/s, N/m or N/h, e.g. 60/m")
+    return value
+
+
 def _parse_count(raw: str) -> int:
     value = int(raw)
     if value < 0:
@@ -184,6 +195,8 @@ class Settings:
     worker_concurrency: int = 2
     worker_prefetch_multiplier: int = 1
     worker_max_tasks_per_child: int = 1000
+    # send_notification through the one system relay that every tenant shares, per worker node.
+    notification_rate_limit: str = "60/m"
     # The workers' log level (default: LOG_LEVEL); Celery's own --loglevel is not consulted.
     worker_loglevel: str = "INFO"
     # Set by gunicorn_conf.on_starting in the master before the workers fork (prometheus_client reads it too).
@@ -310,6 +323,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         worker_concurrency=r.get("CELERY_WORKER_CONCURRENCY", 2, _parse_positive_int),
         worker_prefetch_multiplier=r.get("CELERY_WORKER_PREFETCH_MULTIPLIER", 1, _parse_positive_int),
         worker_max_tasks_per_child=r.get("CELERY_WORKER_MAX_TASKS_PER_CHILD", 1000, _parse_positive_int),
+        notification_rate_limit=r.get("NOTIFICATION_RATE_LIMIT", "60/m", _parse_rate_limit),
         worker_loglevel=r.get("CELERY_WORKER_LOGLEVEL", log_level, _parse_log_level),
     )
 

@@ -116,7 +116,9 @@ def celery_config() -> dict[str, Any]:
         # polls every interval; bounded so it gives up after the members' longest possible run.
         "result_chord_retry_interval": CHORD_UNLOCK_INTERVAL_SECONDS,
         "task_annotations": {
-            "celery.chord_unlock": {"max_retries": chord_unlock_retries(settings.task_time_limit)}
+            "celery.chord_unlock": {"max_retries": chord_unlock_retries(settings.task_time_limit)},
+            # The system relay is shared by every tenant: a burst of notices is spread out, not refused.
+            f"{TASK_PREFIX}send_notification": {"rate_limit": settings.notification_rate_limit},
         },
         "timezone": "UTC",
         "enable_utc": True,

@@ -19,6 +19,7 @@ TUNED = {
     "CELERY_WORKER_PREFETCH_MULTIPLIER": "4",
     "CELERY_WORKER_MAX_TASKS_PER_CHILD": "50",
     "CELERY_WORKER_LOGLEVEL": "warning",
+    "NOTIFICATION_RATE_LIMIT": "10/s",
 }
 
 
@@ -36,6 +37,7 @@ def test_defaults_are_the_documented_contract() -> None:
     assert (s.worker_concurrency, s.worker_prefetch_multiplier, s.worker_max_tasks_per_child) == (2, 1, 1000)
     assert s.worker_loglevel == "DEBUG", "the workers follow LOG_LEVEL unless told otherwise"
     assert s.sync_lock_ttl_seconds == 1900
+    assert s.notification_rate_limit == "60/m"
 
 
 def test_the_environment_reaches_the_celery_configuration(tuned: None) -> None:
@@ -44,6 +46,10 @@ def test_the_environment_reaches_the_celery_configuration(tuned: None) -> None:
     assert conf["worker_concurrency"] == 8
     assert conf["worker_prefetch_multiplier"] == 4
     assert conf["worker_max_tasks_per_child"] == 50
+    annotations = conf["task_annotations"]
+    assert annotations["email_service.tasks.send_notification"] == {"rate_limit": "10/s"}
+    # chord_unlock (groups, on a backend without native joins) gives up after the longest member run.
+    assert annotations["celery.chord_unlock"]["max_retries"] == int(6 * (3600 + MAX_RETRY_COUNTDOWN) / 2) + 1
     # Redelivery must wait out the longest run plus the longest countdown, or a long task runs twice.
     visibility = conf["broker_transport_options"]["visibility_timeout"]
     assert visibility == 3600 + MAX_RETRY_COUNTDOWN + 1200
@@ -64,6 +70,8 @@ def test_the_environment_reaches_the_celery_configuration(tuned: None) -> None:
         ("CELERY_WORKER_MAX_TASKS_PER_CHILD", "-1"),
         ("CELERY_WORKER_LOGLEVEL", "LOUD"),
         ("LOG_LEVEL", "verbose"),
+        ("NOTIFICATION_RATE_LIMIT", "fast"),
+        ("NOTIFICATION_RATE_LIMIT", "0/m"),
     ],
 )
 def test_bad_value_names_the_variable(name: str, value: str) -> None:

@@ -125,7 +125,9 @@ def start_group(
         ]
     header = [_signature(m.kind, i, tenant_id, user_id, m.kwargs) for m, i in zip(members, ids, strict=True)]
     callback_kwargs = {"group_id": group_id, **summary_kwargs}
-    summary = _signature(summary_kind, group_id, tenant_id, user_id, callback_kwargs).set(immutable=True)
+    # root_id: every member's root is the group, so Flower and the events link them to it.
+    summary = _signature(summary_kind, group_id, tenant_id, user_id, callback_kwargs)
+    summary.set(immutable=True, root_id=group_id)
     full_kwargs, headers = task_message_parts(tenant_id, user_id, callback_kwargs)
     errback = celery_app.signature(
         TASK_PREFIX + summary_kind, kwargs=full_kwargs, options={"headers": headers}
