@@ -20,7 +20,7 @@ from email_service.core.errors import ValidationFailed
 from email_service.core.model_base import utcnow
 from email_service.core.tasking.groups import GROUP_KIND, members_of, outcome
 from email_service.core.tasking.model import TaskRecord
-from email_service.core.tasking.outcomes import record_outcome
+from email_service.core.tasking.outcomes import record_outcome_in
 from email_service.core.tasking.start import GroupMember, start_group
 from email_service.core.tenancy.tokens import Identity
 from email_service.notifications import EmailTemplate
@@ -55,7 +55,9 @@ def summarize_group(group_id: str, tenant_id: str, user_id: str) -> dict[str, An
     """Record the group's outcome from its members'; the first run to record it sends the mail."""
     members = members_of(tenant_id, user_id, group_id)
     status, result, error = outcome(members)
-    if record_outcome(tenant_id, group_id, status, result, error, first=True):
+    with session_scope(tenant_id) as session:
+        first = record_outcome_in(session, tenant_id, group_id, status, result, error, first=True)
+    if first:
         _notify(group_id, tenant_id, user_id, status, result, error)
     return result
 

@@ -49,17 +49,11 @@ def stored_result(result: Any) -> Any:
 
 
 def record_outcome(
-    tenant_id: str,
-    task_id: str,
-    status: str,
-    result: Any = None,
-    error: Mapping[str, str] | None = None,
-    first: bool = False,
+    tenant_id: str, task_id: str, status: str, result: Any = None, error: Mapping[str, str] | None = None
 ) -> bool:
-    """Write the final status, result and error to the task's record; False when it has none (or,
-    with first=True, when it already has an outcome: the caller learns whether it was the first)."""
+    """Write the final status, result and error to the task's record; False when it has none."""
     with session_scope(tenant_id) as session:
-        return record_outcome_in(session, tenant_id, task_id, status, result, error, first)
+        return record_outcome_in(session, tenant_id, task_id, status, result, error)
 
 
 def record_outcome_in(
@@ -72,7 +66,8 @@ def record_outcome_in(
     first: bool = False,
 ) -> bool:
     """record_outcome inside the caller's transaction (a task that will never run, e.g. a
-    cancelled scheduled send that was never published)."""
+    cancelled scheduled send that was never published). first=True writes only a record without an
+    outcome yet, so the caller learns whether it was the first to finish it."""
     if status not in FINAL_STATUSES:
         raise ValueError(f"not a final task status: {status!r}")
     now = utcnow()
