@@ -1,4 +1,4 @@
-"""Reading mail: GET /api/email/messages, one message, and an attachment download."""
+"""Reading mail: GET /api/email/messages, one message, its raw source and an attachment download."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from email_service.core.http.apidoc import documented
 from email_service.core.http.auth import current_caller
 from email_service.core.http.body import limit_arg
 from email_service.messages import service, use_cases
+from email_service.messages.raw import raw_source
 from email_service.messages.schemas import (
     MAX_ID_CHARS,
     MAX_TERM_CHARS,
@@ -79,8 +80,21 @@ def show(message_id: str) -> ResponseReturnValue:
 def download(message_id: str, attachment_id: str) -> ResponseReturnValue:
     """Attachment bytes, always as a download."""
     file = use_cases.attachment_file(current_caller(), message_id, attachment_id)
-    response = Response(file.content, content_type=safe_media_type(file.content_type))
-    response.headers["Content-Disposition"] = content_disposition(file.filename)
+    return _download(file.content, safe_media_type(file.content_type), file.filename)
+
+
+@bp.get("/<message_id>/raw")
+@documented(200, None, 404, 409, tag="messages", binary=True)
+def raw(message_id: str) -> ResponseReturnValue:
+    """The message's exact bytes from the server (message/rfc822), always as a download."""
+    source = raw_source(current_caller(), message_id)
+    return _download(source.content, "message/rfc822", source.filename)
+
+
+def _download(content: bytes, media_type: str, filename: str) -> Response:
+    """Mail the caller received, served so a browser saves it and never runs it in our origin."""
+    response = Response(content, content_type=media_type)
+    response.headers["Content-Disposition"] = content_disposition(filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
     # Even if a browser renders it, a sandboxed document cannot run script in our origin.
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

@@ -66,6 +66,9 @@ OTHER_MATRICES = {
     ("GET", "/api/email/messages/<message_id>/attachments/<attachment_id>"): (
         "messages.test_messages_api::test_only_the_owner_reads_a_message_and_its_attachment"
     ),
+    ("GET", "/api/email/messages/<message_id>/raw"): (
+        "messages.test_raw_source::test_raw_source_is_the_servers_bytes_as_a_download"
+    ),
     ("POST", "/api/email/messages/<message_id>/spam-check"): (
         "spam.test_spam_api::test_others_messages_are_404_on_both_endpoints"
     ),
