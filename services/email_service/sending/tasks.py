@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from celery import shared_task, states
@@ -27,6 +28,10 @@ SMTP_CONNECTIONS = SmtpConnections()
 atexit.register(SMTP_CONNECTIONS.close)
 RETRYABLE = (SmtpTransientError, OperationalError)
 BUSY_RETRY_SECONDS = 2.0
+# The siblings' answers are stored by one thread beside the drain, so the next batch's SMTP does not
+# wait for ~100 result-backend writes; the task still ends only once they are stored (or this passes).
+ANNOUNCE_WAIT_SECONDS = 10.0
+_announcer: ThreadPoolExecutor | None = None
 
 
 @shared_task(bind=True, base=TenantTask, name="email_service.tasks.send_email", max_retries=3)
@@ -68,21 +73,34 @@ def send_email(
         request=request,
         final_attempt=(self.request.retries or 0) >= (self.max_retries or 0),
     )
+    pending: list[Future[None]] = []
     try:
-        return send_outbox_message(job, SMTP_CONNECTIONS, announce=_store_sibling_results)
+        return send_outbox_message(
+            job, SMTP_CONNECTIONS, announce=lambda answers: pending.append(_announce(answers))
+        )
     except SendBusy as exc:  # the account's drainer is still running after a long wait
         raise self.retry(exc=exc, countdown=BUSY_RETRY_SECONDS) from exc
     except RETRYABLE as exc:
         raise self.retry_later(exc) from exc
+    finally:
+        wait(pending, timeout=ANNOUNCE_WAIT_SECONDS)
 
 
-def _store_sibling_results(answers: dict[str, dict[str, Any]]) -> None:
+def _announce(answers: dict[str, dict[str, Any]]) -> Future[None]:
+    """Store the answers in the background thread (made on first use, so after the worker's fork)."""
+    global _announcer
+    if _announcer is None:
+        _announcer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="send-announce")
+    # The task's own backend (Celery keeps one per thread): its Redis pool is safe to share.
+    return _announcer.submit(_store_sibling_results, send_email.backend, answers)
+
+
+def _store_sibling_results(backend: Any, answers: dict[str, dict[str, Any]]) -> None:
     """Store the answers of sibling rows this run sent as their tasks' results (task id = row id).
 
     Each sibling task still runs later and stores the same answer; until then its poller would see
     'pending' for a message already delivered. Best effort: the rows hold the truth either way.
     """
-    backend = send_email.backend
     try:
         for task_id, result in answers.items():
             backend.store_result(task_id, result, states.SUCCESS)
