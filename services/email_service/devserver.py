@@ -121,10 +121,12 @@ def main() -> None:
     procs.extend(sandbox.processes)
     for _name, cmd in _commands().items():
         procs.append(_spawn(cmd))
+    flower_login = environ().get("FLOWER_BASIC_AUTH", "")
     print(
         f"\nemail_service is up:\n  API      http://127.0.0.1:{API_PORT}"
         "  (docs: /api/docs, health: /healthz)\n"
-        f"  Flower   http://127.0.0.1:{FLOWER_PORT}  (login {environ().get('FLOWER_BASIC_AUTH', '')})\n  Redis    {mask_url(settings.broker_url)}\n"
+        f"  Flower   http://127.0.0.1:{FLOWER_PORT}  (login {flower_login})\n"
+        f"  Redis    {mask_url(settings.broker_url)}\n"
         f"  Database {mask_url(settings.database_url)}\n{sandbox.describe()}\n"
         f"  Token    {token}\n\n  export TOKEN={token}\n",
         flush=True,
