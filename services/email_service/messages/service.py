@@ -185,15 +185,21 @@ def list_messages(
     return MessagePage([message_summary(m) for m in page], next_cursor)
 
 
-def message_summary(message: Any) -> dict[str, Any]:
+# A listing row names the first recipients only (the detail view has every stored one): with stored
+# fields bounded (sync/rows.py) a row stays under ~20 KB however hostile the headers.
+LISTING_MAX_TO = 10
+
+
+def message_summary(message: Any, max_to: int | None = LISTING_MAX_TO) -> dict[str, Any]:
     """The listing row (from a Message or a row of SUMMARY_COLUMNS): a mailbox line without the body."""
+    to = list(message.to_addresses or [])
     return {
         "id": message.id,
         "account_id": message.account_id,
         "folder_id": message.folder_id,
         "subject": message.subject,
         "from": {"name": message.from_name, "email": message.from_address},
-        "to": list(message.to_addresses or []),
+        "to": to if max_to is None else to[:max_to],
         "date": iso_or_none(message.date or message.date_sort),
         "snippet": message.snippet,
         "flags": list(message.flags or []),
@@ -235,7 +241,7 @@ def attachment_summary(attachment: Attachment) -> dict[str, Any]:
 def get_message(session: Session, message_id: str, tenant_id: str, user_id: str) -> dict[str, Any]:
     """The full message; body_html was sanitised at sync time and is served as stored."""
     message = get_live_message(session, message_id, tenant_id, user_id)
-    view = message_summary(message)
+    view = message_summary(message, max_to=None)
     view.update(
         {
             "headers": dict(message.headers or {}),

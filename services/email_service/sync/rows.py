@@ -17,6 +17,13 @@ from email_service.mail.imap.types import FetchedMessage
 from email_service.mail.mime.parse import Address, ParsedMessage, parse_message
 
 SEEN, FLAGGED, ANSWERED = "\\Seen", "\\Flagged", "\\Answered"
+# Stored header fields are display copies, bounded so that a hostile header cannot make every listing
+# row huge (a 1 MB Subject and a 20,000-address To were stored whole: 28 MB for one page of 50). The
+# exact bytes stay on the IMAP server under the row's UID.
+SUBJECT_MAX_CHARS = 2000  # the limit a send's subject has too
+ADDRESSES_MAX_STORED = 100  # per To / Cc / Reply-To; MAX_RECIPIENTS defaults to 100 as well
+HEADER_VALUE_MAX_CHARS = 4000  # each entry of the headers column (detail view only)
+HEADERS_MAX_STORED = 200  # header names kept in the headers column
 JSON_FIELDS = frozenset({"to_addresses", "cc_addresses", "reply_to", "headers", "flags", "spam_indicators"})
 
 
@@ -77,7 +84,23 @@ def flag_columns(flags: Iterable[str]) -> dict[str, Any]:
 
 
 def _addresses(items: Iterable[Address]) -> list[dict[str, str]]:
-    return [{"name": clean(a.name, 500), "email": clean(a.email, 320)} for a in items]
+    """The first ADDRESSES_MAX_STORED addresses, each name and address bounded like the columns."""
+    kept = []
+    for index, a in enumerate(items):
+        if index >= ADDRESSES_MAX_STORED:
+            break
+        kept.append({"name": clean(a.name, 500), "email": clean(a.email, 320)})
+    return kept
+
+
+def _headers(headers: dict[str, str]) -> dict[str, str]:
+    """The first HEADERS_MAX_STORED headers, names and values bounded (the raw message keeps them all)."""
+    kept: dict[str, str] = {}
+    for name, value in headers.items():
+        if len(kept) >= HEADERS_MAX_STORED:
+            break
+        kept[clean(name, 200)] = clean(value, HEADER_VALUE_MAX_CHARS)
+    return kept
 
 
 def _base_row(ctx: RowContext, fetched: FetchedMessage, now: datetime) -> dict[str, Any]:
@@ -110,7 +133,7 @@ def parsed_row(
         "in_reply_to": clean_or_none(parsed.in_reply_to, 998),
         "references": clean_or_none(" ".join(parsed.references)),
         "thread_id": clean_or_none(parsed.thread_id, 998),
-        "subject": clean(parsed.subject),
+        "subject": clean(parsed.subject, SUBJECT_MAX_CHARS),
         "from_name": clean(sender.name if sender else "", 500),
         "from_address": clean(sender.email if sender else "", 320),
         "to_addresses": _addresses(parsed.to),
@@ -121,7 +144,7 @@ def parsed_row(
         "snippet": clean(parsed.snippet, 300),
         "body_text": clean(parsed.text),
         "body_html": clean_or_none(parsed.html),
-        "headers": {clean(k): clean(v) for k, v in parsed.headers.items()},
+        "headers": _headers(parsed.headers),
         "raw": None,
         "parse_error": None,
         "has_attachments": any(not a.is_inline for a in parsed.attachments),

@@ -9,6 +9,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from celery import Celery
+from celery.app import trace as celery_trace
 from celery.backends.base import Backend
 from celery.backends.redis import RedisBackend
 from celery.signals import celeryd_init, setup_logging, worker_process_init
@@ -70,6 +71,12 @@ def chord_unlock_retries(hard_time_limit: int) -> int:
     return int(longest / CHORD_UNLOCK_INTERVAL_SECONDS) + 1
 
 
+# Celery's INFO "Task ... succeeded in ...s: <return value>" line printed the whole result (a send's
+# accepted and refused recipients, bcc included) into the shared worker log: the value stays in the
+# tenant's own result, the log line names the task and its runtime only.
+celery_trace.LOG_SUCCESS = "Task %(name)s[%(id)s] succeeded in %(runtime)ss"
+
+
 def celery_config() -> dict[str, Any]:
     settings = get_settings()
     visibility = visibility_timeout(settings.task_time_limit)
@@ -104,7 +111,9 @@ def celery_config() -> dict[str, Any]:
         "task_soft_time_limit": settings.task_soft_time_limit,
         "task_time_limit": settings.task_time_limit,
         "result_expires": 3600,
-        "result_extended": True,
+        # Off: extended results copy the task's name, args and kwargs into Redis for result_expires;
+        # /api/tasks/<id> reads only status and result, and the task records keep the kind.
+        "result_extended": False,
         "task_track_started": True,
         "task_send_sent_event": True,
         "worker_send_task_events": True,

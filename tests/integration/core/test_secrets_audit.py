@@ -99,7 +99,15 @@ def test_password_appears_nowhere_in_clear(
     api("patch", f"/api/accounts/{account_id}", json={"password": password})
     assert api("post", f"/api/accounts/{account_id}/test").get_json()["ok"] is True
     sync_id = api("post", "/api/email/sync", json={"email_client_id": account_id}).get_json()["taskId"]
-    send = {"email_client_id": account_id, "to": ["bob@example.test"], "subject": "audit", "body_text": "hi"}
+    # Issue 16 item 8: the mail's contents reach no log line, no result and no broker message.
+    contents = [f"subject{secrets.token_hex(6)}", f"body{secrets.token_hex(6)}", f"bcc{secrets.token_hex(6)}"]
+    send = {
+        "email_client_id": account_id,
+        "to": ["bob@example.test"],
+        "bcc": [f"{contents[2]}@example.test"],
+        "subject": f"audit {contents[0]}",
+        "body_text": f"hi {contents[1]}",
+    }
     send_id = api("post", "/api/email/send", json=send).get_json()["taskId"]
     settings = get_settings()
     queued = redis_dump(settings.broker_url)  # the task messages, before a worker takes them
@@ -133,3 +141,16 @@ def test_password_appears_nowhere_in_clear(
     # Task messages carry ids only: neither the recipient nor the text of the mail is in the broker.
     assert not any("bob@example.test" in v or "audit" in v for vs in queued.values() for v in vs)
     assert leaks(places, secret_forms(username, password) + secret_forms(username, wrong)) == []
+    assert "received" in worker_log  # Celery's "Task ... received" line, which once printed kwargs
+    logs = {
+        "worker log": [worker_log],
+        # (aiosmtpd, the test's SMTP server, logs what it receives: only our own records count.)
+        "caplog": [r.getMessage() for r in caplog.records if not r.name.startswith("mail.log")],
+    }
+    assert leaks(logs, contents) == []
+    # The broker and results: no subject or body (the send's result lists its accepted recipients for
+    # the tenant's own /api/tasks/<id>, so the bcc address may be there).
+    redis_places = {k: v for k, v in places.items() if k.startswith(("queued", "broker", "results"))}
+    assert leaks(redis_places, contents[:2]) == []
+    results = [v for k, vs in places.items() if k.startswith("results ") for v in vs]
+    assert results and not any('"kwargs"' in v or '"args"' in v for v in results)  # result_extended off

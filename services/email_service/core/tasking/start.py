@@ -39,12 +39,38 @@ def task_message_parts(
     }
 
 
+def ids_only_repr(kwargs: dict[str, Any]) -> str:
+    """What the worker's "received" line, task events and Flower show of a task's kwargs.
+
+    Celery logs and emits argsrepr/kwargsrepr, by default the full repr: a notification's text or any
+    argument a caller adds would reach logs and Flower. Only `*_id` scalars are shown; `*_ids` lists
+    as their count; every other value as its key alone.
+    """
+    shown: dict[str, Any] = {}
+    for key, value in sorted(kwargs.items()):
+        if key.endswith("_id") and isinstance(value, (str, int)) and len(str(value)) <= 64:
+            shown[key] = value
+        elif key.endswith("_ids") and isinstance(value, (list, tuple)):
+            shown[key] = f"<{len(value)} ids>"
+        else:
+            shown[key] = "<hidden>"
+    return repr(shown)
+
+
 def publish_task(
     kind: str, task_id: str, tenant_id: str, user_id: str, kwargs: dict[str, Any], **options: Any
 ) -> str:
     """Publish `email_service.tasks.<kind>` with id task_id; raises BROKER_DOWN errors unchanged."""
     full_kwargs, headers = task_message_parts(tenant_id, user_id, kwargs)
-    celery_app.send_task(TASK_PREFIX + kind, kwargs=full_kwargs, task_id=task_id, headers=headers, **options)
+    celery_app.send_task(
+        TASK_PREFIX + kind,
+        kwargs=full_kwargs,
+        task_id=task_id,
+        headers=headers,
+        argsrepr="()",
+        kwargsrepr=ids_only_repr(full_kwargs),
+        **options,
+    )
     return task_id
 
 

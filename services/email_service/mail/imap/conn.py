@@ -18,6 +18,7 @@ from typing import BinaryIO, cast
 from imapclient import IMAPClient, SocketTimeout
 
 from email_service.core import net_policy
+from email_service.core.deadline import Deadline, deadline
 from email_service.mail.imap.types import (
     ImapAuthError,
     ImapCommandError,
@@ -99,22 +100,37 @@ class _PolicyIMAPClient(IMAPClient):
 
 
 def open_client(settings: ImapSettings) -> IMAPClient:
-    """Connect (implicit TLS, STARTTLS or plain) to a vetted address with timeouts, and log in."""
+    """Connect (implicit TLS, STARTTLS or plain) to a vetted address and log in, all of it within
+    settings.timeout: a server trickling its greeting one byte at a time never trips a per-read
+    timeout, the whole-operation deadline does (the socket is shut down when it passes)."""
     ctx = None if settings.security == "none" else make_ssl_context(settings)
-    with guard(f"connect to {settings.host}:{settings.port}"):
-        client = _PolicyIMAPClient(settings, ctx)
-    try:
-        with guard("STARTTLS/login"):
-            if settings.security == "starttls":
-                client.starttls(ctx)
-            if settings.pinned_cert_pem and settings.security != "none":
-                check_pin(client, settings.pinned_cert_pem)
-            login(client._imap, settings.username, settings.password)
-    except BaseException:
-        with suppress(Exception):
-            client.shutdown()
-        raise
+    with deadline(settings.timeout) as budget:
+        try:
+            with guard(f"connect to {settings.host}:{settings.port}"):
+                client = _PolicyIMAPClient(settings, ctx)
+        except ImapConnectionError as exc:
+            raise _timed_out(budget, exc) from exc
+        try:
+            with guard("STARTTLS/login"):
+                if settings.security == "starttls":
+                    client.starttls(ctx)
+                if settings.pinned_cert_pem and settings.security != "none":
+                    check_pin(client, settings.pinned_cert_pem)
+                login(client._imap, settings.username, settings.password)
+        except BaseException as exc:
+            with suppress(Exception):
+                client.shutdown()
+            if isinstance(exc, ImapConnectionError):
+                raise _timed_out(budget, exc) from exc
+            raise
     return client
+
+
+def _timed_out(budget: Deadline, exc: ImapConnectionError) -> ImapConnectionError:
+    """The error as raised, or, when the deadline cut it short, one that says so."""
+    if budget.expired:
+        return ImapConnectionError(f"connect and login took longer than {budget.seconds:g} s; gave up")
+    return exc
 
 
 def login(imap: imaplib.IMAP4, username: str, password: str) -> None:

@@ -99,8 +99,13 @@ def _validate_domain(domain: str, field: str, original: str) -> str:
 
 
 def parse_address_list(values: Sequence[str], field: str = "to") -> list[tuple[str, str]]:
-    """Split 'Name <a@b>, c@d' strings into (display name, addr-spec) pairs, rejecting bad input."""
+    """Split 'Name <a@b>, c@d' strings into (display name, addr-spec) pairs, rejecting bad input.
+
+    An address repeated (case-insensitively) is kept once, with its first display name: the headers
+    and the envelope are built from this list, and copies only made them longer.
+    """
     result: list[tuple[str, str]] = []
+    seen: set[str] = set()
     for value in values:
         if _CONTROL.search(value):
             raise InvalidAddressError(field, value, "control characters")
@@ -109,7 +114,10 @@ def parse_address_list(values: Sequence[str], field: str = "to") -> list[tuple[s
         for name, addr in getaddresses([value]):
             if not addr:
                 raise InvalidAddressError(field, value)
-            result.append((name.strip(), validate_address(addr, field)))
+            checked = validate_address(addr, field)
+            if checked.lower() not in seen:
+                seen.add(checked.lower())
+                result.append((name.strip(), checked))
     return result
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Iterator, Sequence
 from contextlib import contextmanager
 
 import aiosmtplib
@@ -220,13 +220,23 @@ class SmtpSession:
         return self._runner.run(self._connection.send(envelope_from, recipients, raw))
 
 
+async def _within(operation: Awaitable[None], seconds: float) -> None:
+    """Connect, TLS, EHLO and AUTH together within `seconds` (timeout is per read in aiosmtplib: a
+    server trickling its greeting byte by byte would hold the sender for as long as it liked)."""
+    try:
+        async with asyncio.timeout(seconds):
+            await operation
+    except TimeoutError as exc:
+        raise SmtpTransientError(f"connect and login took longer than {seconds:g} s; gave up") from exc
+
+
 @contextmanager
 def open_smtp(settings: SmtpSettings) -> Iterator[SmtpSession]:
     """Connect and log in once, yield a session for several sends, then QUIT."""
     with asyncio.Runner() as runner:
         connection = _AsyncSmtpConnection(settings)
         try:
-            runner.run(connection.connect())
+            runner.run(_within(connection.connect(), settings.timeout))
         except SMTP_FAILURES as exc:
             raise translate_error(exc) from exc
         try:

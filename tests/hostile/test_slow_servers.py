@@ -1,0 +1,57 @@
+"""Issue 16 item 4: a server that trickles one byte at a time (each read well inside the per-read
+timeout) cannot hold a sync or a send beyond IMAP_TIMEOUT_SECONDS / SMTP_TIMEOUT_SECONDS for connect,
+TLS and login together (real sockets, the real sync service and SMTP adapter)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from email_service.mail.imap.types import ImapConnectionError
+from email_service.mail.smtp.client import SmtpError, SmtpSettings, check_login
+from email_service.sync.service import run_account_sync
+from tests.conftest import Caller, apply_environment
+from tests.hostile.slow_servers import misbehaving_server
+from tests.integration.sync.sync_support import make_account
+from tests.servers.dovecot_fixtures import ImapUser
+
+TIMEOUT = 3  # IMAP_TIMEOUT_SECONDS for the test; the server sends a byte every 1 s, never a line
+SLACK = 1.5  # the sync's own bookkeeping around the session
+
+
+@pytest.fixture
+def short_imap_timeout() -> Iterator[None]:
+    os.environ["IMAP_TIMEOUT_SECONDS"] = str(TIMEOUT)
+    apply_environment()
+    try:
+        yield
+    finally:
+        os.environ.pop("IMAP_TIMEOUT_SECONDS", None)
+        apply_environment()
+
+
+def test_a_trickling_imap_server_cannot_hold_a_sync(
+    owner: Caller, imap_user: ImapUser, short_imap_timeout: None
+) -> None:
+    with misbehaving_server("trickle", b"* OK trickle", interval=1.0) as port:
+        account = make_account(owner, imap_user, port=port)
+        started = time.monotonic()
+        with pytest.raises(ImapConnectionError, match="longer than"):  # transient: the task retries
+            run_account_sync(*account.ids)
+        elapsed = time.monotonic() - started
+    print(f"slow imap server: sync gave up after {elapsed:.1f} s (bound {TIMEOUT + SLACK} s)")
+    assert elapsed < TIMEOUT + SLACK
+
+
+def test_a_trickling_smtp_server_cannot_hold_a_send() -> None:
+    with misbehaving_server("trickle", b"220 trickle", interval=1.0) as port:
+        settings = SmtpSettings(host="127.0.0.1", port=port, security="none", timeout=TIMEOUT)
+        started = time.monotonic()
+        with pytest.raises(SmtpError, match="longer than"):
+            check_login(settings)
+        elapsed = time.monotonic() - started
+    print(f"slow smtp server: login gave up after {elapsed:.1f} s (bound {TIMEOUT + 0.5} s)")
+    assert elapsed < TIMEOUT + 0.5
