@@ -39,12 +39,8 @@ class RawSource:
     filename: str
 
 
-@dataclass(frozen=True)
-class _Where:
-    settings: ImapSettings
-    folder: str
-    uidvalidity: int
-    uid: int
+# Where the server keeps the row's message: folder name, UIDVALIDITY, UID.
+Location = tuple[str, int, int]
 
 
 def raw_source(caller: Identity, message_id: str, connector: ImapConnector = connect) -> RawSource:
@@ -59,19 +55,20 @@ def raw_source(caller: Identity, message_id: str, connector: ImapConnector = con
         if folder is None or account is None:
             raise NotFound("Message not found", {"id": message_id})
         settings = replace(imap_settings(account, get_secret_box()), timeout=RAW_FETCH_TIMEOUT_SECONDS)
-        where = _Where(settings, folder.name, message.uidvalidity, message.uid)
-    return RawSource(_fetch(where, connector, message_id), filename)
+        where: Location = (folder.name, message.uidvalidity, message.uid)
+    return RawSource(_fetch(settings, where, connector, message_id), filename)
 
 
-def _fetch(where: _Where, connector: ImapConnector, message_id: str) -> bytes:
+def _fetch(settings: ImapSettings, where: Location, connector: ImapConnector, message_id: str) -> bytes:
     gone = NotFound(
         "Message is no longer on the server; the next sync updates the mirror", {"id": message_id}
     )
+    folder, uidvalidity, uid = where
     try:
-        with connector(where.settings) as imap:
-            if imap.select(where.folder, readonly=True).uidvalidity != where.uidvalidity:
+        with connector(settings) as imap:
+            if imap.select(folder, readonly=True).uidvalidity != uidvalidity:
                 raise gone
-            fetched = [m for m in imap.fetch_messages([where.uid]) if m.uid == where.uid]
+            fetched = [m for m in imap.fetch_messages([uid]) if m.uid == uid]
     except ImapCommandError as exc:  # e.g. the folder was deleted or renamed on the server
         raise gone from exc
     except ImapAuthError as exc:
