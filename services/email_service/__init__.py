@@ -40,13 +40,26 @@ def register_blueprints(app: Flask) -> None:
     from email_service.core.tasking import api as tasks
     from email_service.deletion import api as delete
     from email_service.messages import api as messages
+    from email_service.messages.actions import api as actions
     from email_service.notifications import api as notifications
     from email_service.ops import api as health
     from email_service.sending import api as send
     from email_service.spam import api as spam
     from email_service.sync import api as sync
 
-    for module in (health, apidoc, tasks, sync, accounts, messages, delete, spam, send, notifications):
+    for module in (
+        health,
+        apidoc,
+        tasks,
+        sync,
+        accounts,
+        messages,
+        actions,
+        delete,
+        spam,
+        send,
+        notifications,
+    ):
         app.register_blueprint(module.bp)
 
 

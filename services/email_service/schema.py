@@ -5,6 +5,7 @@ from email_service.core.model_base import Base, TenantOwned, UtcDateTime, new_id
 from email_service.core.tasking.model import TaskRecord
 from email_service.core.tenancy.tenant_model import Tenant
 from email_service.core.tenancy.user_model import User
+from email_service.messages.actions.model import MessageAction
 from email_service.messages.attachment_model import Attachment
 from email_service.messages.folder_model import Folder
 from email_service.messages.model import Message
@@ -17,6 +18,7 @@ __all__ = [
     "EmailAccount",
     "Folder",
     "Message",
+    "MessageAction",
     "OutboxMessage",
     "TaskRecord",
     "Tenant",

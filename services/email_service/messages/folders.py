@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from email_service.core.errors import NotFound
 from email_service.core.tenancy.scoping import get_owned, scoped
+from email_service.messages.actions.model import FOLDER_DELETE, PENDING, MessageAction
 from email_service.messages.folder_model import Folder
 
 
@@ -21,7 +23,19 @@ def get_folder(
 
 
 def list_folders(session: Session, account_id: str, tenant_id: str, user_id: str) -> list[Folder]:
-    query = scoped(Folder, tenant_id, user_id).where(Folder.account_id == account_id).order_by(Folder.name)
+    """The account's folders, less those whose delete is pending (they are gone for the user)."""
+    deleting = select(MessageAction.folder_id).where(
+        MessageAction.tenant_id == tenant_id,
+        MessageAction.user_id == user_id,
+        MessageAction.account_id == account_id,
+        MessageAction.kind == FOLDER_DELETE,
+        MessageAction.state == PENDING,
+    )
+    query = (
+        scoped(Folder, tenant_id, user_id)
+        .where(Folder.account_id == account_id, Folder.id.not_in(deleting))
+        .order_by(Folder.name)
+    )
     return list(session.scalars(query))
 
 
@@ -39,7 +53,8 @@ def folder_view(folder: Folder) -> dict[str, Any]:
     return {
         "id": folder.id,
         "account_id": folder.account_id,
-        "name": folder.name,
+        "name": folder.name.rsplit(folder.delimiter, 1)[-1] if folder.delimiter else folder.name,
+        "path": folder.name,
         "role": folder.role,
         "delimiter": folder.delimiter,
         "total_count": folder.total_count,

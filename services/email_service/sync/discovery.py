@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from email_service.mail.imap.types import FolderInfo
+from email_service.messages.actions.model import FOLDER_CREATE, FOLDER_RENAME, PENDING, MessageAction
 from email_service.messages.folder_model import Folder
 from email_service.messages.model import Message
 from email_service.sync.store import FolderState
@@ -55,9 +56,16 @@ def upsert_folders(
 ) -> DiscoveryResult:
     """Insert new folders, refresh role/delimiter of known ones, drop vanished ones; no write if unchanged."""
     existing = {f.name: f for f in session.scalars(select(Folder).where(Folder.account_id == account_id))}
+    held, old_paths = _held(session, account_id)
+    # Created or renamed here, not yet on the server: kept, but not synced until the task is done.
+    held_names = {n for n, f in existing.items() if f.id in held}
+    for name in held_names:
+        existing.pop(name)
     result = DiscoveryResult()
     kept: list[Folder] = []
     for info in listed:
+        if info.name in held_names or _under(info.name, old_paths):
+            continue  # the old name of a pending rename: the rows already carry the new one
         folder = existing.pop(info.name, None)
         if folder is None:
             folder = Folder(
@@ -85,6 +93,36 @@ def upsert_folders(
     session.flush()
     result.folders = [FolderState.of(f) for f in kept]
     return result
+
+
+def _held(session: Session, account_id: str) -> tuple[set[str], list[tuple[str, str | None]]]:
+    """Folder ids with a pending create or rename, and the old paths (with delimiter) being renamed."""
+    query = select(MessageAction.kind, MessageAction.folder_id, MessageAction.data).where(
+        MessageAction.account_id == account_id,
+        MessageAction.state == PENDING,
+        MessageAction.kind.in_([FOLDER_CREATE, FOLDER_RENAME]),
+    )
+    held: set[str] = set()
+    old_paths: list[tuple[str, str | None]] = []
+    rows = list(session.execute(query))
+    if not rows:
+        return held, old_paths
+    folders = {f.id: f for f in session.scalars(select(Folder).where(Folder.account_id == account_id))}
+    for kind, folder_id, data in rows:
+        folder = folders.get(folder_id)
+        if folder is None:
+            continue
+        held.add(folder.id)
+        if kind == FOLDER_RENAME:
+            new = str((data or {}).get("new", folder.name))
+            old_paths.append((str((data or {}).get("old", "")), folder.delimiter))
+            if folder.delimiter:  # its children carry the new path too
+                held.update(f.id for f in folders.values() if f.name.startswith(new + folder.delimiter))
+    return held, old_paths
+
+
+def _under(name: str, paths: Sequence[tuple[str, str | None]]) -> bool:
+    return any(name == path or (delim and name.startswith(path + delim)) for path, delim in paths)
 
 
 def _refresh(folder: Folder, info: FolderInfo) -> None:

@@ -195,6 +195,7 @@ class FolderSyncer:
         else:
             return 0
         with self.unit() as session:
+            updates = store.without_pending_flags(session, state.id, state.uidvalidity, updates)
             return store.update_flags(session, self.account_id, state.id, state.uidvalidity, updates)
 
     def _compare_flags(self, state: FolderState, newest: int | None) -> list[FlagUpdate]:

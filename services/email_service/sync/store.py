@@ -16,6 +16,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from email_service.mail.imap.types import FlagUpdate, SelectInfo
+from email_service.messages.actions.model import FLAGS, MOVE, PENDING, MessageAction
 from email_service.messages.attachment_model import Attachment
 from email_service.messages.folder_model import Folder
 from email_service.messages.model import Message
@@ -25,6 +26,8 @@ from email_service.sync.rows import BuiltBatch, flag_columns
 MESSAGES: Table = Message.__table__  # type: ignore[assignment]
 ATTACHMENTS: Table = Attachment.__table__  # type: ignore[assignment]
 FOLDERS: Table = Folder.__table__  # type: ignore[assignment]
+ACTIONS: Table = MessageAction.__table__  # type: ignore[assignment]
+PLACEHOLDER_UIDVALIDITY = 0  # a row whose move is pending (messages/actions/move.py)
 JSON_COLUMNS = pg_fast.JSON_COLUMNS
 IN_CHUNK = 1000  # bound the size of IN (...) lists
 
@@ -70,6 +73,7 @@ def reset_folder(session: Session, account_id: str, folder_id: str, uidvalidity:
                 MESSAGES.c.account_id == account_id,
                 MESSAGES.c.folder_id == folder_id,
                 MESSAGES.c.uidvalidity != uidvalidity,
+                MESSAGES.c.uidvalidity != PLACEHOLDER_UIDVALIDITY,  # moved in, the move still pending
             )
         )
     )
@@ -116,13 +120,35 @@ def wants_json_text(session: Session) -> bool:
 
 
 def stored_uids(session: Session, account_id: str, folder_id: str, uidvalidity: int) -> list[int]:
-    """Every UID stored for the folder (one narrow index scan)."""
+    """Every UID stored for the folder (one narrow index scan), messages moving out of it included:
+    their rows show the target folder already, but the server has them here until the move is done."""
     query = select(MESSAGES.c.uid).where(
         MESSAGES.c.account_id == account_id,
         MESSAGES.c.folder_id == folder_id,
         MESSAGES.c.uidvalidity == uidvalidity,
     )
-    return list(session.execute(query).scalars())
+    return list(session.execute(query).scalars()) + pending_uids(session, folder_id, uidvalidity, MOVE)
+
+
+def pending_uids(session: Session, folder_id: str, uidvalidity: int, kind: str) -> list[int]:
+    """UIDs in this folder with a pending write-back of this kind (the action log's coordinates)."""
+    query = select(ACTIONS.c.uid).where(
+        ACTIONS.c.folder_id == folder_id,
+        ACTIONS.c.uidvalidity == uidvalidity,
+        ACTIONS.c.state == PENDING,
+        ACTIONS.c.kind == kind,
+    )
+    return [uid for uid in session.execute(query).scalars() if uid is not None]
+
+
+def without_pending_flags(
+    session: Session, folder_id: str, uidvalidity: int, updates: Sequence[FlagUpdate]
+) -> list[FlagUpdate]:
+    """A sync never undoes a local flag change the server has not confirmed yet: those rows keep theirs."""
+    if not updates:
+        return []
+    held = set(pending_uids(session, folder_id, uidvalidity, FLAGS))
+    return [u for u in updates if u.uid not in held] if held else list(updates)
 
 
 def stored_flags(
@@ -202,12 +228,19 @@ def delete_uids_headers(
 
 
 def count_rows(session: Session, account_id: str, folder_id: str, uidvalidity: int) -> int:
+    """Rows of the folder plus messages still here on the server while their move is pending."""
     query = select(func.count()).where(
         MESSAGES.c.account_id == account_id,
         MESSAGES.c.folder_id == folder_id,
         MESSAGES.c.uidvalidity == uidvalidity,
     )
-    return int(session.execute(query).scalar_one())
+    moving = select(func.count()).where(
+        ACTIONS.c.folder_id == folder_id,
+        ACTIONS.c.uidvalidity == uidvalidity,
+        ACTIONS.c.state == PENDING,
+        ACTIONS.c.kind == MOVE,
+    )
+    return int(session.execute(query).scalar_one()) + int(session.execute(moving).scalar_one())
 
 
 def finish_folder(

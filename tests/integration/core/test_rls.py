@@ -35,6 +35,7 @@ TENANT_COLUMNS = {
     "task_records": "tenant_id",
     "outbox_messages": "tenant_id",
     "user_spam_models": "tenant_id",
+    "message_actions": "tenant_id",
 }
 
 pytestmark = pytest.mark.pg_only

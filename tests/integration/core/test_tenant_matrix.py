@@ -58,6 +58,7 @@ def test_lists_show_only_own_rows(client, owned, owner, same_tenant_other_user, 
     assert len(client.get("/api/accounts", headers=owner.headers).get_json()["items"]) == 1
 
 
+ACTIONS = "messages.test_actions_api::test_strangers_get_404_on_every_action_route"
 # (METHOD, url rule) -> "module::test" holding that route's tenant matrix.
 OTHER_MATRICES = {
     ("GET", "/api/email/messages/<message_id>"): (
@@ -78,6 +79,12 @@ OTHER_MATRICES = {
     ("DELETE", "/api/email/outbox/<outbox_id>"): "sending.test_send_api::test_outbox_tenant_matrix",
     ("POST", "/api/email/delete"): "deletion.test_delete_api::test_strangers_cannot_hide_or_see_the_task",
     ("POST", "/api/email/restore"): "deletion.test_delete_api::test_strangers_cannot_hide_or_see_the_task",
+    ("PATCH", "/api/email/messages/<message_id>"): ACTIONS,
+    ("POST", "/api/email/flags"): ACTIONS,
+    ("POST", "/api/email/move"): ACTIONS,
+    ("POST", "/api/accounts/<account_id>/folders"): ACTIONS,
+    ("PATCH", "/api/accounts/<account_id>/folders/<folder_id>"): ACTIONS,
+    ("DELETE", "/api/accounts/<account_id>/folders/<folder_id>"): ACTIONS,
 }
 _PLACEHOLDERS = {"{account}": "<account_id>", "{task}": "<task_id>"}
 

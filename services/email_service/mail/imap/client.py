@@ -147,6 +147,17 @@ class ImapSession(MessageOps):
         with self._op(f"DELETE {name}"):
             self._client.delete_folder(name)
 
+    def rename_folder(self, old: str, new: str) -> None:
+        """RENAME; the server moves the folder's children with it."""
+        with self._op(f"RENAME {old}"):
+            self._client.rename_folder(old, new)
+
+    def folder_exists(self, name: str) -> bool:
+        """Whether LIST shows exactly this name (selectable or not)."""
+        with self._op(f"LIST {name}"):
+            rows = self._client.list_folders("", name)
+        return any(str(listed) == name for _flags, _delim, listed in rows)
+
     def noop(self) -> None:
         """Keep-alive / poll for server-side changes."""
         with self._op("NOOP"):
