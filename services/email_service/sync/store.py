@@ -240,7 +240,8 @@ def count_rows(session: Session, account_id: str, folder_id: str, uidvalidity: i
         ACTIONS.c.state == PENDING,
         ACTIONS.c.kind == MOVE,
     )
-    return int(session.execute(query).scalar_one()) + int(session.execute(moving).scalar_one())
+    both = select(query.scalar_subquery() + moving.scalar_subquery())  # one round trip
+    return int(session.execute(both).scalar_one())
 
 
 def finish_folder(
