@@ -117,7 +117,8 @@ class ConnectionTestResult(ResponseModel):
 class FolderView(ResponseModel):
     id: str
     account_id: str
-    name: str
+    name: str = Field(description="the leaf name")
+    path: str = Field(description="the parent's path + the server's delimiter + name")
     role: FolderRole | None
     delimiter: str | None
     total_count: int

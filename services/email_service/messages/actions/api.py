@@ -18,8 +18,8 @@ from email_service.messages.actions.schemas import (
     FlagsRequest,
     FolderAccepted,
     FolderCreate,
-    FolderRename,
-    MessagePatch,
+    FolderUpdate,
+    MessageUpdate,
     MoveRequest,
     PatchedMessage,
 )
@@ -32,13 +32,13 @@ def _accepted(task_id: str, **extra: str) -> ResponseReturnValue:
 
 
 @bp.patch("/email/messages/<message_id>")
-@documented(200, PatchedMessage, 404, 409, 422, tag="actions", json=MessagePatch)
+@documented(200, PatchedMessage, 404, 409, 422, tag="actions", json=MessageUpdate)
 def patch_message(message_id: str) -> ResponseReturnValue:
     """Mark read / unread, flag / unflag, add or remove keywords: the view shows them at once.
 
     `taskId` is the write-back (STORE); if the server refuses, the change is taken back.
     """
-    body = parse_body(MessagePatch)
+    body = parse_body(MessageUpdate)
     view = use_cases.patch_message(
         current_caller(), message_id, body.is_read, body.is_flagged, body.add_keywords, body.remove_keywords
     )
@@ -71,10 +71,10 @@ def create_folder(account_id: str) -> ResponseReturnValue:
 
 
 @bp.patch("/accounts/<account_id>/folders/<folder_id>")
-@documented(202, FolderAccepted, 404, 409, 422, tag="actions", json=FolderRename)
+@documented(202, FolderAccepted, 404, 409, 422, tag="actions", json=FolderUpdate)
 def rename_folder(account_id: str, folder_id: str) -> ResponseReturnValue:
     """Rename a folder (its children follow); INBOX and role folders: 409."""
-    body = parse_body(FolderRename)
+    body = parse_body(FolderUpdate)
     task_id = use_cases.rename_folder(current_caller(), account_id, folder_id, body.name)
     return _accepted(task_id, folder_id=folder_id)
 

@@ -15,7 +15,7 @@ Flags = Annotated[list[Flag], Field(max_length=20)]
 FolderName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class MessagePatch(StrictModel):
+class MessageUpdate(StrictModel):
     is_read: bool | Absent = None
     is_flagged: bool | Absent = None
     add_keywords: Flags = Field(default_factory=list)
@@ -38,7 +38,7 @@ class FolderCreate(StrictModel):
     parent_id: Annotated[str, Field(min_length=1, max_length=64)] | Absent = None
 
 
-class FolderRename(StrictModel):
+class FolderUpdate(StrictModel):
     name: FolderName
 
 
@@ -50,8 +50,8 @@ __all__ = [
     "FlagsRequest",
     "FolderAccepted",
     "FolderCreate",
-    "FolderRename",
-    "MessagePatch",
+    "FolderUpdate",
+    "MessageUpdate",
     "MoveRequest",
     "PatchedMessage",
 ]
