@@ -7,6 +7,7 @@ reverts the local change, marks the action failed with the reason and fails the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from celery import shared_task
@@ -18,12 +19,17 @@ from email_service.messages.actions.flags import run_flags
 from email_service.messages.actions.folders import run_folder_action
 from email_service.messages.actions.move import run_move
 
-
-def _final(task: TenantTask) -> bool:
-    return (task.request.retries or 0) >= (task.max_retries or 0)
+Runner = Callable[..., tuple[Any, dict[str, Any]]]
 
 
-def _end(task: TenantTask, outcome: Any, result: dict[str, Any]) -> dict[str, Any]:
+def _run(task: TenantTask, runner: Runner, batch_id: str, tenant_id: str, user_id: str) -> dict[str, Any]:
+    """Run the batch; retry while transient failures left rows pending; fail with the reasons when
+    nothing was done (the local change is reverted by then)."""
+    final = (task.request.retries or 0) >= (task.max_retries or 0)
+    try:
+        outcome, result = runner(batch_id, tenant_id, user_id, final=final)
+    except OperationalError as exc:
+        raise task.retry_later(exc) from exc
     task.retry_if_attempts_remain(outcome.retryable and result["pending_count"] > 0, outcome.failed.values())
     if result["status"] == "failed":
         reasons = sorted({f["reason"] for f in result["failed"]})
@@ -34,28 +40,16 @@ def _end(task: TenantTask, outcome: Any, result: dict[str, Any]) -> dict[str, An
 @shared_task(bind=True, base=TenantTask, name="email_service.tasks.apply_flags", max_retries=5)
 def apply_flags(self: TenantTask, batch_id: str, tenant_id: str, user_id: str) -> dict[str, Any]:
     """STORE the flags a request changed; result {status, action, done_count, failed, attempts}."""
-    try:
-        outcome, result = run_flags(batch_id, tenant_id, user_id, final=_final(self))
-    except OperationalError as exc:
-        raise self.retry_later(exc) from exc
-    return _end(self, outcome, result)
+    return _run(self, run_flags, batch_id, tenant_id, user_id)
 
 
 @shared_task(bind=True, base=TenantTask, name="email_service.tasks.move_emails", max_retries=5)
 def move_emails(self: TenantTask, batch_id: str, tenant_id: str, user_id: str) -> dict[str, Any]:
     """MOVE (else COPY + \\Deleted + UID EXPUNGE), then rows follow to their new UIDs."""
-    try:
-        outcome, result = run_move(batch_id, tenant_id, user_id, final=_final(self))
-    except OperationalError as exc:
-        raise self.retry_later(exc) from exc
-    return _end(self, outcome, result)
+    return _run(self, run_move, batch_id, tenant_id, user_id)
 
 
 @shared_task(bind=True, base=TenantTask, name="email_service.tasks.folder_action", max_retries=5)
 def folder_action(self: TenantTask, batch_id: str, tenant_id: str, user_id: str) -> dict[str, Any]:
     """CREATE / RENAME / DELETE a folder; the result names the folder id."""
-    try:
-        outcome, result = run_folder_action(batch_id, tenant_id, user_id, final=_final(self))
-    except OperationalError as exc:
-        raise self.retry_later(exc) from exc
-    return _end(self, outcome, result)
+    return _run(self, run_folder_action, batch_id, tenant_id, user_id)
