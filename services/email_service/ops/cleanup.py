@@ -13,6 +13,7 @@ from email_service.core.config import get_settings
 from email_service.core.db import session_scope
 from email_service.core.model_base import utcnow
 from email_service.core.tasking.model import TaskRecord
+from email_service.messages.actions.model import PENDING, MessageAction
 from email_service.sending.model import OutboxMessage
 from email_service.sync.lock import LOCK_PREFIX, lock_key
 
@@ -42,7 +43,17 @@ def prune_rows(record_days: int, outbox_days: int) -> dict[str, int]:
                 OutboxMessage.updated_at < now - timedelta(days=outbox_days),
             )
         )
-    return {"task_records_removed": records.rowcount, "outbox_removed": outbox.rowcount}
+        actions: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+            delete(MessageAction).where(
+                MessageAction.state != PENDING,
+                MessageAction.updated_at < now - timedelta(days=record_days),
+            )
+        )
+    return {
+        "task_records_removed": records.rowcount,
+        "outbox_removed": outbox.rowcount,
+        "actions_removed": actions.rowcount,
+    }
 
 
 def release_orphaned_syncs(client: redis.Redis) -> dict[str, int]:

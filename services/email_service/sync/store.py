@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import CursorResult, Result, Table, bindparam, delete, func, select, update
@@ -27,6 +27,7 @@ MESSAGES: Table = Message.__table__  # type: ignore[assignment]
 ATTACHMENTS: Table = Attachment.__table__  # type: ignore[assignment]
 FOLDERS: Table = Folder.__table__  # type: ignore[assignment]
 ACTIONS: Table = MessageAction.__table__  # type: ignore[assignment]
+FLAGS_HOLD = timedelta(hours=2)
 PLACEHOLDER_UIDVALIDITY = 0  # a row whose move is pending (messages/actions/move.py)
 JSON_COLUMNS = pg_fast.JSON_COLUMNS
 IN_CHUNK = 1000  # bound the size of IN (...) lists
@@ -130,7 +131,9 @@ def stored_uids(session: Session, account_id: str, folder_id: str, uidvalidity: 
     return list(session.execute(query).scalars()) + pending_uids(session, folder_id, uidvalidity, MOVE)
 
 
-def pending_uids(session: Session, folder_id: str, uidvalidity: int, kind: str) -> list[int]:
+def pending_uids(
+    session: Session, folder_id: str, uidvalidity: int, kind: str, since: datetime | None = None
+) -> list[int]:
     """UIDs in this folder with a pending write-back of this kind (the action log's coordinates)."""
     query = select(ACTIONS.c.uid).where(
         ACTIONS.c.folder_id == folder_id,
@@ -138,16 +141,23 @@ def pending_uids(session: Session, folder_id: str, uidvalidity: int, kind: str) 
         ACTIONS.c.state == PENDING,
         ACTIONS.c.kind == kind,
     )
+    if since is not None:
+        query = query.where(ACTIONS.c.created_at > since)
     return [uid for uid in session.execute(query).scalars() if uid is not None]
 
 
 def without_pending_flags(
     session: Session, folder_id: str, uidvalidity: int, updates: Sequence[FlagUpdate]
 ) -> list[FlagUpdate]:
-    """A sync never undoes a local flag change the server has not confirmed yet: those rows keep theirs."""
+    """A sync never undoes a local flag change the server has not confirmed yet: those rows keep theirs.
+
+    Only for FLAGS_HOLD: far longer than every retry of the task, so a write-back whose task was lost
+    for good does not keep the server's flags out of the mirror for ever.
+    """
     if not updates:
         return []
-    held = set(pending_uids(session, folder_id, uidvalidity, FLAGS))
+    since = datetime.now(UTC) - FLAGS_HOLD
+    held = set(pending_uids(session, folder_id, uidvalidity, FLAGS, since))
     return [u for u in updates if u.uid not in held] if held else list(updates)
 
 
