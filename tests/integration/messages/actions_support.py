@@ -30,9 +30,10 @@ def latest_batch(account: SyncAccount) -> tuple[str, str]:
         return str(batch_id), str(kind)
 
 
-def run_task(account: SyncAccount, task_id: str) -> EagerResult:
-    """What the worker would run for the newest request (eagerly, retries inline, outcome recorded)."""
-    batch_id, kind = latest_batch(account)
+def run_task(account: SyncAccount, task_id: str, batch: tuple[str, str] | None = None) -> EagerResult:
+    """What the worker would run for the newest request, or for `batch` (eagerly, retries inline,
+    outcome recorded)."""
+    batch_id, kind = batch or latest_batch(account)
     task = TASKS.get(kind, folder_action)
     kwargs = {"batch_id": batch_id, "tenant_id": account.caller.tenant_id, "user_id": account.caller.user_id}
     return task.apply(kwargs=kwargs, task_id=task_id)

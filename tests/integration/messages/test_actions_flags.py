@@ -10,7 +10,14 @@ import pytest
 
 from tests.conftest import Caller
 from tests.integration.deletion.delete_support import ids_by_subject, rows_in, seeded_account, sync
-from tests.integration.messages.actions_support import actions, on_server, run_task, server_flags, task_status
+from tests.integration.messages.actions_support import (
+    actions,
+    latest_batch,
+    on_server,
+    run_task,
+    server_flags,
+    task_status,
+)
 from tests.integration.sync.sync_support import NO_CONDSTORE, SyncAccount, make_account, message
 from tests.servers.dovecot_fixtures import DovecotFactory, new_user
 
@@ -123,3 +130,19 @@ def test_validation(client: Any, owner: Caller, dovecot_factory: DovecotFactory)
     assert post({"email_ids": [first]}).status_code == 422
     assert post({"email_ids": [first, "nope"], "add": ["\\Seen"]}).status_code == 404
     assert actions(account) == []
+
+
+def test_write_backs_that_run_out_of_order_leave_the_later_state(
+    client: Any, owner: Caller, dovecot_factory: DovecotFactory
+) -> None:
+    account = seeded_account(owner, new_user(dovecot_factory()), inbox=1)
+    (first,) = ids_by_subject(account, "INBOX", "message 1")
+    url = f"/api/email/messages/{first}"
+    read = client.patch(url, json={"is_read": True}, headers=owner.headers).get_json()["taskId"]
+    read_batch = latest_batch(account)
+    unread = client.patch(url, json={"is_read": False}, headers=owner.headers).get_json()["taskId"]
+    run_task(account, unread).get()
+    run_task(account, read, read_batch).get()  # the older request's task comes last
+    assert server_flags(account.user)["message 1"] == set()
+    sync(account)
+    assert [m.is_read for m in rows_in(account, "INBOX")] == [False]

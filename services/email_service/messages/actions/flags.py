@@ -247,25 +247,41 @@ def run_flags(
     with session_scope(tenant_id) as session:
         actions = [a for a in log.batch(session, owner, batch_id, count_attempt=True) if a.state == PENDING]
         targets = _targets(session, owner, actions)
+        local = _local_flags(session, owner, [t.id for t in targets])
     by_message = {a.message_id: a for a in actions}
-    add = list(actions[0].data.get("add", [])) if actions else []
-    remove = list(actions[0].data.get("remove", [])) if actions else []
+    touched = [*actions[0].data.get("add", []), *actions[0].data.get("remove", [])] if actions else []
     outcome = Outcome([t.id for t in targets])
-    run_batches(owner, group_by_folder(targets), _store_handler(add, remove), outcome, connector)
+    run_batches(owner, group_by_folder(targets), _store_handler(touched, local), outcome, connector)
     settle(owner, outcome, by_message, final, _revert_flags)
     actions = finish_untouched(owner, batch_id, outcome)
     return outcome, {"status": batch_status(actions), "action": "flags", **log.summary(actions)}
 
 
-def _store_handler(add: list[str], remove: list[str]) -> FolderHandler:
+def _local_flags(session: Session, owner: Owner, ids: Sequence[str]) -> dict[str, set[str]]:
+    query = select(Message.id, Message.flags).where(
+        deletion_store._owned(Message, owner), Message.id.in_(ids)
+    )
+    return {i: {f.lower() for f in flags or []} for i, flags in session.execute(query)}
+
+
+def _store_handler(touched: list[str], local: dict[str, set[str]]) -> FolderHandler:
+    """For each flag the request touched, the row's state now is what the server gets: two requests whose
+    tasks run out of order still leave the server as the later request left the row."""
+
     def handle(imap: MailOps, targets: list[Target]) -> list[str]:
         first = targets[0]
         select_for_write(imap, first.folder_name, first.uidvalidity)
-        uids = [t.uid for t in targets]
-        if add:
-            imap.add_flags(uids, add)
-        if remove:
-            imap.remove_flags(uids, remove)
+        groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = {}
+        for target in targets:
+            now = local.get(target.id, set())
+            add = tuple(f for f in touched if f.lower() in now)
+            remove = tuple(f for f in touched if f.lower() not in now)
+            groups.setdefault((add, remove), []).append(target.uid)
+        for (add, remove), uids in groups.items():
+            if add:
+                imap.add_flags(uids, add)
+            if remove:
+                imap.remove_flags(uids, remove)
         return [t.id for t in targets]
 
     return handle
