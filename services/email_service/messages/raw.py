@@ -19,6 +19,7 @@ from email_service.core.crypto import get_secret_box
 from email_service.core.db import session_scope
 from email_service.core.errors import Conflict, NotFound
 from email_service.core.tenancy.tokens import Identity
+from email_service.deletion.store import Owner
 from email_service.mail.imap.client import (
     ImapAuthError,
     ImapCommandError,
@@ -27,6 +28,7 @@ from email_service.mail.imap.client import (
     ImapSettings,
     connect,
 )
+from email_service.messages.actions import log
 from email_service.messages.folder_model import Folder
 from email_service.messages.service import get_live_message
 
@@ -50,12 +52,16 @@ def raw_source(caller: Identity, message_id: str, connector: ImapConnector = con
         message = get_live_message(session, message_id, caller.tenant_id, caller.user_id)
         if message.raw is not None:  # kept whole at sync time (it did not parse): the same bytes
             return RawSource(bytes(message.raw), filename)
-        folder = session.get(Folder, message.folder_id)
+        folder_id, uidvalidity, uid = message.folder_id, message.uidvalidity, message.uid
+        moving = log.pending_move_source(session, Owner(caller.tenant_id, caller.user_id), message_id)
+        if moving is not None:  # the row shows its target already; the server still has it here
+            folder_id, uidvalidity, uid = moving
+        folder = session.get(Folder, folder_id)
         account = session.get(EmailAccount, message.account_id)
         if folder is None or account is None:
             raise NotFound("Message not found", {"id": message_id})
         settings = replace(imap_settings(account, get_secret_box()), timeout=RAW_FETCH_TIMEOUT_SECONDS)
-        where: Location = (folder.name, message.uidvalidity, message.uid)
+        where: Location = (folder.name, uidvalidity, uid)
     return RawSource(_fetch(settings, where, connector, message_id), filename)
 
 

@@ -60,6 +60,8 @@ def test_move_shows_at_once_survives_a_sync_and_follows_the_new_uids(
 
     assert_stable(client, account, ["message 2"], ["message 1", "message 3"])  # the server has not moved yet
     assert server_subjects(account.user, "INBOX") == ["message 1", "message 2", "message 3"]
+    raw = client.get(f"/api/email/messages/{ids[0]}/raw", headers=owner.headers)
+    assert raw.status_code == 200 and b"Subject: message 1" in raw.data  # still found where it is
 
     assert run_task(account, task_id).get()["status"] == "success"
     assert server_subjects(account.user, "INBOX") == ["message 2"]

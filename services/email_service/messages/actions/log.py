@@ -14,7 +14,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from email_service.deletion.store import Owner
-from email_service.messages.actions.model import DONE, FAILED, PENDING, MessageAction
+from email_service.messages.actions.model import DONE, FAILED, MOVE, PENDING, MessageAction
 
 MAX_REASON_CHARS = 500
 
@@ -122,6 +122,20 @@ def pending_for(session: Session, owner: Owner, kinds: Sequence[str], message_id
         MessageAction.message_id.in_(list(message_ids)),
     )
     return {m for m in session.scalars(query) if m is not None}
+
+
+def pending_move_source(session: Session, owner: Owner, message_id: str) -> tuple[str, int, int] | None:
+    """(folder id, UIDVALIDITY, UID) where the server still keeps a message whose move is pending."""
+    query = select(MessageAction.folder_id, MessageAction.uidvalidity, MessageAction.uid).where(
+        owned(owner),
+        MessageAction.message_id == message_id,
+        MessageAction.kind == MOVE,
+        MessageAction.state == PENDING,
+    )
+    row = session.execute(query.limit(1)).first()
+    if row is None or row[0] is None or row[1] is None or row[2] is None:
+        return None
+    return str(row[0]), int(row[1]), int(row[2])
 
 
 def summary(actions: Sequence[Action]) -> dict[str, Any]:
