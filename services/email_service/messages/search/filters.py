@@ -1,0 +1,81 @@
+"""A SearchQuery applied to a SQLAlchemy select over `messages`, on PostgreSQL or SQLite.
+
+PostgreSQL: `messages.search_vector` (tsvector, GIN-indexed, kept by a trigger; migration
+0008_fulltext_search) weighted A subject, B sender, C To, D Cc + body text + attachment names, so
+`subject:` / `from:` / `to:` are weight-restricted lexemes of the same index. SQLite: the FTS5 table
+`messages_fts` (one row per message, rowid = messages.rowid, kept by triggers) with one column per
+field. Both use the 'simple' configuration / unicode61 tokenizer: mail is multilingual and a message's
+language is unknown, so no stemming or stop words that are right for one language and wrong for the
+rest; prefix matching of bare words gives back most of what stemming would.
+
+Only the text terms need the index; the flags and dates are plain column filters. The caller's own
+scoping (tenant, user, not deleted, RLS on PostgreSQL) stays on the select this narrows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, column, literal_column, select, table, text
+from sqlalchemy.sql.elements import ColumnElement
+
+from email_service.messages.model import Message
+from email_service.messages.search.query import SearchQuery, Term
+
+# PostgreSQL weights per field; SQLite FTS5 columns per field.
+PG_WEIGHTS = {"subject": "A", "from": "B", "to": "C"}
+FTS_COLUMNS = {"subject": "subject", "from": "sender", "to": "recipients"}
+SEARCH_VECTOR: ColumnElement[Any] = literal_column("messages.search_vector")
+FTS_TABLE = table("messages_fts", column("rowid"))
+
+
+def pg_tsquery(terms: tuple[Term, ...]) -> str:
+    """to_tsquery('simple', ...) text: each term a phrase (<->), terms ANDed, fields as weights."""
+    parts = []
+    for term in terms:
+        weight = PG_WEIGHTS.get(term.field or "", "")
+        lexemes = []
+        for index, token in enumerate(term.tokens):
+            marks = ("*" if term.prefix and index == len(term.tokens) - 1 else "") + weight
+            quoted = "'" + token.replace("'", "''").replace("\\", "\\\\") + "'"
+            lexemes.append(f"{quoted}:{marks}" if marks else quoted)
+        parts.append("(" + " <-> ".join(lexemes) + ")")
+    return " & ".join(parts)
+
+
+def fts5_query(terms: tuple[Term, ...]) -> str:
+    """FTS5 MATCH text: each term a quoted phrase (last token prefixed if asked), column-filtered, ANDed."""
+    parts = []
+    for term in terms:
+        words = " ".join(t.replace('"', '""') for t in term.tokens)
+        phrase = f'"{words}"' + ("*" if term.prefix else "")
+        column_name = FTS_COLUMNS.get(term.field or "")
+        parts.append(f"{column_name} : {phrase}" if column_name else phrase)
+    return " AND ".join(parts)
+
+
+def text_condition(terms: tuple[Term, ...], dialect: str) -> ColumnElement[bool]:
+    """The full-text condition on messages for these terms (at least one)."""
+    if dialect == "postgresql":
+        tsquery = text("to_tsquery('simple', :search_tsquery)").bindparams(search_tsquery=pg_tsquery(terms))
+        return SEARCH_VECTOR.op("@@")(tsquery)
+    match = text("messages_fts MATCH :search_fts").bindparams(search_fts=fts5_query(terms))
+    matching = select(FTS_TABLE.c.rowid).where(match)
+    return literal_column("messages.rowid").in_(matching)
+
+
+def apply_search(query: Select[Any], search: SearchQuery, dialect: str) -> Select[Any]:
+    """Narrow a select over messages to what `search` asks for."""
+    if search.has_attachment:
+        query = query.where(Message.has_attachments.is_(True))
+    if search.unread:
+        query = query.where(Message.is_read.is_(False))
+    if search.flagged:
+        query = query.where(Message.is_flagged.is_(True))
+    if search.after is not None:
+        query = query.where(Message.date_sort >= search.after)
+    if search.before is not None:
+        query = query.where(Message.date_sort < search.before)
+    if search.terms:
+        query = query.where(text_condition(search.terms, dialect))
+    return query

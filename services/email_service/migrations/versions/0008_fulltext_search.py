@@ -1,0 +1,184 @@
+"""full-text search over subject, addresses, body text and attachment names
+
+messages.attachment_names: the attachments' file names, space-separated (the sync's row builder sets
+it; backfilled here from the attachments table), so one row holds everything a search looks at.
+
+PostgreSQL: messages.search_vector (tsvector, 'simple' configuration) kept by a BEFORE INSERT / UPDATE
+OF <text columns> trigger (a generated column would be recomputed by every flag update too), with a
+GIN index. Weights name the fields: A subject, B sender, C To, D Cc + body text + attachment names.
+ASCII punctuation becomes spaces before parsing (addresses, file names and dotted words split into
+words, as SQLite's tokenizer splits them). Inputs are capped (body 100,000 characters, address lists
+20,000 each) so that no message can exceed the tsvector's 1 MB limit and fail a sync.
+
+SQLite: an FTS5 table messages_fts (rowid = messages.rowid; columns subject, sender, recipients,
+copied, body, attachments; it keeps its own copy, so a delete needs only the rowid) kept by triggers
+on messages. A later migration that has Alembic recreate `messages` (batch mode "move and copy")
+drops these triggers and may renumber rowids: it must recreate both and refill messages_fts.
+
+Backfills existing rows. Run as a role that bypasses row-level security (as migrations are run).
+
+Revision ID: 0008_fulltext_search
+Revises: 0006_task_group
+"""
+
+# The SQL below is assembled from this file's own constants only (no outside input reaches it).
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = "0008_fulltext_search"
+down_revision = "0006_task_group"
+branch_labels = None
+depends_on = None
+
+# The separators query.py splits search words on: every printable ASCII character that is not a letter
+# or digit. Written with chr() in SQL for '%' (no driver ever sees a bare percent sign).
+_PUNCTUATION = "".join(chr(c) for c in range(0x21, 0x7F) if not chr(c).isalnum())
+_PG_PUNCTUATION = " || ".join(
+    "chr(37)" if ch == "%" else "'" + ch.replace("'", "''") + "'" for ch in _PUNCTUATION
+)
+_TEXT_COLUMNS = "subject, from_name, from_address, to_addresses, cc_addresses, body_text, attachment_names"
+
+PG_UP = [
+    f"""
+    CREATE FUNCTION messages_search_text(value text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+        SELECT translate(coalesce(value, ''), {_PG_PUNCTUATION}, repeat(' ', {len(_PUNCTUATION)}))
+    $fn$
+    """,
+    """
+    CREATE FUNCTION messages_search_addresses(addresses json) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+        SELECT left(coalesce(jsonb_path_query_array(addresses::jsonb, '$[*].*')::text, ''), 20000)
+    $fn$
+    """,
+    """
+    CREATE FUNCTION messages_search_vector(
+        subject text, from_name text, from_address text, to_addresses json, cc_addresses json,
+        body_text text, attachment_names text
+    ) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+        SELECT setweight(to_tsvector('simple'::regconfig, messages_search_text(left(subject, 2000))), 'A')
+            || setweight(to_tsvector('simple'::regconfig,
+                   messages_search_text(left(from_name, 500) || ' ' || left(from_address, 320))), 'B')
+            || setweight(to_tsvector('simple'::regconfig,
+                   messages_search_text(messages_search_addresses(to_addresses))), 'C')
+            || setweight(to_tsvector('simple'::regconfig, messages_search_text(
+                   messages_search_addresses(cc_addresses) || ' ' || left(body_text, 100000)
+                   || ' ' || left(attachment_names, 10000))), 'D')
+    $fn$
+    """,
+    """
+    CREATE FUNCTION messages_search_vector_update() RETURNS trigger
+    LANGUAGE plpgsql AS $fn$
+    BEGIN
+        NEW.search_vector := messages_search_vector(
+            NEW.subject, NEW.from_name, NEW.from_address, NEW.to_addresses, NEW.cc_addresses,
+            NEW.body_text, NEW.attachment_names);
+        RETURN NEW;
+    END
+    $fn$
+    """,
+    f"""
+    CREATE TRIGGER messages_search_vector BEFORE INSERT OR UPDATE OF {_TEXT_COLUMNS}
+    ON messages FOR EACH ROW EXECUTE FUNCTION messages_search_vector_update()
+    """,
+]
+PG_BACKFILL = [
+    """
+    UPDATE messages AS m SET attachment_names = a.names
+      FROM (SELECT message_id, left(string_agg(filename, ' ' ORDER BY created_at, id), 10000) AS names
+              FROM attachments WHERE message_id IS NOT NULL AND filename <> '' GROUP BY message_id) AS a
+     WHERE m.id = a.message_id
+    """,
+    f"UPDATE messages SET search_vector = messages_search_vector({_TEXT_COLUMNS})",
+    "CREATE INDEX ix_messages_search ON messages USING gin (search_vector)",
+]
+PG_DOWN = [
+    "DROP INDEX IF EXISTS ix_messages_search",
+    "DROP TRIGGER IF EXISTS messages_search_vector ON messages",
+    "ALTER TABLE messages DROP COLUMN IF EXISTS search_vector",
+    "DROP FUNCTION IF EXISTS messages_search_vector_update()",
+    "DROP FUNCTION IF EXISTS messages_search_vector(text, text, text, json, json, text, text)",
+    "DROP FUNCTION IF EXISTS messages_search_addresses(json)",
+    "DROP FUNCTION IF EXISTS messages_search_text(text)",
+]
+
+
+def _sqlite_addresses(column: str) -> str:
+    return (
+        "(SELECT coalesce(group_concat(coalesce(json_extract(value, '$.name'), '') || ' ' ||"
+        " coalesce(json_extract(value, '$.email'), ''), ' '), '')"
+        f" FROM json_each(CASE WHEN json_valid({column}) THEN {column} ELSE '[]' END))"
+    )
+
+
+def _sqlite_values(row: str) -> str:
+    return (
+        f"{row}.rowid, {row}.subject, {row}.from_name || ' ' || {row}.from_address,"
+        f" substr({_sqlite_addresses(row + '.to_addresses')}, 1, 20000),"
+        f" substr({_sqlite_addresses(row + '.cc_addresses')}, 1, 20000),"
+        f" substr({row}.body_text, 1, 100000), substr({row}.attachment_names, 1, 10000)"
+    )
+
+
+FTS_COLUMNS = "rowid, subject, sender, recipients, copied, body, attachments"
+SQLITE_UP = [
+    "CREATE VIRTUAL TABLE messages_fts USING fts5("
+    "subject, sender, recipients, copied, body, attachments, tokenize = 'unicode61 remove_diacritics 2')",
+    f"""
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts ({FTS_COLUMNS}) VALUES ({_sqlite_values("new")});
+    END
+    """,
+    """
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        DELETE FROM messages_fts WHERE rowid = old.rowid;
+    END
+    """,
+    f"""
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF {_TEXT_COLUMNS} ON messages BEGIN
+        DELETE FROM messages_fts WHERE rowid = old.rowid;
+        INSERT INTO messages_fts ({FTS_COLUMNS}) VALUES ({_sqlite_values("new")});
+    END
+    """,
+]
+SQLITE_BACKFILL = [
+    """
+    UPDATE messages SET attachment_names = coalesce(
+        (SELECT substr(group_concat(filename, ' '), 1, 10000) FROM attachments
+          WHERE attachments.message_id = messages.id AND filename <> ''), '')
+    """,
+    f"INSERT INTO messages_fts ({FTS_COLUMNS}) SELECT {_sqlite_values('messages')} FROM messages",
+]
+SQLITE_DOWN = [
+    "DROP TRIGGER IF EXISTS messages_fts_update",
+    "DROP TRIGGER IF EXISTS messages_fts_delete",
+    "DROP TRIGGER IF EXISTS messages_fts_insert",
+    "DROP TABLE IF EXISTS messages_fts",
+]
+
+
+def upgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("attachment_names", sa.Text(), nullable=False, server_default=""))
+    if dialect == "postgresql":
+        op.add_column("messages", sa.Column("search_vector", postgresql.TSVECTOR(), nullable=True))
+        statements = [*PG_UP, *PG_BACKFILL]
+    else:
+        statements = [*SQLITE_UP, *SQLITE_BACKFILL]
+    for statement in statements:
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    for statement in PG_DOWN if dialect == "postgresql" else SQLITE_DOWN:
+        op.execute(statement)
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_column("attachment_names")
