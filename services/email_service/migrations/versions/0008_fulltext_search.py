@@ -13,7 +13,8 @@ words, as SQLite's tokenizer splits them). Inputs are capped (body 100,000 chara
 SQLite: an FTS5 table messages_fts (rowid = messages.rowid; columns subject, sender, recipients,
 copied, body, attachments; it keeps its own copy, so a delete needs only the rowid) kept by triggers
 on messages. A later migration that has Alembic recreate `messages` (batch mode "move and copy")
-drops these triggers and may renumber rowids: it must recreate both and refill messages_fts.
+drops these triggers and may renumber rowids: it must recreate both and refill messages_fts (and,
+with foreign keys on, dropping the old table cascades to attachments: prefer native ALTER TABLE).
 
 Backfills existing rows. Run as a role that bypasses row-level security (as migrations are run).
 
@@ -88,13 +89,13 @@ PG_UP = [
     ON messages FOR EACH ROW EXECUTE FUNCTION messages_search_vector_update()
     """,
 ]
-PG_BACKFILL = [
-    """
+PG_NAMES = """
     UPDATE messages AS m SET attachment_names = a.names
       FROM (SELECT message_id, left(string_agg(filename, ' ' ORDER BY created_at, id), 10000) AS names
               FROM attachments WHERE message_id IS NOT NULL AND filename <> '' GROUP BY message_id) AS a
      WHERE m.id = a.message_id
-    """,
+"""
+PG_BACKFILL = [
     f"UPDATE messages SET search_vector = messages_search_vector({_TEXT_COLUMNS})",
     "CREATE INDEX ix_messages_search ON messages USING gin (search_vector)",
 ]
@@ -147,12 +148,12 @@ SQLITE_UP = [
     END
     """,
 ]
-SQLITE_BACKFILL = [
-    """
+SQLITE_NAMES = """
     UPDATE messages SET attachment_names = coalesce(
         (SELECT substr(group_concat(filename, ' '), 1, 10000) FROM attachments
           WHERE attachments.message_id = messages.id AND filename <> ''), '')
-    """,
+"""
+SQLITE_BACKFILL = [
     f"INSERT INTO messages_fts ({FTS_COLUMNS}) SELECT {_sqlite_values('messages')} FROM messages",
 ]
 SQLITE_DOWN = [
@@ -167,10 +168,13 @@ def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("attachment_names", sa.Text(), nullable=False, server_default=""))
+    # The names first: with the triggers in place, this UPDATE would index every row twice.
     if dialect == "postgresql":
+        op.execute(PG_NAMES)
         op.add_column("messages", sa.Column("search_vector", postgresql.TSVECTOR(), nullable=True))
         statements = [*PG_UP, *PG_BACKFILL]
     else:
+        op.execute(SQLITE_NAMES)
         statements = [*SQLITE_UP, *SQLITE_BACKFILL]
     for statement in statements:
         op.execute(statement)
@@ -180,5 +184,9 @@ def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     for statement in PG_DOWN if dialect == "postgresql" else SQLITE_DOWN:
         op.execute(statement)
-    with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.drop_column("attachment_names")
+    if dialect == "sqlite":
+        # Natively (SQLite 3.35+), not by batch "move and copy": dropping the old messages table would
+        # cascade to every attachment row.
+        op.execute("ALTER TABLE messages DROP COLUMN attachment_names")
+        return
+    op.drop_column("messages", "attachment_names")
