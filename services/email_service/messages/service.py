@@ -130,7 +130,7 @@ def _owned_scope(
     return query
 
 
-def _apply_filters(query: Select[Any], filters: MessageFilter, dialect: str) -> Select[Any]:
+def _apply_filters(session: Session, query: Select[Any], filters: MessageFilter, user_id: str) -> Select[Any]:
     if filters.unread is not None:
         query = query.where(Message.is_read.is_(not filters.unread))
     if filters.flagged is not None:
@@ -148,7 +148,7 @@ def _apply_filters(query: Select[Any], filters: MessageFilter, dialect: str) -> 
         columns = (Message.subject, Message.from_name, Message.from_address, Message.snippet)
         query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in columns)))
     if not filters.search.is_empty:
-        query = apply_search(query, filters.search, dialect)
+        query = apply_search(session, query, filters.search, user_id)
     return query
 
 
@@ -165,8 +165,9 @@ def listing_query(
     query: Any = select(*SUMMARY_COLUMNS).where(
         Message.tenant_id == tenant_id, Message.user_id == user_id, Message.deleted_at.is_(None)
     )
-    dialect = session.get_bind().dialect.name
-    query = _apply_filters(_owned_scope(session, query, filters, tenant_id, user_id), filters, dialect)
+    query = _apply_filters(
+        session, _owned_scope(session, query, filters, tenant_id, user_id), filters, user_id
+    )
     if cursor is not None:
         query = query.where(tuple_(Message.date_sort, Message.id) < tuple_(cursor.date_sort, cursor.id))
     order = (Message.date_sort.desc(), Message.id.desc())

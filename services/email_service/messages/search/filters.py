@@ -10,13 +10,22 @@ rest; prefix matching of bare words gives back most of what stemming would.
 
 Only the text terms need the index; the flags and dates are plain column filters. The caller's own
 scoping (tenant, user, not deleted, RLS on PostgreSQL) stays on the select this narrows.
+
+PostgreSQL under row-level security cannot use the GIN index in the listing itself (`@@` is not
+LEAKPROOF), so the terms first go to messages_search_probe() (the index, scoped like the policy):
+when at most PROBE_CAP of the caller's messages match, the listing is narrowed to those ids (a rare
+word: a few index probes instead of a scan); more matches mean a common word, and the listing walks
+its newest-first index checking `search_vector @@ query` row by row, which finds a page of a
+common word after a few hundred rows.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, column, literal_column, select, table, text
+from sqlalchemy import Select, String, any_, bindparam, column, literal_column, select, table, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from email_service.messages.model import Message
@@ -27,6 +36,9 @@ PG_WEIGHTS = {"subject": "A", "from": "B", "to": "C"}
 FTS_COLUMNS = {"subject": "subject", "from": "sender", "to": "recipients"}
 SEARCH_VECTOR: ColumnElement[Any] = literal_column("messages.search_vector")
 FTS_TABLE = table("messages_fts", column("rowid"))
+# Up to this many matching messages, the listing is narrowed to their ids (see the module docstring).
+PROBE_CAP = 2000
+_PROBE = text("SELECT messages_search_probe(:user_id, to_tsquery('simple', :tsquery), :cap)")
 
 
 def pg_tsquery(terms: tuple[Term, ...]) -> str:
@@ -54,18 +66,22 @@ def fts5_query(terms: tuple[Term, ...]) -> str:
     return " AND ".join(parts)
 
 
-def text_condition(terms: tuple[Term, ...], dialect: str) -> ColumnElement[bool]:
-    """The full-text condition on messages for these terms (at least one)."""
-    if dialect == "postgresql":
-        tsquery = text("to_tsquery('simple', :search_tsquery)").bindparams(search_tsquery=pg_tsquery(terms))
-        return SEARCH_VECTOR.op("@@")(tsquery)
+def text_condition(session: Session, terms: tuple[Term, ...], user_id: str) -> ColumnElement[bool]:
+    """The full-text condition on the caller's messages for these terms (at least one)."""
+    if session.get_bind().dialect.name == "postgresql":
+        tsquery = pg_tsquery(terms)
+        found = session.execute(_PROBE, {"user_id": user_id, "tsquery": tsquery, "cap": PROBE_CAP + 1})
+        ids = list(found.scalars())
+        if len(ids) <= PROBE_CAP:
+            return Message.id == any_(bindparam("search_ids", ids, type_=ARRAY(String)))
+        match = text("to_tsquery('simple', :search_tsquery)").bindparams(search_tsquery=tsquery)
+        return SEARCH_VECTOR.op("@@")(match)
     match = text("messages_fts MATCH :search_fts").bindparams(search_fts=fts5_query(terms))
-    matching = select(FTS_TABLE.c.rowid).where(match)
-    return literal_column("messages.rowid").in_(matching)
+    return literal_column("messages.rowid").in_(select(FTS_TABLE.c.rowid).where(match))
 
 
-def apply_search(query: Select[Any], search: SearchQuery, dialect: str) -> Select[Any]:
-    """Narrow a select over messages to what `search` asks for."""
+def apply_search(session: Session, query: Select[Any], search: SearchQuery, user_id: str) -> Select[Any]:
+    """Narrow a select over the caller's messages (tenant-scoped session, `user_id`) to `search`."""
     if search.has_attachment:
         query = query.where(Message.has_attachments.is_(True))
     if search.unread:
@@ -77,5 +93,5 @@ def apply_search(query: Select[Any], search: SearchQuery, dialect: str) -> Selec
     if search.before is not None:
         query = query.where(Message.date_sort < search.before)
     if search.terms:
-        query = query.where(text_condition(search.terms, dialect))
+        query = query.where(text_condition(session, search.terms, user_id))
     return query

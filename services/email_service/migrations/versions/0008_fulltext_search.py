@@ -88,6 +88,23 @@ PG_UP = [
     CREATE TRIGGER messages_search_vector BEFORE INSERT OR UPDATE OF {_TEXT_COLUMNS}
     ON messages FOR EACH ROW EXECUTE FUNCTION messages_search_vector_update()
     """,
+    # Row-level security keeps the GIN index out of the app role's plans: `@@` is not LEAKPROOF, so
+    # it may not run before the tenant policy, and an index scan would. This function, owned by the
+    # migration role (which bypasses RLS: it is also the default SYSTEM_DATABASE_URL), looks up ids
+    # on the index, scoped exactly as the policy is (the transaction's app.tenant_id) plus the user.
+    # It answers ids only, to the roles migrate.grant_app_role names; where its owner does not bypass
+    # RLS it still answers the same ids, by a scan.
+    """
+    CREATE FUNCTION messages_search_probe(p_user_id text, p_query tsquery, p_limit integer)
+    RETURNS SETOF text
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$
+        SELECT m.id::text FROM public.messages AS m
+         WHERE m.tenant_id = current_setting('app.tenant_id', true) AND m.user_id = p_user_id
+           AND m.deleted_at IS NULL AND m.search_vector @@ p_query
+         LIMIT p_limit
+    $fn$
+    """,
+    "REVOKE ALL ON FUNCTION messages_search_probe(text, tsquery, integer) FROM PUBLIC",
 ]
 PG_NAMES = """
     UPDATE messages AS m SET attachment_names = a.names
@@ -103,6 +120,7 @@ PG_DOWN = [
     "DROP INDEX IF EXISTS ix_messages_search",
     "DROP TRIGGER IF EXISTS messages_search_vector ON messages",
     "ALTER TABLE messages DROP COLUMN IF EXISTS search_vector",
+    "DROP FUNCTION IF EXISTS messages_search_probe(text, tsquery, integer)",
     "DROP FUNCTION IF EXISTS messages_search_vector_update()",
     "DROP FUNCTION IF EXISTS messages_search_vector(text, text, text, json, json, text, text)",
     "DROP FUNCTION IF EXISTS messages_search_addresses(json)",
