@@ -64,7 +64,7 @@ def _filters() -> service.MessageFilter:
 
 
 @bp.get("")
-@documented(200, MessagePageView, 404, tag="messages", query=MessageQuery)
+@documented(200, MessagePageView, 400, 404, 422, tag="messages", query=MessageQuery)
 def index() -> ResponseReturnValue:
     """The caller's messages, newest first, cursor-paginated."""
     filters, cursor = _filters(), request.args.get("cursor") or None

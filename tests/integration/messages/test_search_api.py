@@ -7,6 +7,7 @@ is kept by the database's own triggers, so every assertion here goes through the
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy import delete, update
 from email_service.core.db import session_scope
 from email_service.messages.model import Message
 from email_service.messages.search.query import MAX_QUERY_CHARS, MAX_TERMS
-from tests.conftest import Caller, apply_environment
+from tests.conftest import Caller, apply_environment, make_caller
 from tests.integration.messages.test_messages_api import Mailbox, add_message, ids, listing, make_mailbox
 
 DAY = datetime(2026, 3, 15, tzinfo=UTC)
@@ -234,3 +235,95 @@ def test_substring_mode_keeps_the_earlier_ilike(
     assert search(client, owner, "0% o") == {percent}
     assert search(client, owner, "h%y") == set()
     assert search(client, owner, "from:x") == set()  # no operators: plain text
+
+
+def test_a_word_with_more_matches_than_the_probe_takes_pages_alike(
+    client: Any, box: Mailbox, owner: Caller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over PROBE_CAP matches, PostgreSQL walks the newest-first index instead: the same answers."""
+    from email_service.messages.search import filters
+
+    wanted = [
+        add_message(box, body_text=f"common word {i}", date_sort=DAY + timedelta(hours=i)) for i in range(6)
+    ]
+    add_message(box, body_text="something else", date_sort=DAY + timedelta(hours=2, minutes=30))
+    stranger = make_mailbox(make_caller(tenant_id=owner.tenant_id))
+    add_message(stranger, body_text="common word too")
+    for cap in (100, 2):  # the ids path, then the walk
+        monkeypatch.setattr(filters, "PROBE_CAP", cap)
+        first = listing(client, owner, q="common", limit=4)
+        second = listing(client, owner, q="common", limit=4, cursor=first["next_cursor"])
+        assert [m["id"] for m in first["items"] + second["items"]] == list(reversed(wanted)), cap
+        assert search(client, owner, '"common word" is:unread') == set(wanted)
+
+
+@pytest.mark.pg_only
+def test_the_probe_is_for_the_app_roles_only(clean_db: Any) -> None:
+    """messages_search_probe answers ids on the index past RLS: no role without a grant may call it."""
+    import psycopg
+
+    with psycopg.connect(clean_db.pg.admin_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT p.prosecdef, has_function_privilege('public', p.oid, 'EXECUTE'),"
+            " has_function_privilege(%s, p.oid, 'EXECUTE')"
+            " FROM pg_proc AS p WHERE p.proname = 'messages_search_probe'",
+            [psycopg.conninfo.conninfo_to_dict(clean_db.pg.app_url)["user"]],
+        ).fetchone()
+    assert row == (True, False, True)
+
+
+PIECES = [
+    "from:",
+    "to:",
+    "subject:",
+    "has:attachment",
+    "is:unread",
+    "after:2026-01-01",
+    '"',
+    "'",
+    "\\",
+    "*",
+    "(",
+    ")",
+    "&",
+    "|",
+    "!",
+    ":",
+    "-",
+    "NEAR",
+    "AND",
+    "OR",
+    "NOT",
+    "^",
+    "{",
+    "}",
+    "%",
+    "_",
+    "\x00",
+    "\x1f",
+    "\u200b",
+    "\ufeff",
+    "①",
+    "☃",
+    "😀",
+    "é",
+    "e\u0301",
+    "ß",
+    "İ",
+    "漢字",
+    "Привет",
+    "שלום",
+    "مرحبا",
+    "x" * 300,
+]
+
+
+def test_any_text_answers_200_or_422_never_500(client: Any, box: Mailbox, owner: Caller) -> None:
+    add_message(box, subject="Привет 漢字 e\u0301 ß", body_text="x" * 300)
+    rng = random.Random(6)
+    for _ in range(150):
+        q = "".join(rng.choice(PIECES) + rng.choice(["", " ", " ", "  "]) for _ in range(rng.randint(1, 8)))
+        response = client.get("/api/email/messages", query_string={"q": q}, headers=owner.headers)
+        assert response.status_code in (200, 422), (q, response.get_json())
+        if response.status_code == 422:
+            assert response.get_json()["error"]["details"]["field"] == "q"

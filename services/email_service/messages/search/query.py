@@ -17,6 +17,7 @@ Words are split on whitespace and ASCII punctuation, the same way the index spli
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal
@@ -76,7 +77,12 @@ def _fail(message: str, **details: object) -> ValidationFailed:
 
 
 def tokens_of(text: str) -> tuple[str, ...]:
-    """Split like the index does; pieces without a letter or digit (e.g. "—") carry nothing."""
+    """Split like the index does; pieces without a letter or digit (e.g. "—") carry nothing.
+
+    Control and format characters (NUL among them, which PostgreSQL text refuses) split too.
+    """
+    if not text.isprintable():
+        text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
     return tuple(t for t in _SPLIT.split(text) if t and any(ch.isalnum() for ch in t))
 
 
