@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -61,8 +61,6 @@ class SearchQuery:
     flagged: bool = False
     after: datetime | None = None  # inclusive, midnight UTC
     before: datetime | None = None  # exclusive, midnight UTC
-    # Kept for the callers that still search by substring (SEARCH_MODE=substring): the raw text.
-    text: str = field(default="", compare=False)
 
     @property
     def is_empty(self) -> bool:
@@ -136,7 +134,7 @@ def parse_query(q: str | None) -> SearchQuery:
     pieces = _scan(q)
     if len(pieces) > MAX_TERMS:
         raise _fail(f"q may have at most {MAX_TERMS} terms", max_terms=MAX_TERMS)
-    result = SearchQuery(text=q)
+    result = NO_SEARCH
     terms: list[Term] = []
     for op, value, quoted in pieces:
         if op is None:
