@@ -12,18 +12,19 @@ Only the text terms need the index; the flags and dates are plain column filters
 scoping (tenant, user, not deleted, RLS on PostgreSQL) stays on the select this narrows.
 
 PostgreSQL under row-level security cannot use the GIN index in the listing itself (`@@` is not
-LEAKPROOF), so the terms first go to messages_search_probe() (the index, scoped like the policy):
-when at most PROBE_CAP of the caller's messages match, the listing is narrowed to those ids (a rare
-word: a few index probes instead of a scan); more matches mean a common word, and the listing walks
-its newest-first index checking `search_vector @@ query` row by row, which finds a page of a
-common word after a few hundred rows.
+LEAKPROOF), so the words first go to messages_search_probe() (the index, scoped like the policy),
+ANDed without phrases or fields, which the index answers without reading a row's tsvector: when at
+most PROBE_CAP of the caller's messages have them all, the listing is narrowed to those ids and
+checks the exact query on them (a rare word: a few index probes instead of a scan); more mean
+common words, and the listing walks its newest-first index checking the exact query row by row,
+which finds a page of them after a few hundred rows.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, String, any_, bindparam, column, literal_column, select, table, text
+from sqlalchemy import Select, String, and_, any_, bindparam, column, literal_column, select, table, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -55,6 +56,20 @@ def pg_tsquery(terms: tuple[Term, ...]) -> str:
     return " & ".join(parts)
 
 
+def pg_probe_tsquery(terms: tuple[Term, ...]) -> str:
+    """Every word of every term ANDed, without phrases or fields: what the GIN index answers alone.
+
+    Its matches include every match of the exact query; checking phrases and fields (weights) means
+    reading each candidate's tsvector, which the exact query then does on the few candidates only.
+    """
+    lexemes = []
+    for term in terms:
+        for index, token in enumerate(term.tokens):
+            quoted = "'" + token.replace("'", "''").replace("\\", "\\\\") + "'"
+            lexemes.append(quoted + (":*" if term.prefix and index == len(term.tokens) - 1 else ""))
+    return " & ".join(lexemes)
+
+
 def fts5_query(terms: tuple[Term, ...]) -> str:
     """FTS5 MATCH text: each term a quoted phrase (last token prefixed if asked), column-filtered, ANDed."""
     parts = []
@@ -69,13 +84,13 @@ def fts5_query(terms: tuple[Term, ...]) -> str:
 def text_condition(session: Session, terms: tuple[Term, ...], user_id: str) -> ColumnElement[bool]:
     """The full-text condition on the caller's messages for these terms (at least one)."""
     if session.get_bind().dialect.name == "postgresql":
-        tsquery = pg_tsquery(terms)
-        found = session.execute(_PROBE, {"user_id": user_id, "tsquery": tsquery, "cap": PROBE_CAP + 1})
-        ids = list(found.scalars())
+        probe = {"user_id": user_id, "tsquery": pg_probe_tsquery(terms), "cap": PROBE_CAP + 1}
+        ids = list(session.execute(_PROBE, probe).scalars())
+        match = text("to_tsquery('simple', :search_tsquery)").bindparams(search_tsquery=pg_tsquery(terms))
+        exact = SEARCH_VECTOR.op("@@")(match)
         if len(ids) <= PROBE_CAP:
-            return Message.id == any_(bindparam("search_ids", ids, type_=ARRAY(String)))
-        match = text("to_tsquery('simple', :search_tsquery)").bindparams(search_tsquery=tsquery)
-        return SEARCH_VECTOR.op("@@")(match)
+            return and_(Message.id == any_(bindparam("search_ids", ids, type_=ARRAY(String))), exact)
+        return exact
     match = text("messages_fts MATCH :search_fts").bindparams(search_fts=fts5_query(terms))
     return literal_column("messages.rowid").in_(select(FTS_TABLE.c.rowid).where(match))
 

@@ -94,14 +94,19 @@ PG_UP = [
     # on the index, scoped exactly as the policy is (the transaction's app.tenant_id) plus the user.
     # It answers ids only, to the roles migrate.grant_app_role names; where its owner does not bypass
     # RLS it still answers the same ids, by a scan.
+    # EXECUTE plans each call with the actual query and limit (an SQL function's generic plan could
+    # not tell a rare word from a common one and read every match before its LIMIT).
     """
     CREATE FUNCTION messages_search_probe(p_user_id text, p_query tsquery, p_limit integer)
     RETURNS SETOF text
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$
-        SELECT m.id::text FROM public.messages AS m
-         WHERE m.tenant_id = current_setting('app.tenant_id', true) AND m.user_id = p_user_id
-           AND m.deleted_at IS NULL AND m.search_vector @@ p_query
-         LIMIT p_limit
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$
+    BEGIN
+        RETURN QUERY EXECUTE
+            'SELECT m.id::text FROM public.messages AS m'
+            ' WHERE m.tenant_id = current_setting(''app.tenant_id'', true) AND m.user_id = $1'
+            ' AND m.deleted_at IS NULL AND m.search_vector @@ $2 LIMIT $3'
+            USING p_user_id, p_query, p_limit;
+    END
     $fn$
     """,
     "REVOKE ALL ON FUNCTION messages_search_probe(text, tsquery, integer) FROM PUBLIC",
