@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from email_service.core.errors import ValidationFailed
-from email_service.messages.search.filters import fts5_query, pg_probe_tsquery, pg_tsquery
+from email_service.messages.search.filters import fts5_query, pg_tsquery, probe_words
 from email_service.messages.search.query import (
     MAX_QUERY_CHARS,
     MAX_TERMS,
@@ -128,8 +128,10 @@ def test_query_text_cannot_break_out_of_its_quotes() -> None:
     assert pg_tsquery(query.terms).count("'") % 2 == 0
 
 
-def test_the_probe_asks_the_index_for_every_word_without_phrases_or_fields() -> None:
+def test_the_probe_asks_the_index_for_every_word_without_phrases_or_weights() -> None:
     query = parse_query('from:alice@example.com "quarterly report" subject:plan to:bo invoice')
-    assert pg_probe_tsquery(query.terms) == (
-        "'alice' & 'example' & 'com':* & 'quarterly' & 'report' & 'plan':* & 'bo' & 'invoice':*"
+    assert probe_words(query.terms) == (
+        ["alice", "example", "com", "quarterly", "report", "plan", "bo", "invoice"],
+        ["from", "from", "from", "", "", "subject", "to", ""],
+        [False, False, True, False, False, True, False, True],
     )

@@ -13,7 +13,8 @@ scoping (tenant, user, not deleted, RLS on PostgreSQL) stays on the select this 
 
 PostgreSQL under row-level security cannot use the GIN index in the listing itself (`@@` is not
 LEAKPROOF), so the words first go to messages_search_probe() (the index, scoped like the policy),
-ANDed without phrases or fields, which the index answers without reading a row's tsvector: when at
+ANDed without phrases or weights (field words as "from:word" lexemes), which the index answers
+without reading a row's tsvector: when at
 most PROBE_CAP of the caller's messages have them all, the listing is narrowed to those ids and
 checks the exact query on them (a rare word: a few index probes instead of a scan); more mean
 common words, and the listing walks its newest-first index checking the exact query row by row,
@@ -39,7 +40,10 @@ SEARCH_VECTOR: ColumnElement[Any] = literal_column("messages.search_vector")
 FTS_TABLE = table("messages_fts", column("rowid"))
 # Up to this many matching messages, the listing is narrowed to their ids (see the module docstring).
 PROBE_CAP = 2000
-_PROBE = text("SELECT messages_search_probe(:user_id, to_tsquery('simple', :tsquery), :cap)")
+_PROBE = text(
+    "SELECT messages_search_probe(:user, CAST(:words AS text[]), CAST(:fields AS text[]),"
+    " CAST(:prefixes AS boolean[]), :cap)"
+)
 
 
 def pg_tsquery(terms: tuple[Term, ...]) -> str:
@@ -56,18 +60,22 @@ def pg_tsquery(terms: tuple[Term, ...]) -> str:
     return " & ".join(parts)
 
 
-def pg_probe_tsquery(terms: tuple[Term, ...]) -> str:
-    """Every word of every term ANDed, without phrases or fields: what the GIN index answers alone.
+def probe_words(terms: tuple[Term, ...]) -> tuple[list[str], list[str], list[bool]]:
+    """(words, fields, prefixes) for messages_search_probe: every word of every term, ANDed there.
 
-    Its matches include every match of the exact query; checking phrases and fields (weights) means
-    reading each candidate's tsvector, which the exact query then does on the few candidates only.
+    Without phrases or weights (field words become "from:word" lexemes), the index answers alone,
+    reading no row's tsvector: its matches include every match of the exact query, which is then
+    checked on those candidates only.
     """
-    lexemes = []
+    words: list[str] = []
+    fields: list[str] = []
+    prefixes: list[bool] = []
     for term in terms:
         for index, token in enumerate(term.tokens):
-            quoted = "'" + token.replace("'", "''").replace("\\", "\\\\") + "'"
-            lexemes.append(quoted + (":*" if term.prefix and index == len(term.tokens) - 1 else ""))
-    return " & ".join(lexemes)
+            words.append(token)
+            fields.append(term.field or "")
+            prefixes.append(term.prefix and index == len(term.tokens) - 1)
+    return words, fields, prefixes
 
 
 def fts5_query(terms: tuple[Term, ...]) -> str:
@@ -84,7 +92,14 @@ def fts5_query(terms: tuple[Term, ...]) -> str:
 def text_condition(session: Session, terms: tuple[Term, ...], user_id: str) -> ColumnElement[bool]:
     """The full-text condition on the caller's messages for these terms (at least one)."""
     if session.get_bind().dialect.name == "postgresql":
-        probe = {"user_id": user_id, "tsquery": pg_probe_tsquery(terms), "cap": PROBE_CAP + 1}
+        words, fields, prefixes = probe_words(terms)
+        probe = {
+            "user": user_id,
+            "words": words,
+            "fields": fields,
+            "prefixes": prefixes,
+            "cap": PROBE_CAP + 1,
+        }
         ids = list(session.execute(_PROBE, probe).scalars())
         match = text("to_tsquery('simple', :search_tsquery)").bindparams(search_tsquery=pg_tsquery(terms))
         exact = SEARCH_VECTOR.op("@@")(match)

@@ -57,6 +57,16 @@ PG_UP = [
         SELECT left(coalesce(jsonb_path_query_array(addresses::jsonb, '$[*].*')::text, ''), 20000)
     $fn$
     """,
+    # Each subject, sender and To word once more as an unpositioned "field:word" lexeme: subject:,
+    # from: and to: are then answered by the index alone (weights, which the index does not hold,
+    # are checked on the candidates).
+    """
+    CREATE FUNCTION messages_search_fields(field text, value text) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+        SELECT array_to_tsvector(coalesce(array_agg(field || ':' || w.lexeme), '{}'))
+          FROM unnest(to_tsvector('simple'::regconfig, messages_search_text(value))) AS w
+    $fn$
+    """,
     """
     CREATE FUNCTION messages_search_vector(
         subject text, from_name text, from_address text, to_addresses json, cc_addresses json,
@@ -71,6 +81,9 @@ PG_UP = [
             || setweight(to_tsvector('simple'::regconfig, messages_search_text(
                    messages_search_addresses(cc_addresses) || ' ' || left(body_text, 100000)
                    || ' ' || left(attachment_names, 10000))), 'D')
+            || messages_search_fields('subject', left(subject, 2000))
+            || messages_search_fields('from', left(from_name, 500) || ' ' || left(from_address, 320))
+            || messages_search_fields('to', messages_search_addresses(to_addresses))
     $fn$
     """,
     """
@@ -94,22 +107,36 @@ PG_UP = [
     # on the index, scoped exactly as the policy is (the transaction's app.tenant_id) plus the user.
     # It answers ids only, to the roles migrate.grant_app_role names; where its owner does not bypass
     # RLS it still answers the same ids, by a scan.
-    # EXECUTE plans each call with the actual query and limit (an SQL function's generic plan could
-    # not tell a rare word from a common one and read every match before its LIMIT).
+    # It takes words, not a tsquery: each word's lexemes come from to_tsvector here, exactly as the
+    # stored ones did, field-marked for subject:/from:/to: words, prefixed where the word is. EXECUTE
+    # plans each call with the actual query and limit (an SQL function's generic plan could not tell
+    # a rare word from a common one, and read every match before its LIMIT).
     """
-    CREATE FUNCTION messages_search_probe(p_user_id text, p_query tsquery, p_limit integer)
-    RETURNS SETOF text
+    CREATE FUNCTION messages_search_probe(
+        p_user_id text, p_words text[], p_fields text[], p_prefixes boolean[], p_limit integer
+    ) RETURNS SETOF text
     LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $fn$
+    DECLARE
+        query tsquery;
     BEGIN
+        SELECT string_agg(
+                   '''' || CASE WHEN w.field = '' THEN l.lexeme ELSE w.field || ':' || l.lexeme END || ''''
+                   || CASE WHEN w.prefix THEN ':*' ELSE '' END, ' & ')::tsquery
+          INTO query
+          FROM unnest(p_words, p_fields, p_prefixes) AS w(word, field, prefix),
+               unnest(to_tsvector('simple'::regconfig, public.messages_search_text(w.word))) AS l;
+        IF query IS NULL THEN
+            RETURN;
+        END IF;
         RETURN QUERY EXECUTE
             'SELECT m.id::text FROM public.messages AS m'
             ' WHERE m.tenant_id = current_setting(''app.tenant_id'', true) AND m.user_id = $1'
             ' AND m.deleted_at IS NULL AND m.search_vector @@ $2 LIMIT $3'
-            USING p_user_id, p_query, p_limit;
+            USING p_user_id, query, p_limit;
     END
     $fn$
     """,
-    "REVOKE ALL ON FUNCTION messages_search_probe(text, tsquery, integer) FROM PUBLIC",
+    "REVOKE ALL ON FUNCTION messages_search_probe(text, text[], text[], boolean[], integer) FROM PUBLIC",
 ]
 PG_NAMES = """
     UPDATE messages AS m SET attachment_names = a.names
@@ -125,9 +152,10 @@ PG_DOWN = [
     "DROP INDEX IF EXISTS ix_messages_search",
     "DROP TRIGGER IF EXISTS messages_search_vector ON messages",
     "ALTER TABLE messages DROP COLUMN IF EXISTS search_vector",
-    "DROP FUNCTION IF EXISTS messages_search_probe(text, tsquery, integer)",
+    "DROP FUNCTION IF EXISTS messages_search_probe(text, text[], text[], boolean[], integer)",
     "DROP FUNCTION IF EXISTS messages_search_vector_update()",
     "DROP FUNCTION IF EXISTS messages_search_vector(text, text, text, json, json, text, text)",
+    "DROP FUNCTION IF EXISTS messages_search_fields(text, text)",
     "DROP FUNCTION IF EXISTS messages_search_addresses(json)",
     "DROP FUNCTION IF EXISTS messages_search_text(text)",
 ]
