@@ -12,6 +12,10 @@ closest request the old API can express (`from=`, `unread=`, `flagged=`, q= as a
 Each query runs `--repeat` times after two warm-ups, sequentially on one keep-alive connection (this
 measures latency, not throughput); `healthz_p50_ms` is the same client and HTTP path with no work
 behind it, so what remains is the server's. Target (issue 17): full-text p99 <= 50 ms on PostgreSQL.
+
+Measured here (2 shared cores, default PostgreSQL 15 settings, 100,000 messages, 20 repeats):
+PostgreSQL full text p50 17.3 / p99 49.7 ms vs ILIKE p50 20.4 / p99 407 ms; SQLite (FTS5, measured
+before the PostgreSQL probe changes, which do not touch it) p50 9.8 / p99 40.8 ms vs ILIKE 11.8 / 182 ms.
 """
 
 from __future__ import annotations
