@@ -46,6 +46,8 @@ def grant_app_role(migration_url: str, *role_urls: str) -> None:
         "GRANT USAGE ON SCHEMA public TO {}",
         "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
         "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}",
+        # messages_search_probe (0008_fulltext_search) is not executable by PUBLIC.
+        "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {}",
     )
     with engine.begin() as conn:
         for name in sorted(names):

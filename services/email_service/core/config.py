@@ -78,6 +78,16 @@ def _parse_log_level(raw: str) -> str:
     return value
 
 
+_SEARCH_MODES = ("fulltext", "substring")
+
+
+def _parse_search_mode(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in _SEARCH_MODES:
+        raise ValueError(f"expected one of {', '.join(_SEARCH_MODES)}")
+    return value
+
+
 def _parse_list(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
@@ -204,6 +214,9 @@ class Settings:
     notification_rate_limit: str = "60/m"
     # The workers' log level (default: LOG_LEVEL); Celery's own --loglevel is not consulted.
     worker_loglevel: str = "INFO"
+    # q= on the message listing: "fulltext" (the search index, operators; issue 17) or "substring" (the
+    # earlier ILIKE over subject, sender and snippet, no operators: kept as the benchmark's baseline).
+    search_mode: str = "fulltext"
     # Set by gunicorn_conf.on_starting in the master before the workers fork (prometheus_client reads it too).
     prometheus_multiproc_dir: str = ""
 
@@ -333,6 +346,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         worker_max_tasks_per_child=r.get("CELERY_WORKER_MAX_TASKS_PER_CHILD", 1000, _parse_positive_int),
         notification_rate_limit=r.get("NOTIFICATION_RATE_LIMIT", "60/m", _parse_rate_limit),
         worker_loglevel=r.get("CELERY_WORKER_LOGLEVEL", log_level, _parse_log_level),
+        search_mode=r.get("SEARCH_MODE", "fulltext", _parse_search_mode),
     )
 
 

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from email_service.core.config import get_settings
 from email_service.core.errors import BadRequest
 from email_service.core.http.apidoc import documented
 from email_service.core.http.auth import current_caller
@@ -22,6 +23,7 @@ from email_service.messages.schemas import (
     MessagePageView,
     MessageQuery,
 )
+from email_service.messages.search.query import MAX_QUERY_CHARS, NO_SEARCH, parse_query
 
 bp = Blueprint("messages", __name__, url_prefix="/api/email/messages")
 
@@ -48,18 +50,21 @@ def _text_arg(name: str, max_chars: int = MAX_TERM_CHARS) -> str | None:
 
 
 def _filters() -> service.MessageFilter:
+    substring = get_settings().search_mode == "substring"
     return service.MessageFilter(
         account_id=_text_arg("account_id", MAX_ID_CHARS),
         folder_id=_text_arg("folder_id", MAX_ID_CHARS),
         unread=_flag_arg("unread"),
         flagged=_flag_arg("flagged"),
         sender=_text_arg("from"),
-        text=_text_arg("q"),
+        text=_text_arg("q", MAX_QUERY_CHARS) if substring else None,
+        # Unknown operators, malformed dates, over-long queries: 422 with the error JSON.
+        search=NO_SEARCH if substring else parse_query(request.args.get("q")),
     )
 
 
 @bp.get("")
-@documented(200, MessagePageView, 404, tag="messages", query=MessageQuery)
+@documented(200, MessagePageView, 400, 404, 422, tag="messages", query=MessageQuery)
 def index() -> ResponseReturnValue:
     """The caller's messages, newest first, cursor-paginated."""
     filters, cursor = _filters(), request.args.get("cursor") or None

@@ -75,6 +75,10 @@ class Message(Base, TenantOwned):
     is_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     is_answered: Mapped[bool] = mapped_column(Boolean, default=False)
     has_attachments: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Every attachment's file name, space-separated, for full-text search (set by the sync's row
+    # builder, bounded there). The search index itself is outside the model: PostgreSQL's
+    # search_vector column and SQLite's messages_fts table (migration 0008_fulltext_search).
+    attachment_names: Mapped[str] = mapped_column(Text, default="")
     # Soft delete: hidden from listings; original_folder_id lets restore move it back.
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     original_folder_id: Mapped[str | None] = mapped_column(String(36), nullable=True)

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import AwareDatetime, Field
 
 from email_service.core.http.schemas import Absent, ParamsModel, ResponseModel
+from email_service.messages.search.query import MAX_QUERY_CHARS
 from email_service.messages.service import DEFAULT_LIMIT, MAX_LIMIT
 
 MAX_TERM_CHARS = 200
@@ -30,7 +31,15 @@ class MessageQuery(ParamsModel):
         description="substring of sender name or address",
     )
     q: str | Absent = Field(
-        default=None, max_length=MAX_TERM_CHARS, description="substring of subject, sender or snippet"
+        default=None,
+        max_length=MAX_QUERY_CHARS,
+        description=(
+            "full-text search over subject, addresses, body text and attachment names; terms are ANDed;"
+            ' quoted phrases ("quarterly report"); operators from: to: subject: has:attachment is:unread'
+            " is:flagged before:YYYY-MM-DD after:YYYY-MM-DD (UTC days: after from the start of the day,"
+            " before up to it); bare words of 3+ characters also match longer words they begin;"
+            " an unknown operator or a malformed date: 422"
+        ),
     )
     cursor: str | Absent = Field(default=None, description="next_cursor of the previous page")
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="page size")

@@ -19,6 +19,8 @@ from email_service.core.tenancy.scoping import get_owned, scoped
 from email_service.messages.attachment_model import Attachment
 from email_service.messages.folders import get_folder
 from email_service.messages.model import Message
+from email_service.messages.search.filters import apply_search
+from email_service.messages.search.query import NO_SEARCH, SearchQuery
 from email_service.spam.verdicts import stored_verdict
 
 MAX_LIMIT = 200
@@ -57,7 +59,8 @@ class MessageFilter:
     unread: bool | None = None
     flagged: bool | None = None
     sender: str | None = None
-    text: str | None = None
+    text: str | None = None  # SEARCH_MODE=substring: q= as a substring of subject, sender or snippet
+    search: SearchQuery = NO_SEARCH  # q= parsed (full text and operators)
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,7 @@ def _owned_scope(
     return query
 
 
-def _apply_filters(query: Select[Any], filters: MessageFilter) -> Select[Any]:
+def _apply_filters(session: Session, query: Select[Any], filters: MessageFilter, user_id: str) -> Select[Any]:
     if filters.unread is not None:
         query = query.where(Message.is_read.is_(not filters.unread))
     if filters.flagged is not None:
@@ -144,6 +147,8 @@ def _apply_filters(query: Select[Any], filters: MessageFilter) -> Select[Any]:
         pattern = _contains(filters.text)
         columns = (Message.subject, Message.from_name, Message.from_address, Message.snippet)
         query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in columns)))
+    if not filters.search.is_empty:
+        query = apply_search(session, query, filters.search, user_id)
     return query
 
 
@@ -160,7 +165,9 @@ def listing_query(
     query: Any = select(*SUMMARY_COLUMNS).where(
         Message.tenant_id == tenant_id, Message.user_id == user_id, Message.deleted_at.is_(None)
     )
-    query = _apply_filters(_owned_scope(session, query, filters, tenant_id, user_id), filters)
+    query = _apply_filters(
+        session, _owned_scope(session, query, filters, tenant_id, user_id), filters, user_id
+    )
     if cursor is not None:
         query = query.where(tuple_(Message.date_sort, Message.id) < tuple_(cursor.date_sort, cursor.id))
     order = (Message.date_sort.desc(), Message.id.desc())

@@ -6,6 +6,7 @@ from alembic import context
 
 from email_service.core.config import get_settings
 from email_service.core.db import make_engine
+from email_service.messages.search.index_objects import include_name, include_object
 from email_service.schema import Base
 
 config = context.config
@@ -20,6 +21,8 @@ def run_migrations() -> None:
             target_metadata=Base.metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_name=include_name,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

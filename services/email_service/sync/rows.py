@@ -24,6 +24,7 @@ SUBJECT_MAX_CHARS = 2000  # the limit a send's subject has too
 ADDRESSES_MAX_STORED = 100  # per To / Cc / Reply-To; MAX_RECIPIENTS defaults to 100 as well
 HEADER_VALUE_MAX_CHARS = 4000  # each entry of the headers column (detail view only)
 HEADERS_MAX_STORED = 200  # header names kept in the headers column
+ATTACHMENT_NAMES_MAX_CHARS = 10_000  # the attachment names full-text search indexes (space-separated)
 JSON_FIELDS = frozenset({"to_addresses", "cc_addresses", "reply_to", "headers", "flags", "spam_indicators"})
 
 
@@ -148,7 +149,14 @@ def parsed_row(
         "raw": None,
         "parse_error": None,
         "has_attachments": any(not a.is_inline for a in parsed.attachments),
+        "attachment_names": attachment_names(parsed),
     }
+
+
+def attachment_names(parsed: ParsedMessage) -> str:
+    """Every attachment's file name, for full-text search (the attachments are another table)."""
+    names = " ".join(clean(a.filename, 500) for a in parsed.attachments if a.filename)
+    return names[:ATTACHMENT_NAMES_MAX_CHARS]
 
 
 def quarantine_row(ctx: RowContext, fetched: FetchedMessage, error: str, now: datetime) -> dict[str, Any]:
@@ -174,6 +182,7 @@ def quarantine_row(ctx: RowContext, fetched: FetchedMessage, error: str, now: da
         "raw": fetched.raw,
         "parse_error": clean(error, 2000) or "unparseable message",
         "has_attachments": False,
+        "attachment_names": "",
     }
 
 
