@@ -85,7 +85,7 @@ def test_mail_stored_before_the_migration_is_searchable_after_it(fresh_database:
     url, backend = fresh_database
     command.upgrade(alembic_config(url), "head")
     with_file, without = _store_mail(url)
-    command.downgrade(alembic_config(url), "0006_task_group")  # as if stored before search existed
+    command.downgrade(alembic_config(url), "0007_message_actions")  # as if stored before search existed
     command.upgrade(alembic_config(url), "head")
     assert _found(url, backend, "forecast") == [with_file]  # attachment names backfilled too
     assert _found(url, backend, "figures") == [with_file]

@@ -19,7 +19,7 @@ with foreign keys on, dropping the old table cascades to attachments: prefer nat
 Backfills existing rows. Run as a role that bypasses row-level security (as migrations are run).
 
 Revision ID: 0008_fulltext_search
-Revises: 0006_task_group
+Revises: 0007_message_actions
 """
 
 # The SQL below is assembled from this file's own constants only (no outside input reaches it).
@@ -32,7 +32,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0008_fulltext_search"
-down_revision = "0006_task_group"
+down_revision = "0007_message_actions"
 branch_labels = None
 depends_on = None
 
