@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from email_service.accounts.model import EmailAccount
@@ -45,9 +45,9 @@ from email_service.sending.service import (
     answer,
     attempt,
     claim_in,
-    claim_row,
     finish_row,
     finished_result,
+    prepare_claimed,
     recover,
     stored_result,
 )
@@ -138,11 +138,16 @@ def _claim_more(run: _Run) -> Claimed:
 def _claim_others(
     session: Session, job: SendJob, account: EmailAccount, ctx: AccountContext, limit: int
 ) -> Claimed:
-    """Queued, due, pre-built rows of the account other than the job's own. Under the account's lock
-    no other drainer takes them; the row locks keep a cancel from racing the claim."""
+    """Queued, due, pre-built rows of the account other than the job's own, 'sending' by ONE UPDATE.
+
+    Under the account's lock no other drainer takes them; the row locks keep a cancel from racing
+    the claim. The ids are SELECTed FOR UPDATE first (an IN (subquery with LIMIT) may be re-run by
+    PostgreSQL's planner and claim more than the limit), then one UPDATE ... RETURNING moves them
+    all: an UPDATE per row cost a third of the claim, which sits between every two batches.
+    """
     if limit <= 0:
         return []
-    query = scoped(OutboxMessage, job.tenant_id, job.user_id).where(
+    due = scoped(OutboxMessage, job.tenant_id, job.user_id).where(
         OutboxMessage.account_id == job.account_id,
         OutboxMessage.status == "queued",
         OutboxMessage.id != job.outbox_id,
@@ -150,11 +155,22 @@ def _claim_others(
         OutboxMessage.message_id_header.is_not(None),
         or_(OutboxMessage.send_at.is_(None), OutboxMessage.send_at <= datetime.now(UTC)),
     )
-    query = query.order_by(OutboxMessage.created_at, OutboxMessage.id).limit(limit)
-    rows = list(session.scalars(query.with_for_update()))
+    due = due.with_only_columns(OutboxMessage.id).order_by(OutboxMessage.created_at, OutboxMessage.id)
+    ids = list(session.scalars(due.limit(limit).with_for_update()))
+    if not ids:
+        return []
+    claim = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(status="sending", attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False)
+    )
+    order = {row_id: index for index, row_id in enumerate(ids)}
+    rows = sorted(session.scalars(claim), key=lambda row: order[row.id])  # RETURNING has no order
     claimed: Claimed = []
     for row in rows:
-        step = claim_row(session, row, account, ctx)
+        step = prepare_claimed(session, row, account, ctx)
         if isinstance(step, Prepared):  # a dict: stored as failed (MIME unusable); its task reports it
             claimed.append((SendJob(row.id, job.account_id, job.tenant_id, job.user_id), step))
     return claimed

@@ -111,14 +111,32 @@ def claim_row(
     """One locked, unfinished row → 'sending' (or 'recovering' when an earlier sender died)."""
     if row.status == "sending":
         return prepare(session, row, account, ctx, recovering=True)
+    step = _prepared_or_failed(session, row, account, ctx)
+    if isinstance(step, Prepared):
+        row.status = "sending"
+        row.attempts = (row.attempts or 0) + 1
+    return step
+
+
+def prepare_claimed(
+    session: Session, row: OutboxMessage, account: EmailAccount, ctx: AccountContext
+) -> Prepared | dict[str, Any]:
+    """claim_row for a row the caller's UPDATE already moved from 'queued' to 'sending' (attempts + 1)."""
+    step = _prepared_or_failed(session, row, account, ctx)
+    if not isinstance(step, Prepared):
+        row.attempts = max((row.attempts or 1) - 1, 0)  # a message that cannot be built was not attempted
+    return step
+
+
+def _prepared_or_failed(
+    session: Session, row: OutboxMessage, account: EmailAccount, ctx: AccountContext
+) -> Prepared | dict[str, Any]:
+    """prepare(), or the row finished as 'failed' (and its stored answer) when it cannot be built."""
     try:
-        step = prepare(session, row, account, ctx, recovering=False)
+        return prepare(session, row, account, ctx, recovering=False)
     except PermanentError as exc:
         finish_row(row, "failed", {"status": "failed", "error": str(exc)}, str(exc))
         return stored_result(row)
-    row.status = "sending"
-    row.attempts = (row.attempts or 0) + 1
-    return step
 
 
 def _locked_row(session: Session, job: SendJob) -> OutboxMessage:
