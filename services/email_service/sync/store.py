@@ -98,7 +98,7 @@ def insert_batch_ids(session: Session, folder_id: str, built: BuiltBatch) -> set
     """insert_batch returning the ids of the rows actually inserted (conflicts left out)."""
     inserted = _insert_messages(session, built.messages) if built.messages else set()
     if inserted:
-        assign_threads(session, [m for m in built.messages if m["id"] in inserted])
+        assign_threads(session, [m for m in built.messages if m["id"] in inserted], built.server_threads)
     attachments = [a for a in built.attachments if a["message_id"] in inserted]
     if attachments:
         session.execute(ATTACHMENTS.insert(), attachments)

@@ -22,6 +22,8 @@ from email_service.messages.threads.model import MAX_KEY_CHARS, MessageReference
 
 MESSAGES: Table = Message.__table__  # type: ignore[assignment]
 REFERENCES: Table = MessageReference.__table__  # type: ignore[assignment]
+# Keys of one account come from one server: Gmail accounts record only these, others never do.
+GMAIL_PREFIX = "x-gm-thrid:"
 MAX_KEYS = 52  # own id + References (capped at 50 by the parser) + In-Reply-To
 
 
@@ -39,14 +41,21 @@ def message_keys(row: dict[str, Any]) -> list[str]:
     return keys[:MAX_KEYS]
 
 
-def assign_threads(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Set thread_id on freshly inserted rows (in UID order), recording and merging their keys."""
+def assign_threads(
+    session: Session, rows: list[dict[str, Any]], server_threads: dict[str, str] | None = None
+) -> None:
+    """Set thread_id on freshly inserted rows (in UID order), recording and merging their keys.
+
+    A server's own conversation id (Gmail's X-GM-THRID) is then the only key: Gmail already threads
+    by headers and more, and its threads are what the user sees in every other Gmail client.
+    """
     for row in rows:
-        _assign(session, row)
+        server_thread = (server_threads or {}).get(row["id"])
+        _assign(session, row, [GMAIL_PREFIX + server_thread] if server_thread else message_keys(row))
 
 
-def _assign(session: Session, row: dict[str, Any]) -> None:
-    account_id, keys = row["account_id"], message_keys(row)
+def _assign(session: Session, row: dict[str, Any], keys: list[str]) -> None:
+    account_id = row["account_id"]
     known: dict[str, str] = {}
     if keys:
         query = select(REFERENCES.c.message_key, REFERENCES.c.thread_id).where(
