@@ -11,9 +11,13 @@ from typing import Any
 
 import pytest
 
+from email_service.core.db import session_scope
+from email_service.mail.imap.types import FetchedMessage
+from email_service.sync import store
+from email_service.sync.rows import RowContext, build_rows
 from tests.conftest import Caller
 from tests.integration.deletion.delete_support import sync
-from tests.integration.sync.sync_support import SyncAccount, imap, make_account
+from tests.integration.sync.sync_support import SyncAccount, folder_row, imap, make_account
 from tests.servers.dovecot_fixtures import ImapUser
 
 
@@ -149,3 +153,28 @@ def test_strangers_get_404_for_a_thread(
             listed = client.get("/api/email/threads", query_string=scope, headers=stranger.headers)
             assert listed.status_code == 404, scope
     assert detail(client, owner, thread_id) == ["Secret"]
+
+
+def test_a_servers_thread_id_is_the_thread_key(client: Any, account: SyncAccount, owner: Caller) -> None:
+    """Rows as the sync builds them from a Gmail FETCH (X-GM-THRID set): Gmail's threads win over
+    headers, both ways (no shared headers but one Gmail thread; shared References but two)."""
+    sync(account)  # discovers the folders
+    folder = folder_row(account)
+    assert folder.uidvalidity is not None
+    ctx = RowContext(owner.tenant_id, owner.user_id, account.account_id, folder.id, folder.uidvalidity)
+    raws = [
+        mail("g1", "Trip", "alice", 1),
+        mail("g2", "Other words", "bob", 2),
+        mail("g3", "Re: Trip", "carol", 3, "References: <g1@example.test>\r\n"),
+    ]
+    threads_of = ["111", "111", "222"]
+    fetched = [
+        FetchedMessage(i + 1, (), None, None, len(raw), raw, gm_thread_id=thread)
+        for i, (raw, thread) in enumerate(zip(raws, threads_of, strict=True))
+    ]
+    with session_scope(owner.tenant_id) as session:
+        store.insert_batch(session, folder.id, build_rows(ctx, fetched))
+    items = threads(client, owner)["items"]
+    assert sorted(t["message_count"] for t in items) == [1, 2]
+    pair = next(t for t in items if t["message_count"] == 2)
+    assert detail(client, owner, pair["id"]) == ["Trip", "Other words"]
