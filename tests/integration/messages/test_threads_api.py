@@ -178,3 +178,14 @@ def test_a_servers_thread_id_is_the_thread_key(client: Any, account: SyncAccount
     assert sorted(t["message_count"] for t in items) == [1, 2]
     pair = next(t for t in items if t["message_count"] == 2)
     assert detail(client, owner, pair["id"]) == ["Trip", "Other words"]
+
+
+def test_a_nul_or_unknown_thread_id_is_a_404_and_a_bad_cursor_a_400(client: Any, owner: Caller) -> None:
+    for thread_id in ("a\u0000b", "no-such-thread"):
+        response = client.get(f"/api/email/threads/{thread_id}", headers=owner.headers)
+        assert response.status_code in (400, 404), (thread_id, response.status_code)
+    bad = client.get("/api/email/threads", query_string={"cursor": "nonsense"}, headers=owner.headers)
+    assert bad.status_code == 400
+    assert (
+        client.get("/api/email/threads", query_string={"q": "from:"}, headers=owner.headers).status_code < 500
+    )
