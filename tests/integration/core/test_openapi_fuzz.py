@@ -67,7 +67,8 @@ def real_ids(owner: Caller) -> RealIds:
         session.flush()
         message = Message(
             tenant_id=t, user_id=u, account_id=account.id, folder_id=folder.id, uidvalidity=1, uid=1,
-            subject="fuzz", thread_id="fuzz-thread", date_sort=now, date=now, body_text="hello", body_html="<p>hello</p>",
+            subject="fuzz", thread_id="fuzz-thread", date_sort=now, date=now, body_text="hello",
+            body_html="<p>hello</p>",
         )  # fmt: skip
         session.add(message)
         session.flush()
