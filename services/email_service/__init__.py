@@ -41,6 +41,7 @@ def register_blueprints(app: Flask) -> None:
     from email_service.deletion import api as delete
     from email_service.messages import api as messages
     from email_service.messages.actions import api as actions
+    from email_service.messages.threads import api as threads
     from email_service.notifications import api as notifications
     from email_service.ops import api as health
     from email_service.sending import api as send
@@ -54,6 +55,7 @@ def register_blueprints(app: Flask) -> None:
         sync,
         accounts,
         messages,
+        threads,
         actions,
         delete,
         spam,

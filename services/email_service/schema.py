@@ -9,6 +9,7 @@ from email_service.messages.actions.model import MessageAction
 from email_service.messages.attachment_model import Attachment
 from email_service.messages.folder_model import Folder
 from email_service.messages.model import Message
+from email_service.messages.threads.model import MessageReference
 from email_service.sending.model import OutboxMessage
 from email_service.spam.user_model_row import UserSpamModel
 
@@ -19,6 +20,7 @@ __all__ = [
     "Folder",
     "Message",
     "MessageAction",
+    "MessageReference",
     "OutboxMessage",
     "TaskRecord",
     "Tenant",

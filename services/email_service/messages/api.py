@@ -49,7 +49,8 @@ def _text_arg(name: str, max_chars: int = MAX_TERM_CHARS) -> str | None:
     return raw or None
 
 
-def _filters() -> service.MessageFilter:
+def filters_from_request() -> service.MessageFilter:
+    """The listing filters of the query string (shared with the threads listing)."""
     substring = get_settings().search_mode == "substring"
     return service.MessageFilter(
         account_id=_text_arg("account_id", MAX_ID_CHARS),
@@ -67,7 +68,7 @@ def _filters() -> service.MessageFilter:
 @documented(200, MessagePageView, 400, 404, 422, tag="messages", query=MessageQuery)
 def index() -> ResponseReturnValue:
     """The caller's messages, newest first, cursor-paginated."""
-    filters, cursor = _filters(), request.args.get("cursor") or None
+    filters, cursor = filters_from_request(), request.args.get("cursor") or None
     limit = limit_arg(service.DEFAULT_LIMIT, service.MAX_LIMIT)
     page = use_cases.message_page(current_caller(), filters, cursor, limit)
     return jsonify({"items": page.items, "next_cursor": page.next_cursor})

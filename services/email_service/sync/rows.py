@@ -47,10 +47,13 @@ class BuiltBatch:
     messages: list[dict[str, Any]] = field(default_factory=list)
     attachments: list[dict[str, Any]] = field(default_factory=list)
     max_uid: int = 0
+    # message row id -> the server's conversation id (Gmail's X-GM-THRID), when it offers one
+    server_threads: dict[str, str] = field(default_factory=dict)
 
     def extend(self, other: BuiltBatch) -> None:
         self.messages.extend(other.messages)
         self.attachments.extend(other.attachments)
+        self.server_threads.update(other.server_threads)
         self.max_uid = max(self.max_uid, other.max_uid)
 
 
@@ -219,9 +222,11 @@ def build_rows(ctx: RowContext, messages: list[FetchedMessage]) -> BuiltBatch:
             row = parsed_row(ctx, fetched, parsed, now)
             atts = attachment_rows(row, parsed)
         except Exception as exc:  # the parser has no exhaustive error contract; quarantine instead
-            out.messages.append(quarantine_row(ctx, fetched, f"{type(exc).__name__}: {exc}", now))
-            continue
+            row = quarantine_row(ctx, fetched, f"{type(exc).__name__}: {exc}", now)
+            atts = []
         out.messages.append(row)
+        if fetched.gm_thread_id:
+            out.server_threads[row["id"]] = fetched.gm_thread_id
         out.attachments.extend(atts)
     if ctx.json_as_text:
         for row in out.messages:

@@ -41,6 +41,7 @@ class RealIds:
     message: str
     attachment: str
     task: str
+    thread: str = "fuzz-thread"
 
 
 @pytest.fixture
@@ -66,7 +67,8 @@ def real_ids(owner: Caller) -> RealIds:
         session.flush()
         message = Message(
             tenant_id=t, user_id=u, account_id=account.id, folder_id=folder.id, uidvalidity=1, uid=1,
-            subject="fuzz", date_sort=now, date=now, body_text="hello", body_html="<p>hello</p>",
+            subject="fuzz", thread_id="fuzz-thread", date_sort=now, date=now, body_text="hello",
+            body_html="<p>hello</p>",
         )  # fmt: skip
         session.add(message)
         session.flush()
@@ -105,6 +107,7 @@ def _use_real_ids(case: Any, ids: RealIds) -> None:
         "message_id": ids.message,
         "attachment_id": ids.attachment,
         "outbox_id": ids.task,
+        "thread_id": ids.thread,
     }
     names = [name for name in params if name in real]
     if not names or len(str(params[names[0]])) % 2:

@@ -36,6 +36,7 @@ TENANT_COLUMNS = {
     "outbox_messages": "tenant_id",
     "user_spam_models": "tenant_id",
     "message_actions": "tenant_id",
+    "message_references": "tenant_id",
 }
 
 pytestmark = pytest.mark.pg_only

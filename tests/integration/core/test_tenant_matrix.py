@@ -76,6 +76,11 @@ OTHER_MATRICES = {
     ("POST", "/api/email/messages/<message_id>/spam-feedback"): (
         "spam.test_spam_api::test_others_messages_are_404_on_both_endpoints"
     ),
+    (
+        "GET",
+        "/api/email/threads/<thread_id>",
+    ): "messages.test_threads_api::test_strangers_get_404_for_a_thread",
+    ("GET", "/api/email/threads"): "messages.test_threads_api::test_strangers_get_404_for_a_thread",
     ("DELETE", "/api/email/outbox/<outbox_id>"): "sending.test_send_api::test_outbox_tenant_matrix",
     ("POST", "/api/email/delete"): "deletion.test_delete_api::test_strangers_cannot_hide_or_see_the_task",
     ("POST", "/api/email/restore"): "deletion.test_delete_api::test_strangers_cannot_hide_or_see_the_task",

@@ -105,3 +105,4 @@ class SessionBase:
     uidplus = _advertised("UIDPLUS")
     special_use = _advertised("SPECIAL-USE")
     esearch = _advertised("ESEARCH")
+    gmail_ext = _advertised("X-GM-EXT-1")

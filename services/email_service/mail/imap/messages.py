@@ -26,7 +26,7 @@ class MessageOps(SessionBase):
 
     def fetch_messages(self, uids: UidsArg) -> Generator[FetchedMessage, None, None]:
         """Stream full messages (BODY.PEEK[], never sets \\Seen) for a batch of UIDs or a UID range."""
-        items = b"(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]" + (b" MODSEQ)" if self.condstore else b")")
+        items = message_items(condstore=self.condstore, gmail=self.gmail_ext)
         for seq in _sequence_sets(uids):
             # closing(): if the caller stops early, the rest of the response is drained right away
             with (
@@ -186,3 +186,9 @@ def _sequence_sets(uids: UidsArg) -> Iterator[bytes]:
         return
     for chunk in uidset.chunks(uids):
         yield chunk.encode("ascii")
+
+
+def message_items(condstore: bool, gmail: bool) -> bytes:
+    """The FETCH items of a full message: MODSEQ with CONDSTORE, Gmail's thread id with X-GM-EXT-1."""
+    extra = (b" MODSEQ" if condstore else b"") + (b" X-GM-THRID" if gmail else b"")
+    return b"(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]" + extra + b")"

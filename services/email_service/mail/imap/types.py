@@ -96,6 +96,8 @@ class FetchedMessage:
     internaldate: datetime | None
     size: int
     raw: bytes
+    # Gmail's conversation id (X-GM-THRID), fetched only when the server advertises X-GM-EXT-1.
+    gm_thread_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -222,7 +222,16 @@ def to_message(items: dict[bytes, Token]) -> FetchedMessage | None:
         internaldate=parse_internaldate(date) if isinstance(date, bytes) else None,
         size=len(raw) if size is None else size,
         raw=raw,
+        gm_thread_id=_gm_thread(items.get(b"X-GM-THRID")),
     )
+
+
+def _gm_thread(value: Token) -> str | None:
+    """X-GM-THRID is a 64-bit unsigned number; anything else is ignored (threads fall back to headers)."""
+    if not isinstance(value, bytes) or not value.isdigit() or len(value) > 20:
+        return None
+    number = int(value)
+    return str(number) if 0 < number < 2**64 else None
 
 
 def to_uid(items: dict[bytes, Token]) -> int | None:

@@ -10,6 +10,10 @@ from email_service.mail.mime.addresses import decode_header_value
 
 MAX_HEADER_CHARS = 2000
 MAX_RECEIVED = 5
+# References kept per message: the root and the nearest ancestors are what threading needs, and a
+# hostile header of 10,000 ids must not become 10,000 rows of the references table.
+MAX_REFERENCES = 50
+MAX_MSGID_CHARS = 250
 
 _KEPT_HEADERS = (
     "Return-Path",
@@ -71,3 +75,11 @@ def thread_id(
         return str(in_reply_to or message_id)
     key = f"{_SUBJECT_PREFIX.sub('', subject).strip().lower()}\x00{sender.lower()}"
     return "h:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+def bounded_references(references: tuple[str, ...]) -> tuple[str, ...]:
+    """The root plus the nearest ancestors, at most MAX_REFERENCES ids of at most MAX_MSGID_CHARS."""
+    kept = tuple(ref for ref in references if len(ref) <= MAX_MSGID_CHARS)
+    if len(kept) <= MAX_REFERENCES:
+        return kept
+    return kept[:1] + kept[-(MAX_REFERENCES - 1) :]

@@ -25,7 +25,7 @@ from email_service.mail.mime.addresses import (
     parse_date,
     parse_msgid_list,
 )
-from email_service.mail.mime.headers import kept_headers, raw_headers, thread_id
+from email_service.mail.mime.headers import bounded_references, kept_headers, raw_headers, thread_id
 from email_service.mail.mime.large_parts import cut_large_bodies
 from email_service.mail.sanitize.html import Link, extract_html, sanitize_html
 
@@ -276,7 +276,7 @@ def parse_message(raw: bytes, *, sanitize: bool = True) -> ParsedMessage:
         text = extract.text
     subject = decode_header_value(first.get("subject", ""))
     senders = parse_addresses(first.get("from")) or parse_addresses(first.get("sender"))
-    references = parse_msgid_list(first.get("references"))
+    references = bounded_references(parse_msgid_list(first.get("references")))
     in_reply_to = normalize_msgid(first.get("in-reply-to"))
     message_id = normalize_msgid(first.get("message-id"))
     sender_email = senders[0].email if senders else ""
