@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from email_service.core.model_base import new_id
@@ -25,6 +25,7 @@ REFERENCES: Table = MessageReference.__table__  # type: ignore[assignment]
 # Keys of one account come from one server: Gmail accounts record only these, others never do.
 GMAIL_PREFIX = "x-gm-thrid:"
 MAX_KEYS = 52  # own id + References (capped at 50 by the parser) + In-Reply-To
+LOOKUP_CHUNK = 500  # keys per IN (...): SQLite's bound-parameter limit is far above
 
 
 def message_keys(row: dict[str, Any]) -> list[str]:
@@ -48,49 +49,89 @@ def assign_threads(
 
     A server's own conversation id (Gmail's X-GM-THRID) is then the only key: Gmail already threads
     by headers and more, and its threads are what the user sees in every other Gmail client.
+    A batch costs a fixed number of statements, not three per message: the known keys are read at
+    once, the batch is threaded in memory, then merges, new keys and the rows' threads are written.
     """
+    by_account: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        server_thread = (server_threads or {}).get(row["id"])
-        _assign(session, row, [GMAIL_PREFIX + server_thread] if server_thread else message_keys(row))
+        by_account.setdefault(row["account_id"], []).append(row)
+    for account_id, account_rows in by_account.items():
+        _assign_batch(session, account_id, account_rows, server_threads or {})
 
 
-def _assign(session: Session, row: dict[str, Any], keys: list[str]) -> None:
-    account_id = row["account_id"]
-    known: dict[str, str] = {}
-    if keys:
-        query = select(REFERENCES.c.message_key, REFERENCES.c.thread_id).where(
-            REFERENCES.c.account_id == account_id, REFERENCES.c.message_key.in_(keys)
-        )
-        known = {key: thread for key, thread in session.execute(query)}
-    threads = sorted(set(known.values()))
-    thread = threads[0] if threads else new_id()
-    losers = threads[1:]
-    if losers:
-        session.execute(
-            update(MESSAGES)
-            .where(MESSAGES.c.account_id == account_id, MESSAGES.c.thread_id.in_(losers))
-            .values(thread_id=thread)
-        )
-        session.execute(
-            update(REFERENCES)
-            .where(REFERENCES.c.account_id == account_id, REFERENCES.c.thread_id.in_(losers))
-            .values(thread_id=thread)
-        )
-    now = datetime.now(UTC)
-    fresh = [
-        {
-            "id": new_id(),
-            "tenant_id": row["tenant_id"],
-            "user_id": row["user_id"],
-            "account_id": account_id,
-            "message_key": key,
-            "thread_id": thread,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for key in keys
-        if key not in known
+def _assign_batch(
+    session: Session, account_id: str, rows: list[dict[str, Any]], server_threads: dict[str, str]
+) -> None:
+    row_keys = [
+        [GMAIL_PREFIX + server_threads[row["id"]]] if row["id"] in server_threads else message_keys(row)
+        for row in rows
     ]
-    if fresh:
-        session.execute(REFERENCES.insert(), fresh)
-    session.execute(update(MESSAGES).where(MESSAGES.c.id == row["id"]).values(thread_id=thread))
+    known = _known_threads(session, account_id, {key for keys in row_keys for key in keys})
+    merged_into: dict[str, str] = {}  # a thread that met another -> the one it joined
+
+    def final(thread: str) -> str:
+        while thread in merged_into:
+            thread = merged_into[thread]
+        return thread
+
+    fresh_keys: dict[str, dict[str, Any]] = {}
+    row_threads: list[str] = []
+    for row, keys in zip(rows, row_keys, strict=True):
+        threads = sorted({final(known[key]) for key in keys if key in known})
+        thread = threads[0] if threads else new_id()
+        for loser in threads[1:]:
+            merged_into[loser] = thread
+        for key in keys:
+            if key not in known:
+                known[key] = thread
+                fresh_keys[key] = row
+        row_threads.append(thread)
+    _merge(session, account_id, {loser: final(loser) for loser in merged_into})
+    now = datetime.now(UTC)
+    if fresh_keys:
+        session.execute(
+            REFERENCES.insert(),
+            [
+                {
+                    "id": new_id(),
+                    "tenant_id": row["tenant_id"],
+                    "user_id": row["user_id"],
+                    "account_id": account_id,
+                    "message_key": key,
+                    "thread_id": final(known[key]),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for key, row in fresh_keys.items()
+            ],
+        )
+    session.connection().execute(
+        update(MESSAGES).where(MESSAGES.c.id == bindparam("row_id")).values(thread_id=bindparam("thread")),
+        [{"row_id": row["id"], "thread": final(t)} for row, t in zip(rows, row_threads, strict=True)],
+    )
+
+
+def _known_threads(session: Session, account_id: str, keys: set[str]) -> dict[str, str]:
+    known: dict[str, str] = {}
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), LOOKUP_CHUNK):
+        query = select(REFERENCES.c.message_key, REFERENCES.c.thread_id).where(
+            REFERENCES.c.account_id == account_id,
+            REFERENCES.c.message_key.in_(ordered[start : start + LOOKUP_CHUNK]),
+        )
+        known.update({key: thread for key, thread in session.execute(query)})
+    return known
+
+
+def _merge(session: Session, account_id: str, winners: dict[str, str]) -> None:
+    """Stored messages and keys of merged-away threads move to the thread they joined."""
+    losers_by_winner: dict[str, list[str]] = {}
+    for loser, winner in winners.items():
+        losers_by_winner.setdefault(winner, []).append(loser)
+    for winner, losers in losers_by_winner.items():
+        for table in (MESSAGES, REFERENCES):
+            session.execute(
+                update(table)
+                .where(table.c.account_id == account_id, table.c.thread_id.in_(losers))
+                .values(thread_id=winner)
+            )

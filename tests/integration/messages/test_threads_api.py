@@ -124,6 +124,31 @@ def test_a_reply_in_sent_joins_and_a_child_before_its_parent_merges(
     assert detail(client, owner, items[0]["id"]) == ["Plan", "Re: Plan", "Re: Plan"]
 
 
+def test_a_message_linking_two_threads_of_its_own_batch_merges_them(
+    client: Any, account: SyncAccount, owner: Caller
+) -> None:
+    """One batch: two unrelated starts, then a reply naming both, then a reply to the merged thread."""
+    append(
+        account.user,
+        "INBOX",
+        mail("a", "Budget", "alice", 1),
+        mail("b", "Budget numbers", "bob", 2),
+        mail("c", "Re: Budget", "carol", 3, "References: <a@example.test> <b@example.test>\r\n"),
+        mail("d", "Re: Budget numbers", "dave", 4, "In-Reply-To: <b@example.test>\r\n"),
+        mail("e", "Budget", "erin", 5),
+    )
+    sync(account)
+    page = threads(client, owner)["items"]
+    assert sorted(t["message_count"] for t in page) == [1, 4]
+    merged = next(t for t in page if t["message_count"] == 4)
+    assert detail(client, owner, merged["id"]) == [
+        "Budget",
+        "Budget numbers",
+        "Re: Budget",
+        "Re: Budget numbers",
+    ]
+
+
 def test_listing_is_newest_first_and_keyset_paginated(
     client: Any, account: SyncAccount, owner: Caller
 ) -> None:
