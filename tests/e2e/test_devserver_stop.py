@@ -54,10 +54,12 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _wait_healthy(port: int, proc: subprocess.Popen[bytes]) -> None:
+def _wait_healthy(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
-        assert proc.poll() is None, "make run exited while starting"
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:]
+            raise AssertionError(f"make run exited ({proc.returncode}) while starting:\n{tail}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
                 if response.status == 200:
@@ -80,17 +82,19 @@ def test_ctrl_c_stops_every_process_make_run_started(tmp_path: Path) -> None:
         "SANDBOX_IMAP_PORT": str(free_port()),
         "SANDBOX_SMTP_PORT": str(free_port()),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "email_service.devserver"],
-        env=env,
-        cwd=tmp_path,
-        start_new_session=True,  # its own group, as a terminal gives `make run`
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = tmp_path / "devserver.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "email_service.devserver"],
+            env=env,
+            cwd=tmp_path,
+            start_new_session=True,  # its own group, as a terminal gives `make run`
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     started: set[int] = set()
     try:
-        _wait_healthy(api_port, proc)
+        _wait_healthy(api_port, proc, log)
         time.sleep(2)  # Celery's pool children and gunicorn's workers are forked by now
         started = _children(proc.pid)
         assert len(started) >= 6, started  # redis, sandbox, gunicorn + workers, worker, beat, flower

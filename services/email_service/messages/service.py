@@ -117,7 +117,7 @@ def _contains(term: str) -> str:
     return f"%{escape_like(term)}%"
 
 
-def _owned_scope(
+def owned_scope(
     session: Session, query: Select[Any], filters: MessageFilter, tenant_id: str, user_id: str
 ) -> Select[Any]:
     """Narrow to an account/folder after proving the caller owns it (someone else's → 404)."""
@@ -130,7 +130,7 @@ def _owned_scope(
     return query
 
 
-def _apply_filters(session: Session, query: Select[Any], filters: MessageFilter, user_id: str) -> Select[Any]:
+def apply_filters(session: Session, query: Select[Any], filters: MessageFilter, user_id: str) -> Select[Any]:
     if filters.unread is not None:
         query = query.where(Message.is_read.is_(not filters.unread))
     if filters.flagged is not None:
@@ -165,9 +165,7 @@ def listing_query(
     query: Any = select(*SUMMARY_COLUMNS).where(
         Message.tenant_id == tenant_id, Message.user_id == user_id, Message.deleted_at.is_(None)
     )
-    query = _apply_filters(
-        session, _owned_scope(session, query, filters, tenant_id, user_id), filters, user_id
-    )
+    query = apply_filters(session, owned_scope(session, query, filters, tenant_id, user_id), filters, user_id)
     if cursor is not None:
         query = query.where(tuple_(Message.date_sort, Message.id) < tuple_(cursor.date_sort, cursor.id))
     order = (Message.date_sort.desc(), Message.id.desc())

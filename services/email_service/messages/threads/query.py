@@ -35,9 +35,9 @@ def _live(tenant_id: str, user_id: str) -> Any:
 def _matching_threads(session: Session, tenant_id: str, user_id: str, filters: MessageFilter) -> Any:
     """Thread ids with at least one live message passing the filters (unread is per thread)."""
     query: Any = select(Message.thread_id).where(_live(tenant_id, user_id), Message.thread_id.is_not(None))
-    query = service._owned_scope(session, query, filters, tenant_id, user_id)
+    query = service.owned_scope(session, query, filters, tenant_id, user_id)
     narrowed = MessageFilter(sender=filters.sender, text=filters.text, search=filters.search)
-    return service._apply_filters(session, query, narrowed, user_id)
+    return service.apply_filters(session, query, narrowed, user_id)
 
 
 def list_threads(
