@@ -45,6 +45,7 @@ def register_blueprints(app: Flask) -> None:
     from email_service.notifications import api as notifications
     from email_service.ops import api as health
     from email_service.sending import api as send
+    from email_service.sending.drafts import api as drafts
     from email_service.spam import api as spam
     from email_service.sync import api as sync
 
@@ -60,6 +61,7 @@ def register_blueprints(app: Flask) -> None:
         delete,
         spam,
         send,
+        drafts,
         notifications,
     ):
         app.register_blueprint(module.bp)

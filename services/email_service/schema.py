@@ -10,12 +10,14 @@ from email_service.messages.attachment_model import Attachment
 from email_service.messages.folder_model import Folder
 from email_service.messages.model import Message
 from email_service.messages.threads.model import MessageReference
+from email_service.sending.drafts.model import Draft
 from email_service.sending.model import OutboxMessage
 from email_service.spam.user_model_row import UserSpamModel
 
 __all__ = [
     "Attachment",
     "Base",
+    "Draft",
     "EmailAccount",
     "Folder",
     "Message",

@@ -15,7 +15,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -29,9 +29,9 @@ _UNSIGNED = 1 << 64
 LOCK_NOT_AVAILABLE = "55P03"
 
 
-def lock_key(account_id: str) -> int:
-    """A stable signed 64-bit key per account, in a key space of its own."""
-    digest = hashlib.blake2b(f"send-account:{account_id}".encode(), digest_size=8).digest()
+def lock_key(account_id: str, space: str = "send-account") -> int:
+    """A stable signed 64-bit key per account (or other id), in a key space of its own."""
+    digest = hashlib.blake2b(f"{space}:{account_id}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
@@ -106,11 +106,20 @@ def file_lock_directory(database_url: str) -> Path:
     return Path(os.path.abspath(database) + ".send-locks")
 
 
-@contextmanager
-def account_send_lock(account_id: str) -> Iterator[AccountLock]:
+def account_send_lock(account_id: str) -> AbstractContextManager[AccountLock]:
     """The account's lock for one run; released on exit (or with its connection) if it was taken."""
+    return held_lock(lock_key(account_id))
+
+
+def draft_lock(draft_id: str) -> AbstractContextManager[AccountLock]:
+    """One write-back of a draft at a time: an APPEND and a removal of the same draft never interleave."""
+    return held_lock(lock_key(draft_id, "draft"))
+
+
+@contextmanager
+def held_lock(key: int) -> Iterator[AccountLock]:
+    """A process-bound lock on `key` (advisory on PostgreSQL, flock on SQLite), released on exit."""
     engine = get_engine()
-    key = lock_key(account_id)
     if engine.dialect.name != "postgresql":
         lock = FileAccountLock(file_lock_directory(str(engine.url)) / f"{key % _UNSIGNED:016x}.lock")
         try:

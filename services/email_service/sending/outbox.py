@@ -51,8 +51,11 @@ def invalid(field: str, message: str, kind: str = "value_error") -> ValidationFa
     return ValidationFailed(message, {"fields": [{"field": field, "message": message, "type": kind}]})
 
 
-def count_recipients(request: dict[str, Any]) -> int:
-    """Validate every address field (422 names the field) and return the distinct recipient count."""
+def count_recipients(request: dict[str, Any], required: bool = True) -> int:
+    """Validate every address field (422 names the field) and return the distinct recipient count.
+
+    A draft may have none yet (required=False); a send needs one.
+    """
     seen: set[str] = set()
     for name in ADDRESS_FIELDS:
         try:
@@ -60,7 +63,7 @@ def count_recipients(request: dict[str, Any]) -> int:
         except InvalidAddressError as exc:
             raise invalid(exc.field, str(exc), "invalid_address") from None
         seen.update(addr.lower() for _name, addr in pairs)
-    if not seen:
+    if not seen and required:
         raise invalid("to", "at least one recipient (to, cc or bcc) is required", "no_recipients")
     limit = get_settings().max_recipients
     if len(seen) > limit:

@@ -19,7 +19,9 @@ AddressList = list[Annotated[str, Field(max_length=MAX_ADDRESS_ENTRY)]]  # synta
 MAX_LIST = 1000  # a hard cap on the JSON list; the configured max_recipients applies to the total
 
 
-class SendRequest(StrictModel):
+class MessageFields(StrictModel):
+    """What a send and a draft share: the account, recipients, subject, bodies, uploads, parent."""
+
     email_client_id: str = Id
     to: AddressList = Field(default_factory=list, max_length=MAX_LIST)
     cc: AddressList | None = Field(default=None, max_length=MAX_LIST)
@@ -29,8 +31,6 @@ class SendRequest(StrictModel):
     body_html: str | None = None
     attachment_ids: list[str] | None = Field(default=None, max_length=100)
     in_reply_to: Line | None = Field(default=None, min_length=1, max_length=64)
-    # ISO 8601 with a timezone; JSON carries strings, so strict mode must accept one here.
-    send_at: AwareDatetime | None = Field(default=None, strict=False)
 
     @model_validator(mode="after")
     def _bounded_addresses(self) -> Self:
@@ -39,6 +39,11 @@ class SendRequest(StrictModel):
         if total > MAX_ADDRESS_CHARS:
             raise ValueError(f"to, cc and bcc together exceed {MAX_ADDRESS_CHARS} characters")
         return self
+
+
+class SendRequest(MessageFields):
+    # ISO 8601 with a timezone; JSON carries strings, so strict mode must accept one here.
+    send_at: AwareDatetime | None = Field(default=None, strict=False)
 
     @field_validator("send_at")
     @classmethod
@@ -112,6 +117,7 @@ class UploadView(ResponseModel):
 __all__ = [
     "IDEMPOTENCY_KEY_PATTERN",
     "MAX_OUTBOX_LIMIT",
+    "MessageFields",
     "OutboxItem",
     "OutboxList",
     "OutboxQuery",

@@ -33,6 +33,7 @@ TASK_QUEUES = {
     "apply_flags": "delete",
     "move_emails": "delete",
     "folder_action": "delete",
+    "draft_action": "delete",
     "check_spam": "spam",
     "check_spam_batch": "spam",
     "periodic_sync": "periodic",
@@ -192,6 +193,7 @@ def create_celery() -> Celery:
         include=[
             "email_service.sync.tasks",
             "email_service.sending.tasks",
+            "email_service.sending.drafts.tasks",
             "email_service.deletion.tasks",
             "email_service.messages.actions.tasks",
             "email_service.spam.tasks",

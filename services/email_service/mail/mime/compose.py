@@ -60,6 +60,10 @@ class ComposeRequest:
     date: datetime | None = field(default=None, compare=False)
     # Mail the system wrote (notifications): RFC 3834 says so, and vacation responders stay quiet.
     auto_submitted: bool = False
+    # A draft for the Drafts folder: our own stable Message-ID, recipients optional, Bcc kept as a
+    # header (other mail clients show and later send it from there).
+    draft: bool = False
+    message_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,17 +134,19 @@ def build_message(request: ComposeRequest) -> ComposedMessage:
     cc = parse_address_list(request.cc, "cc")
     bcc = parse_address_list(request.bcc, "bcc")
     recipients = _unique([addr for _name, addr in (*to, *cc, *bcc)])
-    if not recipients:
+    if not recipients and not request.draft:
         raise InvalidAddressError("to", "", "at least one recipient is required")
 
     domain = request.message_id_domain or sender.split("@")[1]
-    message_id = make_msgid(domain=domain)
+    message_id = request.message_id or make_msgid(domain=domain)
     msg = EmailMessage(policy=_POLICY)
     msg["From"] = _header_address(request.from_name, sender)
     if to:
         msg["To"] = [_header_address(name, addr) for name, addr in to]
     if cc:
         msg["Cc"] = [_header_address(name, addr) for name, addr in cc]
+    if bcc and request.draft:
+        msg["Bcc"] = [_header_address(name, addr) for name, addr in bcc]
     msg["Subject"] = " ".join(request.subject.split())
     msg["Date"] = format_datetime(request.date or datetime.now(UTC))
     msg["Message-ID"] = message_id

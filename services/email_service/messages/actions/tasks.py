@@ -22,7 +22,9 @@ from email_service.messages.actions.move import run_move
 Runner = Callable[..., tuple[Any, dict[str, Any]]]
 
 
-def _run(task: TenantTask, runner: Runner, batch_id: str, tenant_id: str, user_id: str) -> dict[str, Any]:
+def run_write_back(
+    task: TenantTask, runner: Runner, batch_id: str, tenant_id: str, user_id: str
+) -> dict[str, Any]:
     """Run the batch; retry while transient failures left rows pending; fail with the reasons when
     nothing was done (the local change is reverted by then)."""
     final = (task.request.retries or 0) >= (task.max_retries or 0)
@@ -40,16 +42,16 @@ def _run(task: TenantTask, runner: Runner, batch_id: str, tenant_id: str, user_i
 @shared_task(bind=True, base=TenantTask, name="email_service.tasks.apply_flags", max_retries=5)
 def apply_flags(self: TenantTask, batch_id: str, tenant_id: str, user_id: str) -> dict[str, Any]:
     """STORE the flags a request changed; result {status, action, done_count, failed, attempts}."""
-    return _run(self, run_flags, batch_id, tenant_id, user_id)
+    return run_write_back(self, run_flags, batch_id, tenant_id, user_id)
 
 
 @shared_task(bind=True, base=TenantTask, name="email_service.tasks.move_emails", max_retries=5)
 def move_emails(self: TenantTask, batch_id: str, tenant_id: str, user_id: str) -> dict[str, Any]:
     """MOVE (else COPY + \\Deleted + UID EXPUNGE), then rows follow to their new UIDs."""
-    return _run(self, run_move, batch_id, tenant_id, user_id)
+    return run_write_back(self, run_move, batch_id, tenant_id, user_id)
 
 
 @shared_task(bind=True, base=TenantTask, name="email_service.tasks.folder_action", max_retries=5)
 def folder_action(self: TenantTask, batch_id: str, tenant_id: str, user_id: str) -> dict[str, Any]:
     """CREATE / RENAME / DELETE a folder; the result names the folder id."""
-    return _run(self, run_folder_action, batch_id, tenant_id, user_id)
+    return run_write_back(self, run_folder_action, batch_id, tenant_id, user_id)
