@@ -123,6 +123,7 @@ def apply_environment() -> None:
 
 # Every table, children first; truncated between tests.
 TABLES = [
+    "drafts",
     "message_actions",
     "attachments",
     "messages",

@@ -37,6 +37,7 @@ TENANT_COLUMNS = {
     "user_spam_models": "tenant_id",
     "message_actions": "tenant_id",
     "message_references": "tenant_id",
+    "drafts": "tenant_id",
 }
 
 pytestmark = pytest.mark.pg_only

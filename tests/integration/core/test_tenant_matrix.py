@@ -59,6 +59,7 @@ def test_lists_show_only_own_rows(client, owned, owner, same_tenant_other_user, 
 
 
 ACTIONS = "messages.test_actions_api::test_strangers_get_404_on_every_action_route"
+DRAFTS = "sending.test_drafts_api::test_strangers_get_404_for_every_draft_route"
 # (METHOD, url rule) -> "module::test" holding that route's tenant matrix.
 OTHER_MATRICES = {
     ("GET", "/api/email/messages/<message_id>"): (
@@ -84,6 +85,12 @@ OTHER_MATRICES = {
     ("DELETE", "/api/email/outbox/<outbox_id>"): "sending.test_send_api::test_outbox_tenant_matrix",
     ("POST", "/api/email/delete"): "deletion.test_delete_api::test_strangers_cannot_hide_or_see_the_task",
     ("POST", "/api/email/restore"): "deletion.test_delete_api::test_strangers_cannot_hide_or_see_the_task",
+    ("POST", "/api/email/drafts"): DRAFTS,
+    ("GET", "/api/email/drafts"): DRAFTS,
+    ("GET", "/api/email/drafts/<draft_id>"): DRAFTS,
+    ("PUT", "/api/email/drafts/<draft_id>"): DRAFTS,
+    ("DELETE", "/api/email/drafts/<draft_id>"): DRAFTS,
+    ("POST", "/api/email/drafts/<draft_id>/send"): DRAFTS,
     ("PATCH", "/api/email/messages/<message_id>"): ACTIONS,
     ("POST", "/api/email/flags"): ACTIONS,
     ("POST", "/api/email/move"): ACTIONS,
