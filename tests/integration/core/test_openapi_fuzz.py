@@ -23,6 +23,7 @@ from email_service.core.tasking.records import record_task
 from email_service.messages.attachment_model import Attachment
 from email_service.messages.folder_model import Folder
 from email_service.messages.model import Message
+from email_service.sending.drafts.model import Draft
 from tests.conftest import Caller
 from tests.servers.redis_server import free_port
 
@@ -41,6 +42,7 @@ class RealIds:
     message: str
     attachment: str
     task: str
+    draft: str
     thread: str = "fuzz-thread"
 
 
@@ -78,7 +80,13 @@ def real_ids(owner: Caller) -> RealIds:
         )  # fmt: skip
         session.add(attachment)
         task = record_task(session, t, u, "sync", account.id)
-    return RealIds(account.id, folder.id, message.id, attachment.id, task.task_id)
+        draft = Draft(
+            tenant_id=t, user_id=u, account_id=account.id, request={"to": ["bob@example.test"]},
+            message_id_header="<draft.fuzz.1@example.test>",
+        )  # fmt: skip
+        session.add(draft)
+        session.flush()
+    return RealIds(account.id, folder.id, message.id, attachment.id, task.task_id, draft.id)
 
 
 def build_spec() -> dict[str, Any]:
@@ -108,6 +116,7 @@ def _use_real_ids(case: Any, ids: RealIds) -> None:
         "attachment_id": ids.attachment,
         "outbox_id": ids.task,
         "thread_id": ids.thread,
+        "draft_id": ids.draft,
     }
     names = [name for name in params if name in real]
     if not names or len(str(params[names[0]])) % 2:

@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from email_service.core.db import session_scope
 from email_service.messages.actions.model import MessageAction
+from email_service.messages.folder_model import Folder
+from email_service.messages.model import Message
 from email_service.sending.drafts.tasks import draft_action
 from tests.integration.sending.send_support import SendAccount
 from tests.integration.sync.sync_support import imap
@@ -77,6 +79,17 @@ def server_drafts(user: ImapUser, folder: str = "Drafts") -> list[dict[str, Any]
         return out
     finally:
         client.logout()
+
+
+def mirror_rows(account: SendAccount, folder: str = "Drafts") -> list[Message]:
+    """The synced messages of a folder of the account."""
+    with session_scope(account.caller.tenant_id) as session:
+        query = (
+            select(Message)
+            .join(Folder, Folder.id == Message.folder_id)
+            .where(Message.account_id == account.account_id, Folder.name == folder)
+        )
+        return list(session.scalars(query))
 
 
 def task_status(client: Any, account: SendAccount, task_id: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from email_service.sync.service import run_account_sync
 from tests.conftest import Caller
 from tests.integration.sending.draft_support import (
     batches,
+    mirror_rows,
     post_draft,
     put_draft,
     run_write_back,
@@ -20,7 +21,6 @@ from tests.integration.sending.draft_support import (
 )
 from tests.integration.sending.send_support import SendAccount, make_send_account, parse
 from tests.integration.sending.send_support import run_task as run_send
-from tests.integration.sync.sync_support import rows
 from tests.servers.dovecot_fixtures import DovecotFactory, ImapUser, new_user
 from tests.servers.smtp_server import SmtpTestServer
 
@@ -59,7 +59,7 @@ def test_save_replace_delete_keep_exactly_one_copy_on_the_server(
 
     sync(account)  # the sync mirrors the copy: recognised as this draft, no second draft
     [listed] = drafts_listing(client, account)
-    [mirrored] = rows(account, "Drafts")  # type: ignore[arg-type]
+    [mirrored] = mirror_rows(account)
     assert listed["id"] == draft["id"] and listed["email_id"] == mirrored.id
     assert listed["server_version"] == 1
 
@@ -72,7 +72,7 @@ def test_save_replace_delete_keep_exactly_one_copy_on_the_server(
     [copy2] = server_drafts(imap_user)
     assert (copy2["subject"], copy2["message_id"]) == ("second try", second["message_id"])
     assert "\\Draft" in copy2["flags"] and copy2["uid"] != copy["uid"]
-    assert rows(account, "Drafts") == []  # type: ignore[arg-type]  # the old version's mirror row went
+    assert mirror_rows(account) == []  # the old version's mirror row went with it
     run_write_back(account, second["taskId"]).get()  # a redelivery changes nothing
     assert [d["uid"] for d in server_drafts(imap_user)] == [copy2["uid"]]
     sync(account)
