@@ -29,7 +29,8 @@ class Owner(NamedTuple):
     user_id: str
 
 
-def _owned(model: Any, owner: Owner) -> Any:
+def owned_by(model: Any, owner: Owner) -> Any:
+    """The where-clause of rows (of any tenant table) that belong to owner."""
     return and_(model.tenant_id == owner.tenant_id, model.user_id == owner.user_id)
 
 
@@ -72,7 +73,7 @@ def load_targets(session: Session, tenant_id: str, user_id: str, ids: Sequence[s
         query = (
             select(Message, Folder.name, Folder.role)
             .join(Folder, Folder.id == Message.folder_id)
-            .where(_owned(Message, owner), _owned(Folder, owner), Message.id.in_(chunk))
+            .where(owned_by(Message, owner), owned_by(Folder, owner), Message.id.in_(chunk))
         )
         for message, name, role in session.execute(query):
             out.append(
@@ -97,7 +98,7 @@ def hide(session: Session, tenant_id: str, user_id: str, ids: Sequence[str]) -> 
     now = datetime.now(UTC)
     newly: list[str] = []
     for chunk in _chunks(ids):
-        owned = and_(_owned(Message, Owner(tenant_id, user_id)), Message.id.in_(chunk))
+        owned = and_(owned_by(Message, Owner(tenant_id, user_id)), Message.id.in_(chunk))
         visible = select(Message.id).where(owned, Message.deleted_at.is_(None))
         newly.extend(session.execute(visible).scalars())
         session.execute(
@@ -120,7 +121,7 @@ def unhide(session: Session, tenant_id: str, user_id: str, ids: Sequence[str]) -
     for chunk in _chunks(ids):
         session.execute(
             update(Message)
-            .where(_owned(Message, owner), Message.id.in_(chunk))
+            .where(owned_by(Message, owner), Message.id.in_(chunk))
             .values(deleted_at=None, original_folder_id=None)
             .execution_options(synchronize_session=False)
         )
@@ -136,7 +137,7 @@ def show_again(session: Session, owner: Owner, ids: Sequence[str]) -> list[str]:
     shown: list[str] = []
     for chunk in _chunks(ids):
         in_place = and_(
-            _owned(Message, owner),
+            owned_by(Message, owner),
             Message.id.in_(chunk),
             Message.deleted_at.is_not(None),
             func.coalesce(Message.original_folder_id, Message.folder_id) == Message.folder_id,
@@ -160,7 +161,7 @@ def repoint(session: Session, owner: Owner, account_id: str, moves: Sequence[Rep
     old_folders = _folders_of(session, owner, [m.message_id for m in moves])
     for move in moves:
         clash = select(Message.id).where(
-            _owned(Message, owner),
+            owned_by(Message, owner),
             Message.account_id == account_id,
             Message.folder_id == move.folder_id,
             Message.uidvalidity == move.uidvalidity,
@@ -177,7 +178,7 @@ def repoint(session: Session, owner: Owner, account_id: str, moves: Sequence[Rep
             values.update(deleted_at=None, original_folder_id=None)
         session.execute(
             update(Message)
-            .where(_owned(Message, owner), Message.id == move.message_id)
+            .where(owned_by(Message, owner), Message.id == move.message_id)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
@@ -188,8 +189,10 @@ def purge(session: Session, owner: Owner, ids: Sequence[str]) -> None:
     """Remove rows, bodies and attachment blobs for good."""
     folders = _folders_of(session, owner, ids)
     for chunk in _chunks(ids):
-        session.execute(delete(Attachment).where(_owned(Attachment, owner), Attachment.message_id.in_(chunk)))
-        session.execute(delete(Message).where(_owned(Message, owner), Message.id.in_(chunk)))
+        session.execute(
+            delete(Attachment).where(owned_by(Attachment, owner), Attachment.message_id.in_(chunk))
+        )
+        session.execute(delete(Message).where(owned_by(Message, owner), Message.id.in_(chunk)))
     refresh_counts(session, owner, folders)
 
 
@@ -198,7 +201,7 @@ def folder_by_id(session: Session, owner: Owner, account_id: str, folder_id: str
     if folder_id is None:
         return None
     query = select(Folder).where(
-        _owned(Folder, owner),
+        owned_by(Folder, owner),
         Folder.id == folder_id,
         Folder.account_id == account_id,
         Folder.is_selectable.is_(True),
@@ -209,12 +212,12 @@ def folder_by_id(session: Session, owner: Owner, account_id: str, folder_id: str
 def refresh_counts(session: Session, owner: Owner, folder_ids: Iterable[str]) -> None:
     """Keep the folder list's visible total/unread counts right without waiting for the next sync."""
     for folder_id in sorted(set(folder_ids)):
-        visible = and_(_owned(Message, owner), Message.folder_id == folder_id, Message.deleted_at.is_(None))
+        visible = and_(owned_by(Message, owner), Message.folder_id == folder_id, Message.deleted_at.is_(None))
         unread = func.coalesce(func.sum(case((Message.is_read.is_(False), 1), else_=0)), 0)
         total, unseen = session.execute(select(func.count(), unread).where(visible)).one()
         session.execute(
             update(Folder)
-            .where(_owned(Folder, owner), Folder.id == folder_id)
+            .where(owned_by(Folder, owner), Folder.id == folder_id)
             .values(total_count=int(total), unread_count=int(unseen))
             .execution_options(synchronize_session=False)
         )
@@ -223,6 +226,6 @@ def refresh_counts(session: Session, owner: Owner, folder_ids: Iterable[str]) ->
 def _folders_of(session: Session, owner: Owner, ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
     for chunk in _chunks(ids):
-        query = select(Message.folder_id).where(_owned(Message, owner), Message.id.in_(chunk))
+        query = select(Message.folder_id).where(owned_by(Message, owner), Message.id.in_(chunk))
         found.update(session.execute(query).scalars())
     return found

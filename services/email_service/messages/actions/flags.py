@@ -131,7 +131,7 @@ def revert_rows(session: Session, owner: Owner, changes: Sequence[tuple[str, lis
     rows = {
         m.id: m
         for m in session.scalars(
-            select(Message).where(deletion_store._owned(Message, owner), Message.id.in_(ids))
+            select(Message).where(deletion_store.owned_by(Message, owner), Message.id.in_(ids))
         )
     }
     for message_id, added, removed in changes:
@@ -200,12 +200,12 @@ def _targets(session: Session, owner: Owner, actions: Sequence[log.Action]) -> l
     rows = {
         m.id: m
         for m in session.scalars(
-            select(Message).where(deletion_store._owned(Message, owner), Message.id.in_(ids))
+            select(Message).where(deletion_store.owned_by(Message, owner), Message.id.in_(ids))
         )
     }
     names = {
         f.id: (f.name, f.role)
-        for f in session.scalars(select(Folder).where(deletion_store._owned(Folder, owner)))
+        for f in session.scalars(select(Folder).where(deletion_store.owned_by(Folder, owner)))
     }
     out: list[Target] = []
     for action in actions:
@@ -259,7 +259,7 @@ def run_flags(
 
 def _local_flags(session: Session, owner: Owner, ids: Sequence[str]) -> dict[str, set[str]]:
     query = select(Message.id, Message.flags).where(
-        deletion_store._owned(Message, owner), Message.id.in_(ids)
+        deletion_store.owned_by(Message, owner), Message.id.in_(ids)
     )
     return {i: {f.lower() for f in flags or []} for i, flags in session.execute(query)}
 

@@ -71,7 +71,7 @@ def _check_name(name: str, delimiter: str | None) -> str:
 
 
 def _account_folders(session: Session, owner: Owner, account_id: str) -> list[Folder]:
-    query = select(Folder).where(deletion_store._owned(Folder, owner), Folder.account_id == account_id)
+    query = select(Folder).where(deletion_store.owned_by(Folder, owner), Folder.account_id == account_id)
     return list(session.scalars(query))
 
 
@@ -264,11 +264,11 @@ def _drop_folders(session: Session, owner: Owner, folder_ids: Sequence[str]) -> 
     if not folder_ids:
         return
     messages = select(Message.id).where(
-        deletion_store._owned(Message, owner), Message.folder_id.in_(folder_ids)
+        deletion_store.owned_by(Message, owner), Message.folder_id.in_(folder_ids)
     )
     deletion_store.purge(session, owner, list(session.scalars(messages)))
     for folder in session.scalars(
-        select(Folder).where(deletion_store._owned(Folder, owner), Folder.id.in_(folder_ids))
+        select(Folder).where(deletion_store.owned_by(Folder, owner), Folder.id.in_(folder_ids))
     ):
         session.delete(folder)
     session.flush()

@@ -115,7 +115,7 @@ def _put_back(session: Session, owner: Owner, before: Sequence[Repoint]) -> None
         m.id: m.account_id
         for m in session.scalars(
             select(Message).where(
-                deletion_store._owned(Message, owner), Message.id.in_([b.message_id for b in before])
+                deletion_store.owned_by(Message, owner), Message.id.in_([b.message_id for b in before])
             )
         )
     }
@@ -143,11 +143,11 @@ def _targets(session: Session, owner: Owner, actions: Sequence[log.Action]) -> l
     headers = dict(
         session.execute(
             select(Message.id, Message.message_id_header).where(
-                deletion_store._owned(Message, owner), Message.id.in_(ids)
+                deletion_store.owned_by(Message, owner), Message.id.in_(ids)
             )
         ).all()
     )
-    folders = {f.id: f for f in session.scalars(select(Folder).where(deletion_store._owned(Folder, owner)))}
+    folders = {f.id: f for f in session.scalars(select(Folder).where(deletion_store.owned_by(Folder, owner)))}
     out = []
     for a in actions:
         source = folders.get(a.folder_id or "")
@@ -180,7 +180,7 @@ def run_move(
         targets = _targets(session, owner, actions)
         dest_id = actions[0].target_folder_id if actions else None
         dest = session.scalars(
-            select(Folder).where(deletion_store._owned(Folder, owner), Folder.id == dest_id)
+            select(Folder).where(deletion_store.owned_by(Folder, owner), Folder.id == dest_id)
         ).first()
         dest_ref = (dest.id, dest.name) if dest is not None else None
     by_message = {a.message_id: a for a in actions}

@@ -165,18 +165,18 @@ def _record(owner: Owner, action: log.Action, draft_id: str, plan: _Plan, placed
         # updated_at is the user's last save (listing order): a server confirmation leaves it alone.
         session.execute(
             update(Draft)
-            .where(deletion_store._owned(Draft, owner), Draft.id == draft_id, where)
+            .where(deletion_store.owned_by(Draft, owner), Draft.id == draft_id, where)
             .values(server_uidvalidity=placed.uidvalidity, updated_at=Draft.updated_at, **values)
             .execution_options(synchronize_session=False)
         )
         if placed.removed:
             folder = select(Folder.id).where(
-                deletion_store._owned(Folder, owner),
+                deletion_store.owned_by(Folder, owner),
                 Folder.account_id == action.account_id,
                 Folder.name == placed.folder,
             )
             stale = select(Message.id).where(
-                deletion_store._owned(Message, owner),
+                deletion_store.owned_by(Message, owner),
                 Message.folder_id.in_(folder.scalar_subquery()),
                 Message.uidvalidity == placed.uidvalidity,
                 Message.uid.in_(placed.removed),
