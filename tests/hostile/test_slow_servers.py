@@ -1,6 +1,7 @@
 """Issue 16 item 4: a server that trickles one byte at a time (each read well inside the per-read
 timeout) cannot hold a sync or a send beyond IMAP_TIMEOUT_SECONDS / SMTP_TIMEOUT_SECONDS for connect,
-TLS and login together (real sockets, the real sync service and SMTP adapter)."""
+TLS and login together, nor, once logged in, beyond IMAP_COMMAND_TIMEOUT_SECONDS for one command
+(real sockets: Dovecot behind a proxy that slows its answer, the real sync service and SMTP adapter)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from email_service.mail.imap.types import ImapConnectionError
 from email_service.mail.smtp.client import SmtpError, SmtpSettings, check_login
 from email_service.sync.service import run_account_sync
 from tests.conftest import Caller, apply_environment
-from tests.hostile.slow_servers import misbehaving_server
-from tests.integration.sync.sync_support import make_account
+from tests.hostile.slow_servers import misbehaving_server, trickling_proxy
+from tests.integration.sync.sync_support import make_account, message
 from tests.servers.dovecot_fixtures import ImapUser
 
 TIMEOUT = 3  # IMAP_TIMEOUT_SECONDS for the test; the server sends a byte every 1 s, never a line
@@ -43,6 +44,31 @@ def test_a_trickling_imap_server_cannot_hold_a_sync(
             run_account_sync(*account.ids)
         elapsed = time.monotonic() - started
     print(f"slow imap server: sync gave up after {elapsed:.1f} s (bound {TIMEOUT + SLACK} s)")
+    assert elapsed < TIMEOUT + SLACK
+
+
+@pytest.fixture
+def short_command_budget() -> Iterator[None]:
+    os.environ["IMAP_COMMAND_TIMEOUT_SECONDS"] = str(TIMEOUT)
+    apply_environment()
+    try:
+        yield
+    finally:
+        os.environ.pop("IMAP_COMMAND_TIMEOUT_SECONDS", None)
+        apply_environment()
+
+
+def test_a_server_trickling_its_fetch_answer_cannot_hold_a_sync(
+    owner: Caller, imap_user: ImapUser, short_command_budget: None
+) -> None:
+    imap_user.server.append(imap_user.username, "INBOX", [message(i) for i in range(1, 4)])
+    with trickling_proxy(imap_user.port, b"BODY.PEEK[]", interval=1.0) as port:
+        account = make_account(owner, imap_user, port=port)
+        started = time.monotonic()
+        with pytest.raises(ImapConnectionError, match="longer than allowed"):  # transient: retried
+            run_account_sync(*account.ids)
+        elapsed = time.monotonic() - started
+    print(f"imap server trickling a FETCH: sync gave up after {elapsed:.1f} s (bound {TIMEOUT + SLACK} s)")
     assert elapsed < TIMEOUT + SLACK
 
 

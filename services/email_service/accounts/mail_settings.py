@@ -27,7 +27,13 @@ def _server(account: EmailAccount, box: SecretBox, protocol: str) -> dict[str, A
 
 
 def imap_settings(account: EmailAccount, box: SecretBox) -> ImapSettings:
-    return ImapSettings(timeout=get_settings().imap_timeout_seconds, **_server(account, box, "imap"))
+    settings = get_settings()
+    return ImapSettings(
+        timeout=settings.imap_timeout_seconds,
+        command_timeout=settings.imap_command_timeout_seconds,
+        min_bytes_per_second=settings.imap_min_bytes_per_second,
+        **_server(account, box, "imap"),
+    )
 
 
 def smtp_settings(account: EmailAccount, box: SecretBox) -> SmtpSettings:

@@ -180,6 +180,8 @@ class Settings:
     # Newest messages whose flags every sync compares without CONDSTORE (0: only the full scan does).
     sync_recent_flags_window: int
     imap_timeout_seconds: int
+    imap_command_timeout_seconds: int
+    imap_min_bytes_per_second: int
     smtp_timeout_seconds: int
     max_recipients: int
     max_message_bytes: int
@@ -312,6 +314,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sync_lock_ttl_seconds=lock_ttl,
         sync_recent_flags_window=r.get("SYNC_RECENT_FLAGS_WINDOW", 1000, _parse_count),
         imap_timeout_seconds=r.get("IMAP_TIMEOUT_SECONDS", 60, _parse_positive_int),
+        imap_command_timeout_seconds=r.get("IMAP_COMMAND_TIMEOUT_SECONDS", 60, _parse_positive_int),
+        imap_min_bytes_per_second=r.get("IMAP_MIN_BYTES_PER_SECOND", 16384, _parse_positive_int),
         smtp_timeout_seconds=r.get("SMTP_TIMEOUT_SECONDS", 60, _parse_positive_int),
         max_recipients=r.get("MAX_RECIPIENTS", 100, _parse_positive_int),
         max_message_bytes=r.get("MAX_MESSAGE_BYTES", 25 * 1024 * 1024, _parse_positive_int),

@@ -28,8 +28,8 @@ class Deadline:
         self.expired = False
         self._lock = threading.Lock()
         self._socks: list[socket.socket] = []
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
+        self._closed = False
+        self._timer = self._arm(seconds)
 
     def remaining(self) -> float:
         return max(0.0, self.expires_at - time.monotonic())
@@ -40,16 +40,37 @@ class Deadline:
                 raise TimeoutError("deadline passed")
             self._socks.append(socket.socket(fileno=os.dup(sock.fileno())))
 
+    def start(self) -> None:
+        self._timer.start()
+
+    def extend(self, seconds: float) -> None:
+        """Move the end later (progress bought more time); the running timer re-arms when it fires."""
+        with self._lock:
+            self.expires_at += seconds
+
+    def _arm(self, seconds: float) -> threading.Timer:
+        timer = threading.Timer(seconds, self._expire)
+        timer.daemon = True
+        return timer
+
     def _expire(self) -> None:
         with self._lock:
+            if self._closed:
+                return
+            left = self.expires_at - time.monotonic()
+            if left > 0:  # extended meanwhile: wait for the rest
+                self._timer = self._arm(left)
+                self._timer.start()
+                return
             self.expired = True
             for sock in self._socks:
                 with suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
-        self._timer.cancel()
         with self._lock:
+            self._closed = True
+            self._timer.cancel()
             for sock in self._socks:
                 with suppress(OSError):
                     sock.close()
@@ -68,12 +89,27 @@ def deadline(seconds: float) -> Iterator[Deadline]:
         return
     current = Deadline(seconds)
     token = _active.set(current)
-    current._timer.start()
+    current.start()
     try:
         yield current
     finally:
         _active.reset(token)
         current.close()
+
+
+@contextmanager
+def watching(sock: socket.socket, seconds: float) -> Iterator[Deadline]:
+    """Bound one exchange on an already open socket to `seconds` (extendable with Deadline.extend).
+
+    Unlike `deadline`, it sets no context variable, so it may live across a generator's yields.
+    """
+    budget = Deadline(seconds)
+    budget.track(sock)
+    budget.start()
+    try:
+        yield budget
+    finally:
+        budget.close()
 
 
 def current_deadline() -> Deadline | None:

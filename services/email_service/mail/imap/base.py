@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
 from imapclient import IMAPClient
 
+from email_service.core.deadline import Deadline, watching
 from email_service.mail.imap.conn import RawChannel, guard
 from email_service.mail.imap.types import ImapConnectionError
+
+
+@dataclass(frozen=True)
+class CommandLimit:
+    """How long one command may take: `seconds`, plus a second per `bytes_per_second` received."""
+
+    seconds: float = 60
+    bytes_per_second: int = 16384
+
+    def paying(self, budget: Deadline) -> Callable[[int], None]:
+        """What the reader calls with each chunk's size: honest progress buys time."""
+        rate = float(self.bytes_per_second)
+        return lambda size: budget.extend(size / rate)
 
 
 def _advertised(capability: str) -> property:
@@ -21,9 +36,10 @@ def _advertised(capability: str) -> property:
 class SessionBase:
     """A logged-in IMAP connection; any connection error drops it for good (reconnect to retry)."""
 
-    def __init__(self, client: IMAPClient) -> None:
+    def __init__(self, client: IMAPClient, limit: CommandLimit | None = None) -> None:
         self._client = client
         self._raw = RawChannel(client._imap)
+        self._limit = limit or CommandLimit()
         self._dead = False
         with self._op("CAPABILITY/ENABLE"):
             self._caps = self._read_capabilities()
@@ -60,15 +76,25 @@ class SessionBase:
                 self._client.shutdown()
 
     @contextmanager
-    def _op(self, what: str) -> Iterator[None]:
+    def _op(self, what: str, sending: int = 0) -> Iterator[None]:
+        """One command: connection errors drop the session; the command's time is bounded (socket
+        timeouts bound each read only, and a server can trickle a byte per read for ever).
+        `sending` is the size of what the command uploads (APPEND): it earns its time up front."""
         if self._dead:
             raise ImapConnectionError("IMAP session is closed")
+        budget: Deadline | None = None
         try:
-            with guard(what):
+            seconds = self._limit.seconds + sending / self._limit.bytes_per_second
+            with watching(self._client._imap.sock, seconds) as budget, guard(what):
+                self._raw.progress = self._limit.paying(budget)
                 yield
-        except ImapConnectionError:
+        except ImapConnectionError as exc:
             self._drop()
+            if budget is not None and budget.expired:
+                raise ImapConnectionError(f"{what}: the server took longer than allowed; gave up") from exc
             raise
+        finally:
+            self._raw.progress = None
 
     # -- capabilities ------------------------------------------------------------------------
 

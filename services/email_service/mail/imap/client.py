@@ -10,6 +10,7 @@ from collections.abc import Callable
 from contextlib import suppress
 
 from email_service.mail.imap import uidset
+from email_service.mail.imap.base import CommandLimit
 from email_service.mail.imap.conn import open_client
 from email_service.mail.imap.folders import assign_roles, quote_mailbox
 from email_service.mail.imap.messages import MessageOps
@@ -58,7 +59,7 @@ def connect(settings: ImapSettings) -> ImapSession:
     """Open a logged-in session (use it as a context manager so it is always closed)."""
     client = open_client(settings)
     try:
-        return ImapSession(client)
+        return ImapSession(client, CommandLimit(settings.command_timeout, settings.min_bytes_per_second))
     except BaseException:
         with suppress(Exception):
             client.shutdown()

@@ -11,7 +11,7 @@ import imaplib
 import re
 import socket
 import ssl
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import BinaryIO, cast
 
@@ -176,6 +176,9 @@ def guard(what: str) -> Iterator[None]:
         raise ImapCommandError(f"{what}: unexpected server response: {exc}") from exc
 
 
+READ_CHUNK = 64 * 1024
+
+
 class RawChannel:
     """Sends one command at a time on the shared imaplib connection and streams its responses."""
 
@@ -183,6 +186,8 @@ class RawChannel:
         self._imap = imap
         self._counter = 0
         self.last_status = b""
+        # Told each chunk's size while a command's time budget runs (see SessionBase._op).
+        self.progress: Callable[[int], None] | None = None
 
     def stream(self, command: bytes) -> Generator[Response, None, None]:
         """Yield untagged responses of `command`; raise ImapCommandError on NO/BAD.
@@ -193,11 +198,11 @@ class RawChannel:
         self._counter += 1
         tag = b"EZ%d " % self._counter
         self._imap.send(tag + command + b"\r\n")
-        reader = cast(BinaryIO, self._imap.file)
+        readline, read = self._readers()
         done = False
         try:
             while True:
-                resp = read_response(reader.readline, reader.read)
+                resp = read_response(readline, read)
                 head = resp.head
                 if head.startswith(tag):
                     done = True
@@ -209,8 +214,42 @@ class RawChannel:
                 yield resp
         except GeneratorExit:
             if not done:
-                self._drain(tag, reader.readline, reader.read)
+                self._drain(tag, readline, read)
             raise
+
+    def _readers(self) -> tuple[ReadLine, Read]:
+        """The connection's readline/read, reporting each chunk's size while a budget runs."""
+        reader = cast(BinaryIO, self._imap.file)
+        progress = self.progress
+        if progress is None:
+            return reader.readline, reader.read
+
+        def readline(limit: int) -> bytes:
+            parts, left = [], limit
+            while left > 0:
+                part = reader.readline(min(left, READ_CHUNK))
+                if not part:
+                    break
+                progress(len(part))
+                parts.append(part)
+                left -= len(part)
+                if part.endswith(b"\n"):
+                    break
+            return parts[0] if len(parts) == 1 else b"".join(parts)
+
+        def read(size: int) -> bytes:
+            # A large literal in pieces, so a slow but honest link earns its time while it reads.
+            parts, left = [], size
+            while left > 0:
+                part = reader.read(min(left, READ_CHUNK))
+                if not part:
+                    break
+                progress(len(part))
+                parts.append(part)
+                left -= len(part)
+            return parts[0] if len(parts) == 1 else b"".join(parts)
+
+        return readline, read
 
     def run(self, command: bytes) -> list[Response]:
         """Run a command to completion and return its untagged responses."""
@@ -230,10 +269,10 @@ class RawChannel:
             tags.append(b"EZ%d " % self._counter)
             burst += tags[-1] + command + b"\r\n"
         self._imap.send(burst)
-        reader = cast(BinaryIO, self._imap.file)
+        readline, read = self._readers()
         statuses = []
         for tag in tags:
-            while not (head := read_response(reader.readline, reader.read).head).startswith(tag):
+            while not (head := read_response(readline, read).head).startswith(tag):
                 if head.startswith((b"* BYE", b"+")):
                     raise ImapConnectionError(f"server ended the session: {head[:200]!r}")
             statuses.append(head[len(tag) :])

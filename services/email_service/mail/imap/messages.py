@@ -170,7 +170,7 @@ class MessageOps(SessionBase):
         self, folder: str, raw: bytes, flags: Iterable[str] = (), internaldate: datetime | None = None
     ) -> int | None:
         """APPEND a message; returns its UID when the server reports APPENDUID (UIDPLUS)."""
-        with self._op(f"APPEND {folder}"):
+        with self._op(f"APPEND {folder}", sending=len(raw)):
             reply = self._client.append(folder, raw, flags=tuple(flags), msg_time=internaldate)
         text = reply if isinstance(reply, bytes) else str(reply).encode()
         match = _APPENDUID.search(text)

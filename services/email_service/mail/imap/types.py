@@ -42,7 +42,11 @@ class ImapSettings:
     security: Security
     username: str
     password: str
-    timeout: float = 60
+    timeout: float = 60  # connect, TLS and login together
+    # Each command after login: this many seconds, plus one more per min_bytes_per_second received,
+    # so an honest large FETCH always finishes and a server trickling bytes is cut off.
+    command_timeout: float = 60
+    min_bytes_per_second: int = 16384
     verify_cert: bool = True
     pinned_cert_pem: str | None = None
     # Outbound policy allow-list for tenant-controlled hosts; None = operator-set host, no policy.
