@@ -177,6 +177,8 @@ class Settings:
     log_json: bool
     sync_batch_size: int
     sync_lock_ttl_seconds: int
+    # Syncs of one tenant that run at once (the rest wait in the queue, not in a worker process).
+    sync_tenant_concurrency: int
     # Newest messages whose flags every sync compares without CONDSTORE (0: only the full scan does).
     sync_recent_flags_window: int
     imap_timeout_seconds: int
@@ -312,6 +314,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_json=r.get("LOG_JSON", True, _parse_bool),
         sync_batch_size=r.get("SYNC_BATCH_SIZE", 500, _parse_positive_int),
         sync_lock_ttl_seconds=lock_ttl,
+        sync_tenant_concurrency=r.get("SYNC_TENANT_CONCURRENCY", 2, _parse_positive_int),
         sync_recent_flags_window=r.get("SYNC_RECENT_FLAGS_WINDOW", 1000, _parse_count),
         imap_timeout_seconds=r.get("IMAP_TIMEOUT_SECONDS", 60, _parse_positive_int),
         imap_command_timeout_seconds=r.get("IMAP_COMMAND_TIMEOUT_SECONDS", 60, _parse_positive_int),

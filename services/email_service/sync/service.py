@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +41,7 @@ from email_service.sync.engine import CancelCheck, FolderStats, FolderSyncer, Sy
 from email_service.sync.junk_moves import MoveWatch
 from email_service.sync.lock import AccountLock, redis_client
 from email_service.sync.plan import SyncOptions
+from email_service.sync.tenant_slots import TenantSlot
 
 log = logging.getLogger(__name__)
 ProgressSink = Callable[[dict[str, Any]], None]
@@ -130,7 +132,7 @@ def run_account_sync(
         owner, watch = (tenant_id, user_id, account_id), MoveWatch()
         cancelled = CancelFlag(client, run_id) if run_id else None
         try:
-            with connector(settings) as imap:
+            with _tenant_slot(client, tenant_id, run_id), connector(settings) as imap:
                 folders = _folders_to_sync(imap, owner, known, folder_id)
                 _sync_folders(imap, owner, folders, options, progress, result, watch, cancelled)
             result.junk_feedback = record_junk_moves(owner, watch.moves(), ProductMoves(client))
@@ -157,6 +159,15 @@ def run_account_sync(
         tenant_id, account_id, state="active", last_error=None, last_sync_at=now, auth_error_notified=False
     )
     return _finish(result, started)
+
+
+def _tenant_slot(client: redis.Redis, tenant_id: str, run_id: str | None) -> AbstractContextManager[Any]:
+    """A task's run takes one of its tenant's sync slots (TenantBusy when none is free); a direct call
+    (CLI, tests) holds no worker process and takes none."""
+    if run_id is None:
+        return nullcontext()
+    config = get_settings()
+    return TenantSlot(client, tenant_id, run_id, config.sync_tenant_concurrency, config.sync_lock_ttl_seconds)
 
 
 def _folders_to_sync(

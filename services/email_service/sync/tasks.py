@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from celery import current_task, shared_task
@@ -17,7 +18,9 @@ from email_service.spam.service import unscored_inbox_ids
 from email_service.spam.tasks import enqueue_spam_scoring
 from email_service.sync.group import summarize_group
 from email_service.sync.service import SyncAuthError, run_account_sync
+from email_service.sync.tenant_slots import TenantBusy
 
+TENANT_BUSY_WAIT = (3.0, 8.0)  # seconds until a deferred sync looks for a free slot again (jittered)
 RETRYABLE = (ImapConnectionError, TransientError, OperationalError, RedisConnectionError)
 
 
@@ -49,6 +52,8 @@ def sync_emails(
             progress=lambda meta: self.report_progress(**meta),
             run_id=self.request.id,
         )
+    except TenantBusy as exc:  # before RETRYABLE: waiting for a slot is not a failed attempt
+        raise self.defer(random.uniform(*TENANT_BUSY_WAIT)) from exc
     except RETRYABLE as exc:
         raise self.retry_later(exc) from exc
     except SyncAuthError as exc:  # the account is parked; its owner hears about it once

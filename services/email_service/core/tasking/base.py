@@ -56,6 +56,17 @@ class TenantTask(Task):
         if retryable and (self.request.retries or 0) < (self.max_retries or 0):
             raise self.retry_later(ImapConnectionError("; ".join(sorted(set(reasons)))[:500]))
 
+    def defer(self, countdown: float) -> Ignore:
+        """For a run that may not start yet (its tenant's slots are taken): `raise self.defer(s)`.
+
+        The same task (id, arguments, retry count) is published again to run in `countdown` seconds
+        and this delivery ends without an outcome, so waiting costs no worker time and no attempt.
+        """
+        if self.request.called_directly:
+            raise RuntimeError("defer() needs a task run by a worker")
+        self.signature_from_request(countdown=countdown, retries=self.request.retries or 0).apply_async()
+        return Ignore()
+
     def end_revoked(self, partial: Any, tenant_id: str) -> Ignore:
         """For a run that stopped itself after a cancel: `raise self.end_revoked(...)`.
 
