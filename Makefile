@@ -55,10 +55,15 @@ pytest-sqlite: venv system-deps
 
 test: lint typecheck pytest
 
-# Fault injection on real servers plus the secrets audit (leaks); `make test` runs both inside pytest.
-# Prints one line per scenario, then {"scenarios": N, "passed": N, "lost": 0, "duplicated": 0, "leaks": 0}.
+# Fault injection on real servers plus the secrets audit (leaks), then the hostile-load attacks of issue 16;
+# `make test` runs all of them inside pytest. Prints one line per scenario, then {"scenarios": N, "passed": N,
+# "lost": 0, "duplicated": 0, "leaks": 0}; one line per attack with its figure and bound, then
+# {"attacks": N, "within_bound": N}.
+ATTACK_TESTS := tests/hostile tests/unit/mail/test_sanitize_linear.py tests/integration/sync/test_sync_dedupe.py \
+	tests/integration/sending/test_send_schedule.py tests/e2e/test_tenant_fairness.py
 reliability: venv system-deps
-	$(VENV)/bin/pytest -q -p no:cacheprovider tests/reliability tests/integration/core/test_secrets_audit.py
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/reliability tests/integration/core/test_secrets_audit.py \
+	  $(ATTACK_TESTS)
 
 # The image on a real engine (tests/docker/, outside pyproject's testpaths): both builders, every role
 # healthy, the compose Dovecot restarted. Ends with `docker-check {"build_seconds": ..., "image_size_mb": ...}`.

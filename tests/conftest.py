@@ -19,6 +19,7 @@ from tests.servers.sqlite_db import SqliteDatabase, create_sqlite_database, drop
 os.environ["APP_ENV"] = "test"
 
 pytest_plugins = [
+    "tests.attack_report",
     "tests.servers.dovecot_fixtures",
     "tests.servers.mailutils_fixtures",
     "tests.servers.smtp_fixtures",

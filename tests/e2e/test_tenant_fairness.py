@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from email_service.core.db import session_scope
 from email_service.messages.model import Message
 from email_service.tasks.celery_app import TASK_PREFIX, celery_app
+from tests.attack_report import Attack
 from tests.conftest import Caller, ServerSet
 from tests.hostile.slow_servers import trickling_proxy
 from tests.integration.sync.sync_support import SyncAccount, make_account, message
@@ -54,6 +55,7 @@ def test_one_tenants_stuck_syncs_leave_a_process_for_another_tenant(
     owner: Caller,
     other_tenant: Caller,
     dovecot: DovecotServer,
+    attack: Attack,
 ) -> None:
     slow_users = [new_user(dovecot) for _ in range(2)]
     fast_user = new_user(dovecot)
@@ -85,4 +87,8 @@ def test_one_tenants_stuck_syncs_leave_a_process_for_another_tenant(
             time.sleep(0.2)
         elapsed = time.monotonic() - published
         assert [_stored(account) for account in slow] == [0, 0]  # A's syncs are still stuck
-    print(f"tenant B synced {elapsed:.1f} s after publication while tenant A's 2 syncs stalled")
+    attack(
+        "2 syncs of one tenant stalled on trickling servers: another tenant's sync done in",
+        elapsed,
+        BOUND_SECONDS,
+    )
