@@ -61,6 +61,20 @@ def _parse_rate_limit(raw: str) -> str:
     return value
 
 
+def _parse_api_limit(raw: str) -> str:
+    """An API rate limit in the limits library's notation: "6000/minute", "10 per second;500/hour"."""
+    from limits import parse_many
+
+    value = raw.strip()
+    try:
+        items = parse_many(value)
+    except ValueError:
+        items = []
+    if not items or any(item.amount < 1 for item in items):
+        raise ValueError('expected e.g. "6000/minute" or "10/second;500/hour"')
+    return value
+
+
 def _parse_count(raw: str) -> int:
     value = int(raw)
     if value < 0:
@@ -217,6 +231,21 @@ class Settings:
     # q= on the message listing: "fulltext" (the search index, operators; issue 17) or "substring" (the
     # earlier ILIKE over subject, sender and snippet, no operators: kept as the benchmark's baseline).
     search_mode: str = "fulltext"
+    # Per-tenant limits (issue 16): API requests per user and per tenant, and stricter named limits on
+    # the routes that send mail or start work; stored upload bytes. See core/http/rate_limits.py.
+    rate_limits_enabled: bool = True
+    rate_limit_user: str = "6000/minute"
+    rate_limit_tenant: str = "30000/minute"
+    send_limit_user: str = "200/hour"
+    send_limit_tenant: str = "2000/hour"
+    notification_test_limit_user: str = "5/hour"
+    notification_test_limit_tenant: str = "50/hour"
+    sync_trigger_limit_user: str = "60/minute"
+    sync_trigger_limit_tenant: str = "600/minute"
+    upload_quota_bytes_user: int = 200 * 1024 * 1024
+    upload_quota_bytes_tenant: int = 10 * 1024 * 1024 * 1024
+    # Uploads no outbox row refers to are deleted by cleanup_stale_results once this old.
+    unused_upload_retention_hours: int = 24
     # Set by gunicorn_conf.on_starting in the master before the workers fork (prometheus_client reads it too).
     prometheus_multiproc_dir: str = ""
 
@@ -347,7 +376,27 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         notification_rate_limit=r.get("NOTIFICATION_RATE_LIMIT", "60/m", _parse_rate_limit),
         worker_loglevel=r.get("CELERY_WORKER_LOGLEVEL", log_level, _parse_log_level),
         search_mode=r.get("SEARCH_MODE", "fulltext", _parse_search_mode),
+        **_limits(r),
     )
+
+
+def _limits(r: _Reader) -> dict[str, Any]:
+    """The rate limits and upload quotas (defaults: the Settings fields')."""
+    limits: dict[str, Any] = {"rate_limits_enabled": r.get("RATE_LIMITS_ENABLED", True, _parse_bool)}
+    for name in (
+        "rate_limit_user",
+        "rate_limit_tenant",
+        "send_limit_user",
+        "send_limit_tenant",
+        "notification_test_limit_user",
+        "notification_test_limit_tenant",
+        "sync_trigger_limit_user",
+        "sync_trigger_limit_tenant",
+    ):
+        limits[name] = r.get(name.upper(), _DEFAULTS[name], _parse_api_limit)
+    for name in ("upload_quota_bytes_user", "upload_quota_bytes_tenant", "unused_upload_retention_hours"):
+        limits[name] = r.get(name.upper(), _DEFAULTS[name], _parse_positive_int)
+    return limits
 
 
 def _time_limits(r: _Reader) -> tuple[int, int, int]:
@@ -382,6 +431,7 @@ def _validate_keys(keys: tuple[str, ...]) -> None:
             raise ConfigError(f"ENCRYPTION_KEYS: key {kid!r} must decode to 32 bytes")
 
 
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Settings)}
 _settings: Settings | None = None
 
 

@@ -14,6 +14,7 @@ from email_service.core.tasking.outcomes import record_outcome
 from tests.conftest import Caller
 from tests.integration.accounts.test_accounts_api import create
 from tests.integration.core.queue_support import queue_list
+from tests.integration.notifications.notification_support import environment
 
 
 def trigger(client: Any, caller: Caller, account_id: str, **extra: Any) -> str:
@@ -41,7 +42,8 @@ def test_a_burst_of_triggers_queues_one_sync(app: Any, owner: Caller, clean_db: 
     def one(_: int) -> str:
         return trigger(app.test_client(), owner, account["id"])
 
-    with ThreadPoolExecutor(8) as pool:
+    # Above the trigger rate limit (test_rate_limits.py): this is about deduplication alone.
+    with environment(SYNC_TRIGGER_LIMIT_USER="1000/minute"), ThreadPoolExecutor(8) as pool:
         task_ids = set(pool.map(one, range(300)))
     assert len(task_ids) == 1
     assert sync_records(owner) == list(task_ids)
