@@ -13,6 +13,7 @@ from tests.conftest import Caller, make_caller
 from tests.integration.accounts.test_accounts_api import create
 from tests.integration.notifications.notification_support import environment, relay, take_notifications
 from tests.integration.sending.send_support import SendAccount, counts, make_send_account, post_send
+from tests.servers.redis_server import RedisServer
 from tests.servers.smtp_server import SmtpTestServer
 
 
@@ -148,3 +149,26 @@ def test_limits_can_be_switched_off(app: Any, owner: Caller) -> None:
     limited = create_app({"TESTING": True}).test_client()
     with environment(RATE_LIMIT_USER="1/minute"):
         assert [outbox(limited, owner).status_code for _ in range(2)] == [200, 429]
+
+
+def test_redis_down_keeps_the_limits_in_memory_and_answers_no_500(owner: Caller) -> None:
+    """No Redis: routes that need none still answer (no 500), and the limits hold per process."""
+    from email_service import create_app
+
+    private = RedisServer().start()
+    try:
+        with environment(REDIS_URL=private.url, RATE_LIMIT_USER="4/minute"):
+            client = create_app({"TESTING": True}).test_client()
+            assert [outbox(client, owner).status_code for _ in range(2)] == [200, 200]
+            syncer = make_caller()
+            account = create(client, syncer)
+            private.stop()
+            statuses = [outbox(client, owner).status_code for _ in range(6)]
+            assert statuses == [200] * 4 + [429] * 2  # in-memory counters start afresh
+            assert_limited(outbox(client, owner), "user", "4 per 1 minute")
+            sync = client.post(
+                "/api/email/sync", json={"email_client_id": account["id"]}, headers=syncer.headers
+            )
+            assert sync.status_code == 503 and sync.get_json()["error"]["code"] == "service_unavailable"
+    finally:
+        private.cleanup()

@@ -117,6 +117,7 @@ def init_rate_limits(app: Flask, settings: Settings) -> None:
         },
     )
     limiter.init_app(app)
+    limiter._storage_dead = False  # a new app has a new Redis client: Redis until it fails
 
     @app.errorhandler(RateLimitExceeded)
     def _too_many(exc: RateLimitExceeded) -> Response:
