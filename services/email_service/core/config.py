@@ -382,21 +382,41 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 def _limits(r: _Reader) -> dict[str, Any]:
     """The rate limits and upload quotas (defaults: the Settings fields')."""
-    limits: dict[str, Any] = {"rate_limits_enabled": r.get("RATE_LIMITS_ENABLED", True, _parse_bool)}
-    for name in (
-        "rate_limit_user",
-        "rate_limit_tenant",
-        "send_limit_user",
-        "send_limit_tenant",
-        "notification_test_limit_user",
-        "notification_test_limit_tenant",
-        "sync_trigger_limit_user",
-        "sync_trigger_limit_tenant",
-    ):
-        limits[name] = r.get(name.upper(), _DEFAULTS[name], _parse_api_limit)
-    for name in ("upload_quota_bytes_user", "upload_quota_bytes_tenant", "unused_upload_retention_hours"):
-        limits[name] = r.get(name.upper(), _DEFAULTS[name], _parse_positive_int)
-    return limits
+
+    def limit(name: str) -> str:
+        return str(_DEFAULTS[name.lower()])
+
+    def size(name: str) -> int:
+        return int(_DEFAULTS[name.lower()])
+
+    return {
+        "rate_limits_enabled": r.get("RATE_LIMITS_ENABLED", True, _parse_bool),
+        "rate_limit_user": r.get("RATE_LIMIT_USER", limit("RATE_LIMIT_USER"), _parse_api_limit),
+        "rate_limit_tenant": r.get("RATE_LIMIT_TENANT", limit("RATE_LIMIT_TENANT"), _parse_api_limit),
+        "send_limit_user": r.get("SEND_LIMIT_USER", limit("SEND_LIMIT_USER"), _parse_api_limit),
+        "send_limit_tenant": r.get("SEND_LIMIT_TENANT", limit("SEND_LIMIT_TENANT"), _parse_api_limit),
+        "notification_test_limit_user": r.get(
+            "NOTIFICATION_TEST_LIMIT_USER", limit("NOTIFICATION_TEST_LIMIT_USER"), _parse_api_limit
+        ),
+        "notification_test_limit_tenant": r.get(
+            "NOTIFICATION_TEST_LIMIT_TENANT", limit("NOTIFICATION_TEST_LIMIT_TENANT"), _parse_api_limit
+        ),
+        "sync_trigger_limit_user": r.get(
+            "SYNC_TRIGGER_LIMIT_USER", limit("SYNC_TRIGGER_LIMIT_USER"), _parse_api_limit
+        ),
+        "sync_trigger_limit_tenant": r.get(
+            "SYNC_TRIGGER_LIMIT_TENANT", limit("SYNC_TRIGGER_LIMIT_TENANT"), _parse_api_limit
+        ),
+        "upload_quota_bytes_user": r.get(
+            "UPLOAD_QUOTA_BYTES_USER", size("UPLOAD_QUOTA_BYTES_USER"), _parse_positive_int
+        ),
+        "upload_quota_bytes_tenant": r.get(
+            "UPLOAD_QUOTA_BYTES_TENANT", size("UPLOAD_QUOTA_BYTES_TENANT"), _parse_positive_int
+        ),
+        "unused_upload_retention_hours": r.get(
+            "UNUSED_UPLOAD_RETENTION_HOURS", size("UNUSED_UPLOAD_RETENTION_HOURS"), _parse_positive_int
+        ),
+    }
 
 
 def _time_limits(r: _Reader) -> tuple[int, int, int]:
