@@ -60,7 +60,8 @@ test: lint typecheck pytest
 # "lost": 0, "duplicated": 0, "leaks": 0}; one line per attack with its figure and bound, then
 # {"attacks": N, "within_bound": N}.
 ATTACK_TESTS := tests/hostile tests/unit/mail/test_sanitize_linear.py tests/integration/sync/test_sync_dedupe.py \
-	tests/integration/sending/test_send_schedule.py tests/e2e/test_tenant_fairness.py
+	tests/integration/sending/test_send_schedule.py tests/integration/core/test_rate_limits.py \
+	tests/integration/sending/test_upload_quota.py tests/e2e/test_tenant_fairness.py
 reliability: venv system-deps
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests/reliability tests/integration/core/test_secrets_audit.py \
 	  $(ATTACK_TESTS)

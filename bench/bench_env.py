@@ -25,6 +25,10 @@ def bench_servers(private: bool = False, env: dict[str, str] | None = None) -> I
     """
     os.environ.update({k: v for k, v in (env or {}).items() if k not in os.environ})
     os.environ.setdefault("APP_ENV", "test")  # settings fail closed: a benchmark is not production
+    # Throughput is measured with the limiter counting every request but never refusing one (one
+    # user drives the whole load); set these to measure refusals instead.
+    for name in ("RATE_LIMIT_USER", "RATE_LIMIT_TENANT", "SEND_LIMIT_USER", "SEND_LIMIT_TENANT"):
+        os.environ.setdefault(name, "100000000/hour")
     pg = redis = None
     if private or not os.environ.get("DATABASE_URL", "").startswith("postgresql"):
         pg = create_test_database()

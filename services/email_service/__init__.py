@@ -13,6 +13,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the API app; test_config may carry environment overrides for settings."""
     from email_service.core.http.auth import init_auth
     from email_service.core.http.errors import register_error_handlers
+    from email_service.core.http.rate_limits import init_rate_limits
     from email_service.core.logging_setup import configure_logging
     from email_service.ops.metrics import init_metrics
 
@@ -28,6 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     init_metrics(app)
     init_auth(app)
+    init_rate_limits(app, settings)  # after init_auth: limits are counted per authenticated caller
     register_blueprints(app)
     _load_celery_configuration()
     return app

@@ -61,6 +61,20 @@ def _parse_rate_limit(raw: str) -> str:
     return value
 
 
+def _parse_api_limit(raw: str) -> str:
+    """An API rate limit in the limits library's notation: "6000/minute", "10 per second;500/hour"."""
+    from limits import parse_many
+
+    value = raw.strip()
+    try:
+        items = parse_many(value)
+    except ValueError:
+        items = []
+    if not items or any(item.amount < 1 for item in items):
+        raise ValueError('expected e.g. "6000/minute" or "10/second;500/hour"')
+    return value
+
+
 def _parse_count(raw: str) -> int:
     value = int(raw)
     if value < 0:
@@ -221,6 +235,21 @@ class Settings:
     # q= on the message listing: "fulltext" (the search index, operators; issue 17) or "substring" (the
     # earlier ILIKE over subject, sender and snippet, no operators: kept as the benchmark's baseline).
     search_mode: str = "fulltext"
+    # Per-tenant limits (issue 16): API requests per user and per tenant, and stricter named limits on
+    # the routes that send mail or start work; stored upload bytes. See core/http/rate_limits.py.
+    rate_limits_enabled: bool = True
+    rate_limit_user: str = "6000/minute"
+    rate_limit_tenant: str = "30000/minute"
+    send_limit_user: str = "200/hour"
+    send_limit_tenant: str = "2000/hour"
+    notification_test_limit_user: str = "5/hour"
+    notification_test_limit_tenant: str = "50/hour"
+    sync_trigger_limit_user: str = "60/minute"
+    sync_trigger_limit_tenant: str = "600/minute"
+    upload_quota_bytes_user: int = 200 * 1024 * 1024
+    upload_quota_bytes_tenant: int = 10 * 1024 * 1024 * 1024
+    # Uploads no outbox row refers to are deleted by cleanup_stale_results once this old.
+    unused_upload_retention_hours: int = 24
     # Set by gunicorn_conf.on_starting in the master before the workers fork (prometheus_client reads it too).
     prometheus_multiproc_dir: str = ""
 
@@ -354,7 +383,47 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         notification_rate_limit=r.get("NOTIFICATION_RATE_LIMIT", "60/m", _parse_rate_limit),
         worker_loglevel=r.get("CELERY_WORKER_LOGLEVEL", log_level, _parse_log_level),
         search_mode=r.get("SEARCH_MODE", "fulltext", _parse_search_mode),
+        **_limits(r),
     )
+
+
+def _limits(r: _Reader) -> dict[str, Any]:
+    """The rate limits and upload quotas (defaults: the Settings fields')."""
+
+    def limit(name: str) -> str:
+        return str(_DEFAULTS[name.lower()])
+
+    def size(name: str) -> int:
+        return int(_DEFAULTS[name.lower()])
+
+    return {
+        "rate_limits_enabled": r.get("RATE_LIMITS_ENABLED", True, _parse_bool),
+        "rate_limit_user": r.get("RATE_LIMIT_USER", limit("RATE_LIMIT_USER"), _parse_api_limit),
+        "rate_limit_tenant": r.get("RATE_LIMIT_TENANT", limit("RATE_LIMIT_TENANT"), _parse_api_limit),
+        "send_limit_user": r.get("SEND_LIMIT_USER", limit("SEND_LIMIT_USER"), _parse_api_limit),
+        "send_limit_tenant": r.get("SEND_LIMIT_TENANT", limit("SEND_LIMIT_TENANT"), _parse_api_limit),
+        "notification_test_limit_user": r.get(
+            "NOTIFICATION_TEST_LIMIT_USER", limit("NOTIFICATION_TEST_LIMIT_USER"), _parse_api_limit
+        ),
+        "notification_test_limit_tenant": r.get(
+            "NOTIFICATION_TEST_LIMIT_TENANT", limit("NOTIFICATION_TEST_LIMIT_TENANT"), _parse_api_limit
+        ),
+        "sync_trigger_limit_user": r.get(
+            "SYNC_TRIGGER_LIMIT_USER", limit("SYNC_TRIGGER_LIMIT_USER"), _parse_api_limit
+        ),
+        "sync_trigger_limit_tenant": r.get(
+            "SYNC_TRIGGER_LIMIT_TENANT", limit("SYNC_TRIGGER_LIMIT_TENANT"), _parse_api_limit
+        ),
+        "upload_quota_bytes_user": r.get(
+            "UPLOAD_QUOTA_BYTES_USER", size("UPLOAD_QUOTA_BYTES_USER"), _parse_positive_int
+        ),
+        "upload_quota_bytes_tenant": r.get(
+            "UPLOAD_QUOTA_BYTES_TENANT", size("UPLOAD_QUOTA_BYTES_TENANT"), _parse_positive_int
+        ),
+        "unused_upload_retention_hours": r.get(
+            "UNUSED_UPLOAD_RETENTION_HOURS", size("UNUSED_UPLOAD_RETENTION_HOURS"), _parse_positive_int
+        ),
+    }
 
 
 def _time_limits(r: _Reader) -> tuple[int, int, int]:
@@ -389,6 +458,7 @@ def _validate_keys(keys: tuple[str, ...]) -> None:
             raise ConfigError(f"ENCRYPTION_KEYS: key {kid!r} must decode to 32 bytes")
 
 
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Settings)}
 _settings: Settings | None = None
 
 

@@ -42,6 +42,13 @@ class Unauthorized(DomainError):
     http_status = 401
 
 
+class QuotaExceeded(DomainError):
+    """Storing this would take the caller (or their tenant) over a configured quota."""
+
+    code = "quota_exceeded"
+    http_status = 413
+
+
 class ServiceUnavailable(DomainError):
     code = "service_unavailable"
     http_status = 503

@@ -15,6 +15,7 @@ from email_service.core.model_base import utcnow
 from email_service.core.tasking.model import TaskRecord
 from email_service.messages.actions.model import PENDING, MessageAction
 from email_service.sending.model import OutboxMessage
+from email_service.sending.uploads import prune_unused_uploads
 from email_service.sync.lock import LOCK_PREFIX, lock_key
 
 RESULT_PREFIX = "celery-task-meta-"
@@ -31,7 +32,7 @@ def expire_unbounded_results(client: redis.Redis, ttl_seconds: int) -> int:
     return fixed
 
 
-def prune_rows(record_days: int, outbox_days: int) -> dict[str, int]:
+def prune_rows(record_days: int, outbox_days: int, upload_hours: int) -> dict[str, int]:
     now = utcnow()
     with session_scope(system=True) as session:
         records: CursorResult[Any] = session.execute(  # type: ignore[assignment]
@@ -43,6 +44,8 @@ def prune_rows(record_days: int, outbox_days: int) -> dict[str, int]:
                 OutboxMessage.updated_at < now - timedelta(days=outbox_days),
             )
         )
+        # After the outbox rows: an upload whose only send was just pruned goes in the same run.
+        uploads = prune_unused_uploads(session, now - timedelta(hours=upload_hours))
         actions: CursorResult[Any] = session.execute(  # type: ignore[assignment]
             delete(MessageAction).where(
                 MessageAction.state != PENDING,
@@ -53,6 +56,7 @@ def prune_rows(record_days: int, outbox_days: int) -> dict[str, int]:
         "task_records_removed": records.rowcount,
         "outbox_removed": outbox.rowcount,
         "actions_removed": actions.rowcount,
+        "uploads_removed": uploads,
     }
 
 
@@ -80,7 +84,13 @@ def cleanup_stale_state() -> dict[str, Any]:
     try:
         report: dict[str, Any] = {"status": "success"}
         report["results_expired"] = expire_unbounded_results(results, 3600)
-        report.update(prune_rows(settings.task_record_retention_days, settings.outbox_retention_days))
+        report.update(
+            prune_rows(
+                settings.task_record_retention_days,
+                settings.outbox_retention_days,
+                settings.unused_upload_retention_hours,
+            )
+        )
         report.update(release_orphaned_syncs(broker))
         return report
     finally:

@@ -13,6 +13,7 @@ from email_service.core.errors import BadRequest
 from email_service.core.http.apidoc import documented
 from email_service.core.http.auth import current_caller
 from email_service.core.http.body import limit_arg, parse_body
+from email_service.core.http.rate_limits import named_limit
 from email_service.sending import use_cases
 from email_service.sending.model import OUTBOX_STATES
 from email_service.sending.schemas import (
@@ -54,6 +55,7 @@ def _normalised(body: SendRequest) -> dict[str, Any]:
 
 @bp.post("/email/send")
 @documented(202, SendAccepted, 404, 409, 422, tag="send", json=SendRequest, headers=SendHeaders)
+@named_limit("send")  # SEND_LIMIT_USER / SEND_LIMIT_TENANT: every request counts, replays too
 def send() -> ResponseReturnValue:
     """Queue a message (or schedule it with send_at), exactly once per Idempotency-Key."""
     body = parse_body(SendRequest)
@@ -84,7 +86,8 @@ def outbox_cancel(outbox_id: str) -> ResponseReturnValue:
 @bp.post("/attachments")
 @documented(201, UploadView, 413, 422, tag="send", form=UploadForm)
 def upload() -> ResponseReturnValue:
-    """Upload a file to attach to a later send."""
+    """Upload a file to attach to a later send (413 once the caller's or tenant's stored uploads would
+    exceed UPLOAD_QUOTA_BYTES_USER / UPLOAD_QUOTA_BYTES_TENANT)."""
     file = request.files.get("file")
     if file is None:
         raise BadRequest("multipart field 'file' is required", {"field": "file"})

@@ -26,6 +26,7 @@ from email_service.messages.model import Message
 from email_service.sending.build import compose_queued
 from email_service.sending.model import OutboxMessage
 from email_service.sending.service import stored_result
+from email_service.sending.uploads import check_upload_quota
 
 CANCELLABLE = frozenset({"scheduled", "queued"})
 # A scheduled send due within this long is published at once with a countdown (ids only); a later
@@ -257,6 +258,7 @@ def store_upload(
     limit = get_settings().max_message_bytes
     if len(data) > limit:
         raise invalid("file", f"file too large: {len(data)} > {limit} bytes", "too_large")
+    check_upload_quota(session, tenant_id, user_id, len(data))
     attachment = Attachment(
         tenant_id=tenant_id,
         user_id=user_id,

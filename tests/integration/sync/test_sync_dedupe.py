@@ -15,6 +15,7 @@ from tests.attack_report import Attack
 from tests.conftest import Caller
 from tests.integration.accounts.test_accounts_api import create
 from tests.integration.core.queue_support import queue_list
+from tests.integration.notifications.notification_support import environment
 
 
 def trigger(client: Any, caller: Caller, account_id: str, **extra: Any) -> str:
@@ -42,7 +43,8 @@ def test_a_burst_of_triggers_queues_one_sync(app: Any, owner: Caller, clean_db: 
     def one(_: int) -> str:
         return trigger(app.test_client(), owner, account["id"])
 
-    with ThreadPoolExecutor(8) as pool:
+    # Above the trigger rate limit (test_rate_limits.py): this is about deduplication alone.
+    with environment(SYNC_TRIGGER_LIMIT_USER="1000/minute"), ThreadPoolExecutor(8) as pool:
         task_ids = set(pool.map(one, range(300)))
     attack("300 sync triggers of one account from 8 threads: syncs queued", queued(clean_db), 1, "tasks")
     assert len(task_ids) == 1

@@ -74,6 +74,13 @@ def test_separate_result_server_and_ssl() -> None:
         ("SYNC_BATCH_SIZE", "0"),
         ("SYNC_RECENT_FLAGS_WINDOW", "-1"),
         ("SYSTEM_DATABASE_URL", "mysql://x/y"),
+        ("RATE_LIMIT_USER", "lots"),
+        ("RATE_LIMIT_TENANT", "0/minute"),
+        ("SEND_LIMIT_USER", "5"),
+        ("SYNC_TRIGGER_LIMIT_TENANT", "1/fortnight"),
+        ("RATE_LIMITS_ENABLED", "maybe"),
+        ("UPLOAD_QUOTA_BYTES_USER", "0"),
+        ("UNUSED_UPLOAD_RETENTION_HOURS", "-3"),
     ],
 )
 def test_bad_value_names_the_variable(name: str, value: str) -> None:
@@ -130,3 +137,11 @@ def test_system_database_url_defaults_to_the_migration_url_then_the_database_url
         {**DEV, "DATABASE_URL": app, "SYSTEM_DATABASE_URL": "postgresql://sys:s3cret-pw@db/e"}
     )
     assert named.system_database_url == "postgresql+psycopg://sys:s3cret-pw@db/e"
+
+
+def test_limits_have_defaults_and_take_the_limits_notation() -> None:
+    settings = load_settings(DEV)
+    assert (settings.rate_limit_user, settings.send_limit_user) == ("6000/minute", "200/hour")
+    assert settings.upload_quota_bytes_user == 200 * 1024 * 1024 and settings.rate_limits_enabled
+    custom = load_settings({**DEV, "SEND_LIMIT_USER": "2 per second;100/hour", "RATE_LIMITS_ENABLED": "no"})
+    assert custom.send_limit_user == "2 per second;100/hour" and not custom.rate_limits_enabled

@@ -40,8 +40,9 @@ ASSETS = frozenset(
     }
 )
 # Any operation may answer these: a value the database cannot hold (e.g. NUL in an id), a missing or
-# bad token, the database or task queue down.
-COMMON_ERRORS = (400, 401, 503)
+# bad token, the caller's or tenant's rate limit reached (core/http/rate_limits.py), the database or
+# task queue down.
+COMMON_ERRORS = (400, 401, 429, 503)
 
 _named: dict[str, Any] = {}
 

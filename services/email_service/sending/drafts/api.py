@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from email_service.core.http.apidoc import documented
 from email_service.core.http.auth import current_caller
 from email_service.core.http.body import limit_arg, parse_body
+from email_service.core.http.rate_limits import named_limit
 from email_service.sending.drafts import send, use_cases
 from email_service.sending.drafts.schemas import (
     MAX_DRAFT_LIMIT,
@@ -69,6 +70,7 @@ def remove(draft_id: str) -> ResponseReturnValue:
 
 @bp.post("/<draft_id>/send")
 @documented(202, DraftSent, 404, 409, 422, tag="send")
+@named_limit("send")  # counted with /api/email/send: one budget of sends per hour
 def send_draft(draft_id: str) -> ResponseReturnValue:
     """Send it exactly once through the outbox, as /api/email/send does; a second send: 409."""
     return jsonify(send.send_draft(current_caller(), draft_id)), 202
