@@ -12,13 +12,15 @@ from collections.abc import Iterator
 import pytest
 
 from email_service.mail.imap.types import ImapConnectionError
-from email_service.mail.smtp.client import SmtpError, SmtpSettings, check_login
+from email_service.mail.smtp.client import SmtpError, SmtpSettings, check_login, open_smtp
+from email_service.mail.smtp.types import SmtpTransientError, SmtpUncertainError
 from email_service.sync.service import run_account_sync
 from tests.attack_report import Attack
 from tests.conftest import Caller, apply_environment
 from tests.hostile.slow_servers import misbehaving_server, trickling_proxy
 from tests.integration.sync.sync_support import make_account, message
 from tests.servers.dovecot_fixtures import ImapUser
+from tests.servers.smtp_server import SmtpTestServer
 
 TIMEOUT = 3  # IMAP_TIMEOUT_SECONDS for the test; the server sends a byte every 1 s, never a line
 SLACK = 1.5  # the sync's own bookkeeping around the session
@@ -79,3 +81,46 @@ def test_a_trickling_smtp_server_cannot_hold_a_send(attack: Attack) -> None:
             check_login(settings)
         elapsed = time.monotonic() - started
     attack("smtp server trickling its greeting: login gave up after", elapsed, TIMEOUT + 0.5)
+
+
+@pytest.fixture
+def plain_smtp() -> Iterator[SmtpTestServer]:
+    """A private submission server without TLS or AUTH, so the proxy in front of it sees each command."""
+    server = SmtpTestServer({}, implicit_tls=False, auth_required=False).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _send_through(port: int, recipients: int = 1) -> None:
+    settings = SmtpSettings(host="127.0.0.1", port=port, security="none", timeout=TIMEOUT)
+    to = [f"bob{i}@example.test" for i in range(recipients)]
+    with open_smtp(settings) as session:
+        session.send("alice@example.test", to, b"Subject: hi\r\n\r\nhello\r\n")
+
+
+def test_a_server_slow_on_every_envelope_reply_cannot_hold_a_send(
+    plain_smtp: SmtpTestServer, attack: Attack
+) -> None:
+    """Each reply ("250 OK") takes 2.4 s, inside the per-read timeout; MAIL and six RCPTs used to
+    take 17 s. The envelope as a whole gets SMTP_TIMEOUT_SECONDS."""
+    with trickling_proxy(plain_smtp.port, b"MAIL FROM", interval=0.3) as port:
+        started = time.monotonic()
+        with pytest.raises(SmtpTransientError, match="nothing was sent"):  # safe to retry
+            _send_through(port, recipients=6)
+        elapsed = time.monotonic() - started
+    attack("smtp server slow on each envelope reply: send gave up after", elapsed, TIMEOUT + SLACK)
+    assert plain_smtp.messages == []
+
+
+def test_a_server_trickling_its_reply_to_the_body_makes_the_send_uncertain(
+    plain_smtp: SmtpTestServer, attack: Attack
+) -> None:
+    with trickling_proxy(plain_smtp.port, b"\r\n.\r\n") as port:
+        started = time.monotonic()
+        with pytest.raises(SmtpUncertainError, match="may have been delivered"):  # never resent
+            _send_through(port)
+        elapsed = time.monotonic() - started
+    attack("smtp server trickling its reply to DATA: send gave up after", elapsed, TIMEOUT + SLACK)
+    assert len(plain_smtp.messages) == 1  # it was delivered: why an uncertain send is not retried

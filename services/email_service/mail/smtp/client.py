@@ -122,12 +122,23 @@ class _AsyncSmtpConnection:
         """MAIL, RCPT*, DATA; after a refusal RSET keeps the connection usable for the next send."""
         if any(has_line_break(address) for address in (envelope_from, *recipients)):
             raise SmtpPermanentError("an envelope address contains CR, LF or NUL; nothing was sent")
+        envelope = asyncio.timeout(self._settings.timeout)
         try:
-            await client.mail(envelope_from, options=self._mail_options(client, envelope_from, raw))
-            accepted, refused = await self._recipients(client, recipients)
-            reply = await self._data(client, raw)
+            async with envelope:  # a per-read timeout alone lets a server trickle each reply
+                await client.mail(envelope_from, options=self._mail_options(client, envelope_from, raw))
+                accepted, refused = await self._recipients(client, recipients)
+                await self._start_data(client)
+            reply = await self._body(client, raw)
         except SmtpUncertainError:
             raise
+        except TimeoutError as exc:
+            client.close()
+            if not envelope.expired():
+                raise
+            raise SmtpTransientError(
+                f"the server took longer than {self._settings.timeout:g} s to accept the envelope; "
+                "nothing was sent"
+            ) from exc
         except (aiosmtplib.SMTPResponseException, SmtpError):
             await self._reset(client)
             raise
@@ -168,21 +179,28 @@ class _AsyncSmtpConnection:
             raise kind(f"all recipients refused: {code} {reply}", code, reply, refused)
         return tuple(accepted), refused
 
-    async def _data(self, client: aiosmtplib.SMTP, raw: bytes) -> SMTPResponse:
-        """DATA in two steps so a drop after the body is told apart from one before it."""
+    @staticmethod
+    async def _start_data(client: aiosmtplib.SMTP) -> None:
+        """DATA apart from the body, so a drop after the body is told apart from one before it."""
         start = await client.execute_command(b"DATA")
         if start.code != 354:
             raise aiosmtplib.SMTPDataError(start.code, start.message)
+
+    async def _body(self, client: aiosmtplib.SMTP, raw: bytes) -> SMTPResponse:
+        """The body, then its reply within the timeout plus the body's upload time at the minimum rate."""
         protocol = client.protocol
         if protocol is None:
             raise aiosmtplib.SMTPServerDisconnected("connection lost before the message body")
         protocol.write(_wire_body(raw))
+        budget = self._settings.timeout + len(raw) / self._settings.min_bytes_per_second
         try:
-            reply = await protocol.read_response(timeout=self._settings.timeout)
-        except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError) as exc:
+            async with asyncio.timeout(budget):
+                reply = await protocol.read_response(timeout=None)
+        except (aiosmtplib.SMTPServerDisconnected, TimeoutError) as exc:
             client.close()
+            reason = str(exc) or f"none within {budget:.0f} s"
             raise SmtpUncertainError(
-                f"no reply after the message body ({exc}); it may have been delivered"
+                f"no reply after the message body ({reason}); it may have been delivered"
             ) from exc
         if reply.code != 250:
             raise aiosmtplib.SMTPDataError(reply.code, reply.message)

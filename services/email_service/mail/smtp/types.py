@@ -27,7 +27,10 @@ class SmtpSettings:
     security: Literal["ssl", "starttls", "none"]
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    # Connect + TLS + login together; then the envelope (MAIL, RCPT*, DATA) together; then the reply
+    # to the body, which also gets a second per min_bytes_per_second of the message (its upload).
     timeout: float = 60.0
+    min_bytes_per_second: int = 16384
     verify_cert: bool = True
     pinned_cert_pem: str | None = None
     # Outbound policy allow-list for tenant-controlled hosts; None = operator-set host, no policy.
