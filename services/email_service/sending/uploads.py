@@ -15,6 +15,7 @@ from email_service.core.config import get_settings
 from email_service.core.errors import QuotaExceeded
 from email_service.core.tenancy.user_model import User
 from email_service.messages.attachment_model import Attachment
+from email_service.sending.drafts.model import Draft
 from email_service.sending.model import OutboxMessage
 
 
@@ -49,15 +50,19 @@ def check_upload_quota(session: Session, tenant_id: str, user_id: str, size: int
 
 
 def prune_unused_uploads(session: Session, older_than: datetime) -> int:
-    """Delete uploads created before `older_than` that no outbox row of their user refers to.
+    """Delete uploads created before `older_than` that no outbox row or draft of their user refers to.
 
-    An outbox row names its uploads in request.attachment_ids; the match is on the JSON's text (ids
-    are UUIDs), so it runs on both backends in one statement and can only err towards keeping a row.
+    Both name their uploads in request.attachment_ids; the match is on the JSON's text (ids are
+    UUIDs), so it runs on both backends in one statement and can only err towards keeping a row.
     """
     referenced = exists().where(
         OutboxMessage.tenant_id == Attachment.tenant_id,
         OutboxMessage.user_id == Attachment.user_id,
         cast(OutboxMessage.request, Text).contains(Attachment.id),
+    ) | exists().where(
+        Draft.tenant_id == Attachment.tenant_id,
+        Draft.user_id == Attachment.user_id,
+        cast(Draft.request, Text).contains(Attachment.id),
     )
     result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         delete(Attachment).where(

@@ -15,6 +15,7 @@ from email_service.messages.attachment_model import Attachment
 from email_service.ops.cleanup import cleanup_stale_state
 from tests.conftest import Caller, make_caller
 from tests.integration.notifications.notification_support import environment
+from tests.integration.sending.draft_support import post_draft
 from tests.integration.sending.send_support import make_send_account, post_send
 from tests.servers.smtp_server import SmtpTestServer
 
@@ -61,18 +62,20 @@ def test_cleanup_prunes_old_unreferenced_uploads_only(
     account = make_send_account(owner, smtp)
     ids = {
         name: upload(client, owner, size).get_json()["id"]
-        for name, size in (("old", 100), ("sent", 200), ("fresh", 300))
+        for name, size in (("old", 100), ("sent", 200), ("fresh", 300), ("drafted", 400))
     }
     assert post_send(client, account, attachment_ids=[ids["sent"]]).status_code == 202
+    draft = post_draft(client, account, subject="unfinished", attachment_ids=[ids["drafted"]])
+    assert draft.status_code == 201, draft.get_json()
     with session_scope(system=True) as session:
         session.execute(
             update(Attachment)
-            .where(Attachment.id.in_([ids["old"], ids["sent"]]))
+            .where(Attachment.id.in_([ids["old"], ids["sent"], ids["drafted"]]))
             .values(created_at=utcnow() - timedelta(hours=25))
         )
     report = cleanup_stale_state()
     assert report["uploads_removed"] == 1
-    assert stored(owner) == [200, 300]
+    assert stored(owner) == [200, 300, 400]  # a draft's upload stays while the draft is written
     with environment(UNUSED_UPLOAD_RETENTION_HOURS="48"):
         with session_scope(system=True) as session:
             session.execute(
@@ -81,7 +84,7 @@ def test_cleanup_prunes_old_unreferenced_uploads_only(
                 .values(created_at=utcnow() - timedelta(hours=30))
             )
         assert cleanup_stale_state()["uploads_removed"] == 0  # younger than the configured 48 h
-        assert stored(owner) == [200, 300]
+        assert stored(owner) == [200, 300, 400]
 
 
 def test_pruned_uploads_free_the_quota(client: Any, owner: Caller) -> None:
