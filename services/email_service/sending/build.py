@@ -102,9 +102,15 @@ def compose_queued(session: Session, row: OutboxMessage, account: EmailAccount) 
     compose_into(session, row, account, _parent(session, row))
 
 
-def compose_into(session: Session, row: OutboxMessage, account: EmailAccount, parent: Message | None) -> None:
-    request = row.request or {}
-    compose = ComposeRequest(
+def compose_request(
+    request: dict[str, Any],
+    account: EmailAccount,
+    attachments: list[tuple[str, str, bytes]],
+    parent: Message | None,
+    **extra: Any,
+) -> ComposeRequest:
+    """A stored send request (an outbox row's or a draft's) as what the MIME composer takes."""
+    return ComposeRequest(
         from_address=account.email_address,
         from_name=account.display_name or "",
         subject=request.get("subject") or "",
@@ -113,10 +119,17 @@ def compose_into(session: Session, row: OutboxMessage, account: EmailAccount, pa
         to=tuple(request.get("to") or ()),
         cc=tuple(request.get("cc") or ()),
         bcc=tuple(request.get("bcc") or ()),
-        attachments=_attachments(session, row, request.get("attachment_ids") or []),
+        attachments=attachments,
         in_reply_to=parent.message_id_header if parent else None,
         references=tuple((parent.references or "").split()) if parent else (),
+        **extra,
     )
+
+
+def compose_into(session: Session, row: OutboxMessage, account: EmailAccount, parent: Message | None) -> None:
+    request = row.request or {}
+    attachments = _attachments(session, row, request.get("attachment_ids") or [])
+    compose = compose_request(request, account, attachments, parent)
     try:
         composed = build_message(compose)
     except InvalidAddressError as exc:

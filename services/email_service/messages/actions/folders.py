@@ -19,7 +19,7 @@ from email_service.accounts.model import EmailAccount
 from email_service.accounts.service import load_account_for_task
 from email_service.core.crypto import get_secret_box
 from email_service.core.db import session_scope
-from email_service.core.errors import Conflict, TaskUnauthorized, ValidationFailed
+from email_service.core.errors import Conflict, ValidationFailed
 from email_service.core.model_base import new_id
 from email_service.core.tasking.start import start_task
 from email_service.core.tenancy.scoping import get_owned
@@ -28,9 +28,6 @@ from email_service.deletion import store as deletion_store
 from email_service.deletion.batches import MailOpsConnector, Outcome
 from email_service.deletion.store import Owner
 from email_service.mail.imap.client import (
-    ImapAuthError,
-    ImapCommandError,
-    ImapConnectionError,
     ImapSession,
     connect,
 )
@@ -43,7 +40,7 @@ from email_service.messages.actions.model import (
     PENDING,
     MessageAction,
 )
-from email_service.messages.actions.runner import batch_status
+from email_service.messages.actions.runner import WRITE_BACK_FAILURES, batch_status, failure_reason
 from email_service.messages.folder_model import Folder
 from email_service.messages.folders import get_folder
 from email_service.messages.model import Message
@@ -348,14 +345,8 @@ def _run(owner: Owner, actions: Sequence[log.Action], connector: MailOpsConnecto
             settings = imap_settings(account, get_secret_box())
         with connector(settings) as imap:
             _on_server(imap, actions)  # type: ignore[arg-type]
-    except TaskUnauthorized as exc:
-        return str(exc), False
-    except ImapAuthError as exc:
-        return f"IMAP login refused: {exc}", False
-    except ImapCommandError as exc:
-        return f"the server refused: {exc}", False
-    except ImapConnectionError as exc:
-        return f"IMAP connection failed: {exc}", True
+    except WRITE_BACK_FAILURES as exc:
+        return failure_reason(exc)
     return None, False
 
 

@@ -8,12 +8,37 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from email_service.core.db import session_scope
+from email_service.core.errors import PermanentError, TaskUnauthorized
 from email_service.deletion.batches import Outcome
 from email_service.deletion.store import Owner
+from email_service.mail.imap.client import ImapAuthError, ImapCommandError, ImapConnectionError
+from email_service.mail.imap.transfer import Refused
 from email_service.messages.actions import log
 from email_service.messages.actions.model import DONE, FAILED
 
 Revert = Callable[[Session, Owner, Sequence[log.Action]], None]
+
+
+# What a write-back's remote step may raise that ends in a reason rather than a crash.
+WRITE_BACK_FAILURES = (
+    TaskUnauthorized,
+    PermanentError,
+    Refused,
+    ImapAuthError,
+    ImapCommandError,
+    ImapConnectionError,
+)
+
+
+def failure_reason(exc: BaseException) -> tuple[str, bool]:
+    """(why, in our words; whether a later attempt may succeed) for one of WRITE_BACK_FAILURES."""
+    if isinstance(exc, ImapAuthError):
+        return f"IMAP login refused: {exc}", False
+    if isinstance(exc, ImapConnectionError):
+        return f"IMAP connection failed: {exc}", True
+    if isinstance(exc, ImapCommandError):
+        return f"the server refused: {exc}", False
+    return str(exc), False
 
 
 def batch_status(actions: Sequence[log.Action]) -> str:

@@ -8,9 +8,10 @@ from email_service.accounts.model import EmailAccount
 from email_service.core.errors import PermanentError, ValidationFailed
 from email_service.core.tenancy.scoping import scoped
 from email_service.mail.imap.drafts import Version
-from email_service.mail.mime.compose import ComposeRequest, InvalidAddressError, build_message
+from email_service.mail.mime.compose import InvalidAddressError, build_message
 from email_service.messages.model import Message
 from email_service.sending import outbox
+from email_service.sending.build import compose_request
 from email_service.sending.drafts.model import Draft
 
 
@@ -24,18 +25,12 @@ def draft_version(session: Session, draft: Draft, account: EmailAccount) -> Vers
     except ValidationFailed:
         raise PermanentError("an attachment of the draft is no longer available") from None
     parent = _parent(session, draft, request.get("in_reply_to"))
-    compose = ComposeRequest(
-        from_address=account.email_address,
-        from_name=account.display_name or "",
-        subject=request.get("subject") or "",
-        body_text=request.get("body_text") or "",
-        body_html=request.get("body_html"),
-        to=tuple(request.get("to") or ()),
-        cc=tuple(request.get("cc") or ()),
-        bcc=tuple(request.get("bcc") or ()),
-        attachments=[(a.filename, a.content_type, a.content) for a in uploads],
-        in_reply_to=parent.message_id_header if parent else None,
-        references=tuple((parent.references or "").split()) if parent else (),
+    attachments = [(a.filename, a.content_type, a.content) for a in uploads]
+    compose = compose_request(
+        request,
+        account,
+        attachments,
+        parent,
         date=draft.updated_at,
         draft=True,
         message_id=draft.message_id_header,

@@ -18,23 +18,18 @@ from email_service.accounts.mail_settings import imap_settings
 from email_service.accounts.service import load_account_for_task
 from email_service.core.crypto import get_secret_box
 from email_service.core.db import session_scope
-from email_service.core.errors import PermanentError, TaskUnauthorized
 from email_service.core.tenancy.scoping import scoped
 from email_service.deletion import store as deletion_store
 from email_service.deletion.batches import Outcome
 from email_service.deletion.store import Owner
 from email_service.mail.imap.client import (
-    ImapAuthError,
-    ImapCommandError,
-    ImapConnectionError,
     ImapConnector,
     connect,
 )
 from email_service.mail.imap.drafts import Placed, Version, drafts_folder, place_draft
-from email_service.mail.imap.transfer import Refused
 from email_service.messages.actions import log
 from email_service.messages.actions.model import PENDING
-from email_service.messages.actions.runner import batch_status
+from email_service.messages.actions.runner import WRITE_BACK_FAILURES, batch_status, failure_reason
 from email_service.messages.folder_model import Folder
 from email_service.messages.folders import folder_by_role
 from email_service.messages.model import Message
@@ -121,14 +116,8 @@ def _reconcile(owner: Owner, action: log.Action, connector: ImapConnector) -> tu
             name = drafts_folder(imap, plan.folder)
             placed = place_draft(imap, name, family(draft_id), plan.version, plan.previous)
         _record(owner, action, draft_id, plan, placed)
-    except (TaskUnauthorized, PermanentError, Refused) as exc:
-        return str(exc), False
-    except ImapAuthError as exc:
-        return f"IMAP login refused: {exc}", False
-    except ImapCommandError as exc:
-        return f"the server refused: {exc}", False
-    except ImapConnectionError as exc:
-        return f"IMAP connection failed: {exc}", True
+    except WRITE_BACK_FAILURES as exc:
+        return failure_reason(exc)
     return None, False
 
 
