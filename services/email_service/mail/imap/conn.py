@@ -179,6 +179,22 @@ def guard(what: str) -> Iterator[None]:
 READ_CHUNK = 64 * 1024
 
 
+def _chunked(step: Read, limit: int, progress: Callable[[int], None], line: bool) -> bytes:
+    """Up to `limit` bytes through `step` (readline or read) in READ_CHUNK pieces, each reported."""
+    parts: list[bytes] = []
+    left = limit
+    while left > 0:
+        part = step(min(left, READ_CHUNK))
+        if not part:
+            break
+        progress(len(part))
+        parts.append(part)
+        left -= len(part)
+        if line and part.endswith(b"\n"):
+            break
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
 class RawChannel:
     """Sends one command at a time on the shared imaplib connection and streams its responses."""
 
@@ -225,29 +241,11 @@ class RawChannel:
             return reader.readline, reader.read
 
         def readline(limit: int) -> bytes:
-            parts, left = [], limit
-            while left > 0:
-                part = reader.readline(min(left, READ_CHUNK))
-                if not part:
-                    break
-                progress(len(part))
-                parts.append(part)
-                left -= len(part)
-                if part.endswith(b"\n"):
-                    break
-            return parts[0] if len(parts) == 1 else b"".join(parts)
+            return _chunked(reader.readline, limit, progress, line=True)
 
         def read(size: int) -> bytes:
             # A large literal in pieces, so a slow but honest link earns its time while it reads.
-            parts, left = [], size
-            while left > 0:
-                part = reader.read(min(left, READ_CHUNK))
-                if not part:
-                    break
-                progress(len(part))
-                parts.append(part)
-                left -= len(part)
-            return parts[0] if len(parts) == 1 else b"".join(parts)
+            return _chunked(reader.read, size, progress, line=False)
 
         return readline, read
 
