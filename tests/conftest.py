@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.servers.dns_server import DnsTestServer
 from tests.servers.postgres import PostgresDatabase, create_test_database, drop_test_database
 from tests.servers.redis_server import RedisServer
 from tests.servers.sqlite_db import SqliteDatabase, create_sqlite_database, drop_sqlite_database
@@ -20,6 +21,7 @@ os.environ["APP_ENV"] = "test"
 
 pytest_plugins = [
     "tests.attack_report",
+    "tests.servers.dns_fixtures",
     "tests.servers.dovecot_fixtures",
     "tests.servers.mailutils_fixtures",
     "tests.servers.smtp_fixtures",
@@ -71,8 +73,9 @@ class ServerSet:
 
 
 @pytest.fixture(scope="session")
-def servers() -> Iterator[ServerSet]:
-    """Start (or reuse) the database and Redis, point the settings at them, migrate the schema."""
+def servers(dns_server: DnsTestServer) -> Iterator[ServerSet]:
+    """Start (or reuse) the database and Redis, point the settings at them (and autoconfig at the test
+    DNS server), migrate the schema."""
     db: PostgresDatabase | SqliteDatabase
     if BACKEND == "sqlite":
         db = create_sqlite_database()
@@ -93,6 +96,7 @@ def servers() -> Iterator[ServerSet]:
         "ENCRYPTION_KEYS": TEST_KEYS,
         "LOG_LEVEL": "INFO",
         "FRONTEND_URL": "http://frontend.test",
+        "AUTOCONFIG_NAMESERVERS": dns_server.address,
     }
     os.environ.update(env)
     apply_environment()

@@ -38,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     """Every route of the API (also what the OpenAPI document is generated from)."""
     from email_service.accounts import api as accounts
+    from email_service.accounts.autoconfig import api as autoconfig
     from email_service.core.http import apidoc
     from email_service.core.tasking import api as tasks
     from email_service.deletion import api as delete
@@ -57,6 +58,7 @@ def register_blueprints(app: Flask) -> None:
         tasks,
         sync,
         accounts,
+        autoconfig,
         messages,
         threads,
         actions,

@@ -24,8 +24,11 @@ bp = Blueprint("accounts", __name__, url_prefix="/api/accounts")
 @bp.post("")
 @documented(201, AccountView, 422, tag="accounts", json=AccountCreate)
 def create() -> ResponseReturnValue:
-    """Add an IMAP/SMTP account; the password is stored encrypted and never returned."""
-    return jsonify(use_cases.add_account(current_caller(), parse_body(AccountCreate).model_dump())), 201
+    """Add an IMAP/SMTP account; the password is stored encrypted and never returned. Without
+    imap_host and smtp_host the servers come from autoconfig (422 naming them when none is found,
+    503 when DNS did not answer)."""
+    body = parse_body(AccountCreate)
+    return jsonify(use_cases.add_account(current_caller(), body.model_dump(), body.model_fields_set)), 201
 
 
 @bp.get("")

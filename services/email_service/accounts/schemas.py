@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from email_service.core.http.schemas import Line, ResponseModel, StrictModel
+from email_service.core.http.schemas import Absent, Line, ParamsModel, ResponseModel, StrictModel
 
 Security = Literal["ssl", "starttls", "none"]
 AccountState = Literal["active", "syncing", "auth_error", "error"]
@@ -16,22 +16,47 @@ ProbeFailure = Literal[
 ]
 
 
+HOST_PATTERN = r"^[A-Za-z0-9.\-:\[\]]+$"
+AUTOCONFIGURED = "left out with imap_host and smtp_host: filled from GET /api/autoconfig"
+
+
 class AccountCreate(StrictModel):
+    """With imap_host and smtp_host both left out, the hosts, ports, security and provider_saves_sent
+    come from autoconfig (422 naming them when it finds nothing) and username defaults to the address."""
+
     email_address: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     display_name: Line = Field(default="", max_length=200)
-    imap_host: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-:\[\]]+$")
+    imap_host: str | Absent = Field(
+        default=None, min_length=1, max_length=255, pattern=HOST_PATTERN, description=AUTOCONFIGURED
+    )
     imap_port: int = Field(default=993, ge=1, le=65535)
     imap_security: Security = "ssl"
-    smtp_host: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-:\[\]]+$")
+    smtp_host: str | Absent = Field(
+        default=None, min_length=1, max_length=255, pattern=HOST_PATTERN, description=AUTOCONFIGURED
+    )
     smtp_port: int = Field(default=465, ge=1, le=65535)
     smtp_security: Security = "ssl"
-    username: Line = Field(min_length=1, max_length=320)
+    username: Line | Absent = Field(
+        default=None, min_length=1, max_length=320, description="required unless the hosts are autoconfigured"
+    )
     password: Line = Field(min_length=1, max_length=1024)
     is_sync_enabled: bool = True
     sync_interval: int = Field(default=300, ge=60, le=86400)
     provider_saves_sent: bool = False
     move_spam_to_junk: bool = False
     pinned_cert_pem: str | None = Field(default=None, max_length=20000)
+
+    @model_validator(mode="after")
+    def _hosts_both_or_neither(self) -> AccountCreate:
+        """Explicit hosts keep the explicit contract (username required); half a pair is a mistake."""
+        given = {"imap_host": self.imap_host, "smtp_host": self.smtp_host}
+        if any(v is not None for v in given.values()):
+            missing = sorted(n for n, v in given.items() if v is None)
+            if self.username is None:
+                missing.append("username")
+            if missing:
+                raise ValueError(f"{', '.join(missing)} required when a host is given")
+        return self
 
 
 class AccountUpdate(StrictModel):
@@ -87,6 +112,29 @@ class AccountView(ResponseModel):
     has_pinned_cert: bool
 
 
+class AutoconfigQuery(ParamsModel):
+    email: str = Field(max_length=320, description="the address whose settings are wanted")
+
+
+class EndpointView(ResponseModel):
+    host: str
+    port: int
+    security: Security
+
+
+class AutoconfigView(ResponseModel):
+    """Settings for an address; source says where they came from (table, srv or mx)."""
+
+    provider: str = Field(description="the provider's name, or the domain for SRV records")
+    imap: EndpointView
+    pop3: EndpointView | Absent = Field(default=None, description="only when the provider offers POP3")
+    smtp: EndpointView
+    auth_types: list[Literal["password", "oauth2"]]
+    provider_saves_sent: bool
+    source: Literal["table", "srv", "mx"]
+    quirks: list[str] = Field(description="known provider behaviour, informational")
+
+
 class AccountList(ResponseModel):
     items: list[AccountView]
 
@@ -135,6 +183,8 @@ __all__ = [
     "AccountList",
     "AccountUpdate",
     "AccountView",
+    "AutoconfigQuery",
+    "AutoconfigView",
     "ConnectionTestResult",
     "FolderList",
     "FolderView",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from email_service.accounts import service
+from email_service.accounts.autoconfig.fill import fill_from_autoconfig, needs_autoconfig
+from email_service.accounts.autoconfig.lookup import autoconfig
 from email_service.accounts.connection_test import test_account_connection
 from email_service.accounts.hosts import check_account_hosts
 from email_service.core.config import get_settings
@@ -14,11 +17,20 @@ from email_service.core.tenancy.tokens import Identity
 from email_service.messages.folders import folder_view, list_folders
 
 
-def add_account(caller: Identity, fields: dict[str, Any]) -> dict[str, Any]:
-    check_account_hosts(fields, get_settings().allowed_private_hosts)
+def add_account(caller: Identity, fields: dict[str, Any], given: Collection[str] = ()) -> dict[str, Any]:
+    """`given`: the fields the caller set; without hosts, autoconfig fills them (outside the transaction)."""
+    settings = get_settings()
+    if needs_autoconfig(fields):
+        fields = fill_from_autoconfig(fields, given, settings.autoconfig_nameservers)
+    check_account_hosts(fields, settings.allowed_private_hosts)
     with session_scope(caller.tenant_id) as session:
         account = service.create_account(session, get_secret_box(), caller.tenant_id, caller.user_id, fields)
         return service.account_view(account)
+
+
+def autoconfig_for(email: object) -> dict[str, Any]:
+    """GET /api/autoconfig: no tenant data, only the table and DNS."""
+    return autoconfig(email, get_settings().autoconfig_nameservers).view()
 
 
 def account_list(caller: Identity) -> list[dict[str, Any]]:

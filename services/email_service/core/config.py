@@ -6,6 +6,7 @@ so a misconfigured process stops before it serves anything.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -104,6 +105,35 @@ def _parse_search_mode(raw: str) -> str:
 
 def _parse_list(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def parse_nameserver(raw: str) -> tuple[str, int]:
+    """ "ip", "ip:port" or "[ipv6]:port" -> (ip, port); ValueError for anything else (no host names)."""
+    text = raw.strip()
+    host, port = text, 53
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(f"bad nameserver {raw!r}")
+        port = int(rest[1:]) if rest else 53
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        port = int(port_text)
+    ipaddress.ip_address(host)
+    if not 0 < port < 65536:
+        raise ValueError(f"bad nameserver port in {raw!r}")
+    return host, port
+
+
+def _parse_nameservers(raw: str) -> tuple[str, ...]:
+    """AUTOCONFIG_NAMESERVERS: comma-separated IP[:port] (IPv6 as [ip]:port); empty = the system resolver."""
+    items = _parse_list(raw)
+    for item in items:
+        try:
+            parse_nameserver(item)
+        except ValueError:
+            raise ValueError("expected comma-separated IP or IP:port, e.g. 127.0.0.1:5353,[::1]:53") from None
+    return items
 
 
 class _Reader:
@@ -250,6 +280,9 @@ class Settings:
     upload_quota_bytes_tenant: int = 10 * 1024 * 1024 * 1024
     # Uploads no outbox row refers to are deleted by cleanup_stale_results once this old.
     unused_upload_retention_hours: int = 24
+    # GET /api/autoconfig and address-only account creation ask these DNS servers (IP[:port]); empty: the
+    # system resolver (/etc/resolv.conf).
+    autoconfig_nameservers: tuple[str, ...] = ()
     # Set by gunicorn_conf.on_starting in the master before the workers fork (prometheus_client reads it too).
     prometheus_multiproc_dir: str = ""
 
@@ -383,6 +416,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         notification_rate_limit=r.get("NOTIFICATION_RATE_LIMIT", "60/m", _parse_rate_limit),
         worker_loglevel=r.get("CELERY_WORKER_LOGLEVEL", log_level, _parse_log_level),
         search_mode=r.get("SEARCH_MODE", "fulltext", _parse_search_mode),
+        autoconfig_nameservers=r.get("AUTOCONFIG_NAMESERVERS", (), _parse_nameservers),
         **_limits(r),
     )
 
