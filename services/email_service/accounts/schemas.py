@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
-from email_service.core.http.schemas import Absent, Line, ParamsModel, ResponseModel, StrictModel
+from email_service.core.http.schemas import Line, ParamsModel, ResponseModel, StrictModel
 
 Security = Literal["ssl", "starttls", "none"]
 AccountState = Literal["active", "syncing", "auth_error", "error"]
@@ -17,6 +17,8 @@ ProbeFailure = Literal[
 
 
 HOST_PATTERN = r"^[A-Za-z0-9.\-:\[\]]+$"
+HostName = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=HOST_PATTERN)]
+UserName = Annotated[Line, StringConstraints(min_length=1, max_length=320)]
 AUTOCONFIGURED = "left out with imap_host and smtp_host: filled from GET /api/autoconfig"
 
 
@@ -26,18 +28,14 @@ class AccountCreate(StrictModel):
 
     email_address: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     display_name: Line = Field(default="", max_length=200)
-    imap_host: str | Absent = Field(
-        default=None, min_length=1, max_length=255, pattern=HOST_PATTERN, description=AUTOCONFIGURED
-    )
+    imap_host: HostName | None = Field(default=None, description=AUTOCONFIGURED)
     imap_port: int = Field(default=993, ge=1, le=65535)
     imap_security: Security = "ssl"
-    smtp_host: str | Absent = Field(
-        default=None, min_length=1, max_length=255, pattern=HOST_PATTERN, description=AUTOCONFIGURED
-    )
+    smtp_host: HostName | None = Field(default=None, description=AUTOCONFIGURED)
     smtp_port: int = Field(default=465, ge=1, le=65535)
     smtp_security: Security = "ssl"
-    username: Line | Absent = Field(
-        default=None, min_length=1, max_length=320, description="required unless the hosts are autoconfigured"
+    username: UserName | None = Field(
+        default=None, description="required unless the hosts are autoconfigured"
     )
     password: Line = Field(min_length=1, max_length=1024)
     is_sync_enabled: bool = True
@@ -127,7 +125,7 @@ class AutoconfigView(ResponseModel):
 
     provider: str = Field(description="the provider's name, or the domain for SRV records")
     imap: EndpointView
-    pop3: EndpointView | Absent = Field(default=None, description="only when the provider offers POP3")
+    pop3: EndpointView | None = Field(description="null when the provider offers no POP3")
     smtp: EndpointView
     auth_types: list[Literal["password", "oauth2"]]
     provider_saves_sent: bool

@@ -276,6 +276,9 @@ class Settings:
     notification_test_limit_tenant: str = "50/hour"
     sync_trigger_limit_user: str = "60/minute"
     sync_trigger_limit_tenant: str = "600/minute"
+    # GET /api/autoconfig: up to six DNS queries and a thread for up to 6 s per request.
+    autoconfig_limit_user: str = "60/minute"
+    autoconfig_limit_tenant: str = "600/minute"
     upload_quota_bytes_user: int = 200 * 1024 * 1024
     upload_quota_bytes_tenant: int = 10 * 1024 * 1024 * 1024
     # Uploads no outbox row refers to are deleted by cleanup_stale_results once this old.
@@ -447,6 +450,12 @@ def _limits(r: _Reader) -> dict[str, Any]:
         ),
         "sync_trigger_limit_tenant": r.get(
             "SYNC_TRIGGER_LIMIT_TENANT", limit("SYNC_TRIGGER_LIMIT_TENANT"), _parse_api_limit
+        ),
+        "autoconfig_limit_user": r.get(
+            "AUTOCONFIG_LIMIT_USER", limit("AUTOCONFIG_LIMIT_USER"), _parse_api_limit
+        ),
+        "autoconfig_limit_tenant": r.get(
+            "AUTOCONFIG_LIMIT_TENANT", limit("AUTOCONFIG_LIMIT_TENANT"), _parse_api_limit
         ),
         "upload_quota_bytes_user": r.get(
             "UPLOAD_QUOTA_BYTES_USER", size("UPLOAD_QUOTA_BYTES_USER"), _parse_positive_int

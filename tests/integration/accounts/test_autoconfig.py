@@ -7,6 +7,7 @@ import time
 import pytest
 
 from tests.conftest import Caller
+from tests.integration.notifications.notification_support import environment
 from tests.servers.dns_server import DnsTestServer
 
 SRV_ZONE = {
@@ -191,3 +192,12 @@ def test_account_with_one_host_is_422(client, owner: Caller, dns: DnsTestServer)
     assert response.status_code == 422
     assert "smtp_host" in response.get_json()["error"]["details"]["fields"][0]["message"]
     assert dns.queries == []
+
+
+def test_autoconfig_has_its_own_rate_limit(client, owner: Caller, dns: DnsTestServer) -> None:
+    with environment(AUTOCONFIG_LIMIT_USER="3/minute"):
+        statuses = [autoconfig(client, owner, "me@gmail.com").status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        limited = autoconfig(client, owner, "me@gmail.com").get_json()["error"]
+        assert limited["code"] == "rate_limited" and limited["details"]["limit"] == "3 per 1 minute"
+        assert client.get("/api/accounts", headers=owner.headers).status_code == 200

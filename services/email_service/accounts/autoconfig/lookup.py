@@ -50,9 +50,8 @@ class Autoconfig:
             "provider_saves_sent": self.provider_saves_sent,
             "source": self.source,
             "quirks": list(self.quirks),
+            "pop3": endpoint(self.pop3) if self.pop3 is not None else None,
         }
-        if self.pop3 is not None:
-            body["pop3"] = endpoint(self.pop3)
         return body
 
 
