@@ -24,6 +24,9 @@ SRV_ZONE = {
     # Only IMAP by SRV: not enough, and its MX names no provider.
     ("_imaps._tcp.half.test", "SRV"): ["0 1 993 imap.half.test."],
     ("half.test", "MX"): ["10 mx.half.test."],
+    # A target with a space in a label (escaped by DNS) is not a host name: refused, not stored.
+    ("_imaps._tcp.hostile.test", "SRV"): ["0 1 993 bad\\032name.hostile.test."],
+    ("_submissions._tcp.hostile.test", "SRV"): ["0 1 465 smtp.hostile.test."],
     ("workspace.test", "MX"): ["5 alt1.aspmx.l.google.com.", "1 aspmx.l.google.com."],
     ("m365.test", "MX"): ["0 m365-test.mail.protection.outlook.com."],
     ("elsewhere.test", "MX"): ["10 mx.elsewhere.test."],
@@ -82,7 +85,7 @@ def test_mx_match(client, owner: Caller, dns: DnsTestServer, domain, provider, i
     assert (domain, "MX") in dns.queries
 
 
-@pytest.mark.parametrize("domain", ["nowhere.test", "elsewhere.test", "half.test"])
+@pytest.mark.parametrize("domain", ["nowhere.test", "elsewhere.test", "half.test", "hostile.test"])
 def test_unknown_domain_is_404(client, owner: Caller, dns: DnsTestServer, domain: str) -> None:
     response = autoconfig(client, owner, f"me@{domain}")
     assert response.status_code == 404

@@ -29,6 +29,17 @@ def test_srv_dot_target_and_port_zero_are_no_service() -> None:
     assert chosen is not None and chosen.target == "imap.example."
 
 
+def test_srv_targets_that_are_not_host_names_are_skipped() -> None:
+    records = (
+        SrvRecord(0, 0, 993, "bad\\032name.example."),
+        SrvRecord(1, 0, 993, "under_score.example."),
+        SrvRecord(2, 0, 993, "localhost."),
+        SrvRecord(3, 0, 993, "imap.example."),
+    )
+    chosen = pick_srv(records)
+    assert chosen is not None and chosen.target == "imap.example."
+
+
 def test_mx_by_preference_and_suffix() -> None:
     answer = Lookup("answer", mx=((20, "mx.other.example."), (5, "ASPMX.L.GOOGLE.COM.")))
     hosts = mx_hosts(answer)

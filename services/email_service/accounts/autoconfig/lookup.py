@@ -92,10 +92,19 @@ def from_provider(provider: Provider, source: Source) -> Autoconfig:
     )
 
 
+def is_host_name(target: str) -> bool:
+    """A target we may store as a host: ASCII letters, digits and hyphens in labels (DNS allows any byte,
+    which dnspython shows escaped; such a name is refused rather than stored)."""
+    name = target.rstrip(".").lower()
+    labels = name.split(".")
+    return 0 < len(name) <= 253 and len(labels) >= 2 and all(_LABEL.match(label) for label in labels)
+
+
 def pick_srv(records: tuple[dns.SrvRecord, ...]) -> dns.SrvRecord | None:
     """The most preferred usable record: lowest priority, then highest weight (deterministic, not
-    RFC 2782's weighted draw); a target of "." means "no service" (RFC 2782) and port 0 is unusable."""
-    usable = [r for r in records if r.target not in (".", "") and r.port > 0]
+    RFC 2782's weighted draw); a target of "." means "no service" (RFC 2782), port 0 and targets that
+    are not plain host names are unusable."""
+    usable = [r for r in records if r.port > 0 and is_host_name(r.target)]
     usable.sort(key=lambda r: (r.priority, -r.weight, r.target))
     return usable[0] if usable else None
 
