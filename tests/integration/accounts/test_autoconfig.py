@@ -204,3 +204,16 @@ def test_autoconfig_has_its_own_rate_limit(client, owner: Caller, dns: DnsTestSe
         limited = autoconfig(client, owner, "me@gmail.com").get_json()["error"]
         assert limited["code"] == "rate_limited" and limited["details"]["limit"] == "3 per 1 minute"
         assert client.get("/api/accounts", headers=owner.headers).status_code == 200
+
+
+def test_account_creation_with_silent_dns_is_503_within_the_bound(
+    client, owner: Caller, dns: DnsTestServer
+) -> None:
+    started = time.monotonic()
+    response = client.post(
+        "/api/accounts", json={"email_address": "me@silent.test", "password": "pw"}, headers=owner.headers
+    )
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "service_unavailable"
+    assert time.monotonic() - started <= 6.0
+    assert client.get("/api/accounts", headers=owner.headers).get_json()["items"] == []
