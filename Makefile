@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := dovecot-imapd mailutils-imap4d
+APT_PACKAGES := dovecot-imapd dovecot-pop3d mailutils-imap4d
 PYTEST_ARGS ?=
 
 .PHONY: docker-check run test lint typecheck pytest pytest-postgresql pytest-sqlite system-deps venv clean bench reliability
@@ -17,12 +17,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 venv: $(STAMP)
 
-# Real servers the integration tests start privately: Dovecot (IMAP), GNU Mailutils imap4d (a second IMAP
+# Real servers the integration tests start privately: Dovecot (IMAP, and POP3 from dovecot-pop3d), GNU Mailutils imap4d (a second IMAP
 # server, one whose UID SEARCH answers too little) and, when no PostgreSQL answers on 127.0.0.1:5432, a
 # PostgreSQL to run a private cluster from. Installed only when missing and root.
 system-deps:
 	@missing=""; \
 	command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || missing="$$missing dovecot-imapd"; \
+	[ -x /usr/lib/dovecot/pop3 ] || [ -x /usr/libexec/dovecot/pop3 ] || missing="$$missing dovecot-pop3d"; \
 	command -v imap4d >/dev/null 2>&1 || [ -x /usr/sbin/imap4d ] || missing="$$missing mailutils-imap4d"; \
 	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then missing="$$missing postgresql"; fi; \
 	if [ -n "$$missing" ]; then \

@@ -1,4 +1,4 @@
-"""A private, throw-away Dovecot IMAP server for integration tests and benchmarks.
+"""A private, throw-away Dovecot IMAP (and POP3) server for integration tests and benchmarks.
 
 Each instance lives in its own temp dir (config, sockets, state, maildirs, cert) and listens on
 127.0.0.1 with free ports, so several can run at once beside a system Dovecot.
@@ -33,6 +33,9 @@ _USERNAME = re.compile(r"^[A-Za-z0-9_@+-][A-Za-z0-9._@+-]*$")
 # What a server without CONDSTORE/QRESYNC (Courier, many hosted servers) advertises, for `capabilities`.
 NO_CONDSTORE = "IMAP4rev1 LITERAL+ ENABLE IDLE NAMESPACE UIDPLUS"
 MISSING_BINARY = "dovecot binary not found: run `make test` (it installs the Debian package dovecot-imapd)"
+
+
+_DOVECOT_LIBEXEC = ("/usr/lib/dovecot", "/usr/libexec/dovecot", "/usr/local/libexec/dovecot")
 
 
 class DovecotError(RuntimeError):
@@ -114,6 +117,8 @@ class DovecotServer:
         self.mail_uid, self.mail_gid = pw.pw_uid, pw.pw_gid
         self.imap_port = 0
         self.imaps_port = 0
+        self.pop3_port = 0  # POP3 on the same maildirs when dovecot-pop3d is installed (0 = none)
+        self.pop3_enabled = any(Path(d, "pop3").exists() for d in _DOVECOT_LIBEXEC)
         self.cert_pem, key_pem = make_self_signed_cert()
         (self.root / "cert.pem").write_bytes(self.cert_pem)
         (self.root / "key.pem").write_bytes(key_pem)
@@ -141,6 +146,7 @@ class DovecotServer:
             self.capabilities = capabilities
         for _attempt in range(5):
             self.imap_port, self.imaps_port = free_port(), free_port()
+            self.pop3_port = free_port() if self.pop3_enabled else 0
             self.config_path.write_text(self._config())
             cmd = [self.binary, "-F", "-c", str(self.config_path)]
             self._proc = subprocess.Popen(
@@ -189,7 +195,7 @@ class DovecotServer:
 
     def _wait_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
-        pending = {self.imap_port, self.imaps_port}
+        pending = {self.imap_port, self.imaps_port} | ({self.pop3_port} if self.pop3_port else set())
         while pending and time.monotonic() < deadline:
             if self._proc is None or self._proc.poll() is not None:
                 return False
@@ -211,12 +217,20 @@ class DovecotServer:
             for name in (SPECIAL_FOLDERS if self.special_use else ())
         )
         capability = f"imap_capability = {self.capabilities}\n" if self.capabilities is not None else ""
+        protocols = "imap pop3" if self.pop3_port else "imap"
+        pop3 = (
+            f"service pop3-login {{\n  inet_listener pop3 {{\n    address = 127.0.0.1\n"
+            f"    port = {self.pop3_port}\n  }}\n  inet_listener pop3s {{\n    port = 0\n  }}\n}}\n"
+            "pop3_uidl_format = %08Xu%08Xv\n"
+            if self.pop3_port
+            else ""
+        )
         return f"""\
 instance_name = dovecot-test-{root.name}
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
-protocols = imap
+protocols = {protocols}
 listen = 127.0.0.1
 default_login_user = {self.login_user}
 default_internal_user = {self.internal_user}
@@ -258,7 +272,7 @@ namespace inbox {{
   inbox = yes
 {mailboxes}
 }}
-{capability}"""
+{capability}{pop3}"""
 
     # -- users and seeding -------------------------------------------------------------------
 
