@@ -1,0 +1,1 @@
+"""POP3 protocol adapter (standard library poplib): INBOX only, messages addressed by UIDL."""
