@@ -11,13 +11,14 @@ import ssl
 from collections.abc import Callable
 from typing import Any
 
-from email_service.accounts.mail_settings import imap_settings, smtp_settings
+from email_service.accounts.mail_settings import imap_settings, pop3_settings, smtp_settings
 from email_service.accounts.model import EmailAccount
 from email_service.core.config import get_settings
 from email_service.core.crypto import SecretBox
 from email_service.core.deadline import Deadline, deadline
 from email_service.mail.imap.client import ImapAuthError, ImapError, connect
 from email_service.mail.imap.types import ImapHostRefused, ImapTlsError
+from email_service.mail.pop3.client import Pop3Session
 from email_service.mail.smtp.client import (
     SmtpAuthError,
     SmtpError,
@@ -78,6 +79,10 @@ def _check(
 
 
 def _imap_login(account: EmailAccount, box: SecretBox) -> dict[str, Any]:
+    """The incoming server's login; for a POP3 account that is USER/PASS (reported under "imap")."""
+    if account.protocol == "pop3":
+        with Pop3Session(pop3_settings(account, box)):
+            return {"ok": True, "capabilities": []}
     with connect(imap_settings(account, box)) as session:
         return {"ok": True, "capabilities": sorted(session.capabilities)}
 

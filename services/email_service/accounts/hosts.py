@@ -1,4 +1,4 @@
-"""Save-time outbound policy for an account's IMAP/SMTP hosts (the connect-time check is in mail/)."""
+"""Save-time outbound policy for an account's IMAP/POP3/SMTP hosts (the connect-time check is in mail/)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from email_service.core.errors import ValidationFailed
 from email_service.core.net_policy import AllowList, HostNotAllowed, check_host
 
-HOST_FIELDS = (("imap_host", "imap_port"), ("smtp_host", "smtp_port"))
+HOST_FIELDS = (("imap_host", "imap_port"), ("pop3_host", "pop3_port"), ("smtp_host", "smtp_port"))
 
 
 def check_account_hosts(values: Mapping[str, Any], allowed: tuple[str, ...]) -> None:

@@ -8,8 +8,13 @@ from email_service.accounts.model import EmailAccount
 from email_service.accounts.service import account_password
 from email_service.core.config import get_settings
 from email_service.core.crypto import SecretBox
+from email_service.core.errors import Conflict
 from email_service.mail.imap.client import ImapSettings
+from email_service.mail.pop3.types import Pop3Settings
 from email_service.mail.smtp.client import SmtpSettings
+
+# Flags, moves, folders, drafts and the Sent copy write back over IMAP; a POP3 account has none.
+POP3_NO_IMAP = "this is a POP3 account: it has no IMAP server to write back to (INBOX only, by UIDL)"
 
 
 def _server(account: EmailAccount, box: SecretBox, protocol: str) -> dict[str, Any]:
@@ -27,12 +32,24 @@ def _server(account: EmailAccount, box: SecretBox, protocol: str) -> dict[str, A
 
 
 def imap_settings(account: EmailAccount, box: SecretBox) -> ImapSettings:
+    if account.protocol == "pop3":
+        raise Conflict(POP3_NO_IMAP, {"account_id": account.id, "protocol": "pop3"})
     settings = get_settings()
     return ImapSettings(
         timeout=settings.imap_timeout_seconds,
         command_timeout=settings.imap_command_timeout_seconds,
         min_bytes_per_second=settings.imap_min_bytes_per_second,
         **_server(account, box, "imap"),
+    )
+
+
+def pop3_settings(account: EmailAccount, box: SecretBox) -> Pop3Settings:
+    settings = get_settings()
+    return Pop3Settings(
+        timeout=settings.imap_timeout_seconds,
+        command_timeout=settings.imap_command_timeout_seconds,
+        min_bytes_per_second=settings.imap_min_bytes_per_second,
+        **_server(account, box, "pop3"),
     )
 
 

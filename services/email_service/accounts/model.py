@@ -11,6 +11,7 @@ from email_service.core.model_base import Base, TenantOwned, UtcDateTime, new_id
 
 ACCOUNT_STATES = ("active", "syncing", "auth_error", "error")
 SECURITY_MODES = ("ssl", "starttls", "none")
+PROTOCOLS = ("imap", "pop3")
 
 
 class EmailAccount(Base, TenantOwned):
@@ -19,9 +20,14 @@ class EmailAccount(Base, TenantOwned):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     email_address: Mapped[str] = mapped_column(String(320))
     display_name: Mapped[str] = mapped_column(String(200), default="")
+    # "imap", or "pop3" (INBOX only, by UIDL; imap_host is then "" and the API shows null).
+    protocol: Mapped[str] = mapped_column(String(8), default="imap", server_default="imap")
     imap_host: Mapped[str] = mapped_column(String(255))
     imap_port: Mapped[int] = mapped_column(Integer, default=993)
     imap_security: Mapped[str] = mapped_column(String(16), default="ssl")
+    pop3_host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    pop3_port: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pop3_security: Mapped[str | None] = mapped_column(String(16), nullable=True)
     smtp_host: Mapped[str] = mapped_column(String(255))
     smtp_port: Mapped[int] = mapped_column(Integer, default=465)
     smtp_security: Mapped[str] = mapped_column(String(16), default="ssl")

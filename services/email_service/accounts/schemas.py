@@ -20,17 +20,26 @@ HOST_PATTERN = r"^[A-Za-z0-9.\-:\[\]]+$"
 HostName = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=HOST_PATTERN)]
 UserName = Annotated[Line, StringConstraints(min_length=1, max_length=320)]
 AUTOCONFIGURED = "left out with imap_host and smtp_host: filled from GET /api/autoconfig"
+Protocol = Literal["imap", "pop3"]
+POP3_ONLY = 'protocol "pop3" only (required there); a POP3 account needs no imap_* fields'
 
 
 class AccountCreate(StrictModel):
     """With imap_host and smtp_host both left out, the hosts, ports, security and provider_saves_sent
-    come from autoconfig (422 naming them when it finds nothing) and username defaults to the address."""
+    come from autoconfig (422 naming them when it finds nothing) and username defaults to the address.
+    protocol "pop3": pop3_host, smtp_host and username are required, imap_* are ignored (INBOX only,
+    new mail by UIDL); no autoconfig for POP3 accounts."""
+
+    protocol: Protocol = "imap"
 
     email_address: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     display_name: Line = Field(default="", max_length=200)
     imap_host: HostName | None = Field(default=None, description=AUTOCONFIGURED)
     imap_port: int = Field(default=993, ge=1, le=65535)
     imap_security: Security = "ssl"
+    pop3_host: HostName | None = Field(default=None, description=POP3_ONLY)
+    pop3_port: int = Field(default=995, ge=1, le=65535, description="POP3 only (995 by default)")
+    pop3_security: Security = Field(default="ssl", description="POP3 only")
     smtp_host: HostName | None = Field(default=None, description=AUTOCONFIGURED)
     smtp_port: int = Field(default=465, ge=1, le=65535)
     smtp_security: Security = "ssl"
@@ -46,7 +55,14 @@ class AccountCreate(StrictModel):
 
     @model_validator(mode="after")
     def _hosts_both_or_neither(self) -> AccountCreate:
-        """Explicit hosts keep the explicit contract (username required); half a pair is a mistake."""
+        """Explicit hosts keep the explicit contract (username required); half a pair is a mistake.
+        A POP3 account names its pop3_host and smtp_host and username (no autoconfig)."""
+        if self.protocol == "pop3":
+            needed = {"pop3_host": self.pop3_host, "smtp_host": self.smtp_host, "username": self.username}
+            absent = sorted(n for n, v in needed.items() if v is None)
+            if absent:
+                raise ValueError(f"{', '.join(absent)} required for a POP3 account")
+            return self
         given = {"imap_host": self.imap_host, "smtp_host": self.smtp_host}
         if any(v is not None for v in given.values()):
             missing = sorted(n for n, v in given.items() if v is None)
@@ -64,6 +80,9 @@ class AccountUpdate(StrictModel):
     )
     imap_port: int | None = Field(default=None, ge=1, le=65535)
     imap_security: Security | None = None
+    pop3_host: HostName | None = Field(default=None, description="POP3 accounts only")
+    pop3_port: int | None = Field(default=None, ge=1, le=65535)
+    pop3_security: Security | None = None
     smtp_host: str | None = Field(
         default=None, min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.\-:\[\]]+$"
     )
@@ -92,9 +111,13 @@ class AccountView(ResponseModel):
     id: str
     email_address: str
     display_name: str
-    imap_host: str
+    protocol: Protocol
+    imap_host: str | None = Field(description="null for a POP3 account")
     imap_port: int
     imap_security: Security
+    pop3_host: str | None = Field(description="null for an IMAP account")
+    pop3_port: int | None
+    pop3_security: Security | None
     smtp_host: str
     smtp_port: int
     smtp_security: Security

@@ -16,9 +16,13 @@ PUBLIC_FIELDS = (
     "id",
     "email_address",
     "display_name",
+    "protocol",
     "imap_host",
     "imap_port",
     "imap_security",
+    "pop3_host",
+    "pop3_port",
+    "pop3_security",
     "smtp_host",
     "smtp_port",
     "smtp_security",
@@ -38,6 +42,8 @@ def account_view(account: EmailAccount) -> dict[str, Any]:
     view["last_sync_at"] = account.last_sync_at.isoformat() if account.last_sync_at else None
     view["created_at"] = account.created_at.isoformat() if account.created_at else None
     view["has_pinned_cert"] = bool(account.pinned_cert_pem)
+    if account.protocol == "pop3":
+        view["imap_host"] = None  # stored as "" (the column is NOT NULL)
     return view
 
 
@@ -46,6 +52,11 @@ def create_account(
 ) -> EmailAccount:
     fields = dict(data)
     password = fields.pop("password")
+    if fields.get("protocol") == "pop3":
+        fields["imap_host"] = ""  # no IMAP server; imap_port/imap_security keep their defaults
+    else:
+        for name in ("pop3_host", "pop3_port", "pop3_security"):
+            fields[name] = None
     account_id = new_id()
     account = EmailAccount(
         id=account_id,

@@ -13,6 +13,7 @@ from email_service.accounts.hosts import check_account_hosts
 from email_service.core.config import get_settings
 from email_service.core.crypto import get_secret_box
 from email_service.core.db import session_scope
+from email_service.core.errors import ValidationFailed
 from email_service.core.tenancy.tokens import Identity
 from email_service.messages.folders import folder_view, list_folders
 
@@ -20,7 +21,7 @@ from email_service.messages.folders import folder_view, list_folders
 def add_account(caller: Identity, fields: dict[str, Any], given: Collection[str] = ()) -> dict[str, Any]:
     """`given`: the fields the caller set; without hosts, autoconfig fills them (outside the transaction)."""
     settings = get_settings()
-    if needs_autoconfig(fields):
+    if fields.get("protocol") != "pop3" and needs_autoconfig(fields):
         fields = fill_from_autoconfig(fields, given, settings.autoconfig_nameservers)
     check_account_hosts(fields, settings.allowed_private_hosts)
     with session_scope(caller.tenant_id) as session:
@@ -50,6 +51,18 @@ def show_account(caller: Identity, account_id: str) -> dict[str, Any]:
 def change_account(caller: Identity, account_id: str, changes: dict[str, Any]) -> dict[str, Any]:
     check_account_hosts(changes, get_settings().allowed_private_hosts)
     with session_scope(caller.tenant_id) as session:
+        current = service.get_account(session, account_id, caller.tenant_id, caller.user_id)
+        other = "imap" if current.protocol == "pop3" else "pop3"
+        wrong = sorted(n for n in changes if n.startswith(f"{other}_"))
+        if wrong:
+            raise ValidationFailed(
+                f"{', '.join(wrong)}: not used by this {current.protocol.upper()} account",
+                {
+                    "fields": [
+                        {"field": n, "message": "not used by this account", "type": "protocol"} for n in wrong
+                    ]
+                },
+            )
         account = service.update_account(
             session, get_secret_box(), account_id, caller.tenant_id, caller.user_id, changes
         )

@@ -28,6 +28,8 @@ class Message(Base, TenantOwned):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("account_id", "folder_id", "uidvalidity", "uid", name="uq_messages_server_key"),
+        # POP3 accounts: one row per server UIDL (NULL for IMAP rows, and NULLs never collide).
+        Index("uq_messages_pop3_uidl", "account_id", "pop3_uidl", unique=True),
         Index("ix_messages_listing", "tenant_id", "user_id", "folder_id", "date_sort", "id"),
         # Listing across folders (no folder_id filter) of live messages, newest first.
         Index(
@@ -49,6 +51,8 @@ class Message(Base, TenantOwned):
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     uid: Mapped[int] = mapped_column(BigInteger)
     modseq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The POP3 UIDL this row was fetched as (POP3 accounts only; uid is then a local sequence number).
+    pop3_uidl: Mapped[str | None] = mapped_column(String(255), nullable=True)
     message_id_header: Mapped[str | None] = mapped_column(String(998), nullable=True, index=True)
     in_reply_to: Mapped[str | None] = mapped_column(String(998), nullable=True)
     references: Mapped[str | None] = mapped_column(Text, nullable=True)

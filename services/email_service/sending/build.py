@@ -26,6 +26,9 @@ from email_service.messages.model import Message
 from email_service.sending.delivery import ANSWERED, ParentRef, WriteBack
 from email_service.sending.model import OutboxMessage
 
+# A POP3 account's stand-in: never connected to (save_copy False and no parent flag to set).
+NO_IMAP = ImapSettings(host="", port=0, security="none", username="", password="")
+
 
 @dataclass(frozen=True)
 class Prepared:
@@ -54,6 +57,10 @@ class AccountContext:
 def account_context(session: Session, account: EmailAccount) -> AccountContext:
     """Decrypt the credentials and look up the Sent folder once, not once per message."""
     box = get_secret_box()
+    if account.protocol == "pop3":  # no IMAP: no Sent copy, no parent flag, nothing to write back
+        return AccountContext(
+            smtp=smtp_settings(account, box), imap=NO_IMAP, save_copy=False, sent_folder=None
+        )
     sent = folder_by_role(session, account.id, "sent", account.tenant_id, account.user_id)
     return AccountContext(
         smtp=smtp_settings(account, box),
@@ -82,7 +89,7 @@ def prepare(
         imap=ctx.imap,
         save_copy=ctx.save_copy,
         sent_folder=ctx.sent_folder,
-        parent=_parent_ref(session, parent),
+        parent=_parent_ref(session, parent) if ctx.imap is not NO_IMAP else None,
         message_id=row.message_id_header,
     )
     return Prepared(

@@ -249,8 +249,10 @@ def finish_row(
 
 def recover(job: SendJob, step: Prepared) -> dict[str, Any]:
     """An earlier run died after committing 'sending': the Sent folder may prove it was delivered."""
-    try:
-        found = sent_copy_exists(step.write_back.imap, step.write_back.sent_folder, step.message_id)
+    try:  # a POP3 account has no Sent folder to look in (no IMAP server)
+        found = bool(step.write_back.imap.host) and sent_copy_exists(
+            step.write_back.imap, step.write_back.sent_folder, step.message_id
+        )
     except ImapError as exc:  # no proof either way (anything else is a bug and fails the run loudly)
         log.warning("send %s: could not check the Sent folder: %s", job.outbox_id, exc)
         found = False
