@@ -225,6 +225,8 @@ class Settings:
     sync_tenant_concurrency: int
     # Newest messages whose flags every sync compares without CONDSTORE (0: only the full scan does).
     sync_recent_flags_window: int
+    # POP3 accounts: DELE messages stored more than this many days ago at each sync (0 = leave on server).
+    pop3_delete_after_days: int
     imap_timeout_seconds: int
     imap_command_timeout_seconds: int
     imap_min_bytes_per_second: int
@@ -381,6 +383,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sync_lock_ttl_seconds=lock_ttl,
         sync_tenant_concurrency=r.get("SYNC_TENANT_CONCURRENCY", 2, _parse_positive_int),
         sync_recent_flags_window=r.get("SYNC_RECENT_FLAGS_WINDOW", 1000, _parse_count),
+        pop3_delete_after_days=r.get("POP3_DELETE_AFTER_DAYS", 0, _parse_count),
         imap_timeout_seconds=r.get("IMAP_TIMEOUT_SECONDS", 60, _parse_positive_int),
         imap_command_timeout_seconds=r.get("IMAP_COMMAND_TIMEOUT_SECONDS", 60, _parse_positive_int),
         imap_min_bytes_per_second=r.get("IMAP_MIN_BYTES_PER_SECOND", 16384, _parse_positive_int),

@@ -17,7 +17,7 @@ from typing import Any
 import redis
 from sqlalchemy import update
 
-from email_service.accounts.mail_settings import imap_settings
+from email_service.accounts.mail_settings import imap_settings, pop3_settings
 from email_service.accounts.model import EmailAccount
 from email_service.accounts.service import load_account_for_task
 from email_service.core.config import get_settings
@@ -33,6 +33,7 @@ from email_service.mail.imap.client import (
     connect,
 )
 from email_service.mail.imap.types import ImapTlsError
+from email_service.mail.pop3.types import Pop3Settings
 from email_service.spam.junk_feedback import ProductMoves, record_junk_moves
 from email_service.sync import store
 from email_service.sync.cancel import CancelFlag
@@ -41,6 +42,7 @@ from email_service.sync.engine import CancelCheck, FolderStats, FolderSyncer, Sy
 from email_service.sync.junk_moves import MoveWatch
 from email_service.sync.lock import AccountLock, redis_client
 from email_service.sync.plan import SyncOptions
+from email_service.sync.pop3 import sync_pop3
 from email_service.sync.tenant_slots import TenantSlot
 
 log = logging.getLogger(__name__)
@@ -121,7 +123,9 @@ def run_account_sync(
         options = replace(options, force_full_sync=True)
     with session_scope(tenant_id) as session:
         account = load_account_for_task(session, account_id, tenant_id, user_id)
-        settings = imap_settings(account, get_secret_box())
+        pop3 = account.protocol == "pop3"
+        settings = None if pop3 else imap_settings(account, get_secret_box())
+        pop3_config = pop3_settings(account, get_secret_box()) if pop3 else None
         known = load_known(session, account_id)
     client = lock_client or redis_client(get_settings().broker_url)
     lock = AccountLock(client, account_id, get_settings().sync_lock_ttl_seconds, token=run_id)
@@ -132,10 +136,15 @@ def run_account_sync(
         owner, watch = (tenant_id, user_id, account_id), MoveWatch()
         cancelled = CancelFlag(client, run_id) if run_id else None
         try:
-            with _tenant_slot(client, tenant_id, run_id), connector(settings) as imap:
-                folders = _folders_to_sync(imap, owner, known, folder_id)
-                _sync_folders(imap, owner, folders, options, progress, result, watch, cancelled)
-            result.junk_feedback = record_junk_moves(owner, watch.moves(), ProductMoves(client))
+            if pop3_config is not None:
+                with _tenant_slot(client, tenant_id, run_id):
+                    _sync_pop3_account(pop3_config, owner, options, progress, result, cancelled)
+            else:
+                assert settings is not None
+                with _tenant_slot(client, tenant_id, run_id), connector(settings) as imap:
+                    folders = _folders_to_sync(imap, owner, known, folder_id)
+                    _sync_folders(imap, owner, folders, options, progress, result, watch, cancelled)
+                result.junk_feedback = record_junk_moves(owner, watch.moves(), ProductMoves(client))
         finally:
             lock.release()
     except redis.RedisError as exc:
@@ -159,6 +168,29 @@ def run_account_sync(
         tenant_id, account_id, state="active", last_error=None, last_sync_at=now, auth_error_notified=False
     )
     return _finish(result, started)
+
+
+def _sync_pop3_account(
+    settings: Pop3Settings,
+    owner: tuple[str, str, str],
+    options: SyncOptions,
+    progress: ProgressSink | None,
+    result: SyncResult,
+    cancelled: CancelCheck | None,
+) -> None:
+    """The POP3 strategy (sync/pop3.py) into the same result shape: one folder, INBOX."""
+
+    def report(name: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress({"folder": name, "done": done, "total": total, "folder_index": 0, "folders": 1})
+
+    outcome = sync_pop3(
+        settings, owner, options.batch_size, get_settings().pop3_delete_after_days, report, cancelled
+    )
+    result.messages_synced += outcome["synced"]
+    result.folders_synced += 1
+    if outcome["status"] != "success":
+        result.status = outcome["status"]
 
 
 def _tenant_slot(client: redis.Redis, tenant_id: str, run_id: str | None) -> AbstractContextManager[Any]:

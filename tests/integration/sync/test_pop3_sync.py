@@ -1,0 +1,145 @@
+"""POP3 accounts against a real Dovecot POP3 server (dovecot-pop3d) over real sockets.
+
+The mailbox is changed behind the service's back over IMAP (tests/servers/dovecot.py append) and
+checked over a separate POP3 connection; POP3 sees the same INBOX.
+"""
+
+from __future__ import annotations
+
+import poplib
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from email_service.core.db import session_scope
+from email_service.mail.imap.types import ImapConnectionError
+from email_service.messages.folder_model import Folder
+from email_service.messages.model import Message
+from email_service.sync.service import run_account_sync
+from tests.conftest import Caller
+from tests.integration.sync.sync_support import message
+from tests.reliability.proxy import TcpProxy
+from tests.servers.dovecot_fixtures import ImapUser
+
+
+def pop3_body(user: ImapUser, port: int | None = None) -> dict[str, Any]:
+    return {
+        "protocol": "pop3",
+        "email_address": user.email,
+        "pop3_host": user.host,
+        "pop3_port": port or user.server.pop3_port,
+        "pop3_security": "none",
+        "smtp_host": user.host,
+        "smtp_port": 25,
+        "smtp_security": "none",
+        "username": user.username,
+        "password": user.password,
+    }
+
+
+def create(client: Any, owner: Caller, user: ImapUser, port: int | None = None) -> str:
+    response = client.post("/api/accounts", json=pop3_body(user, port), headers=owner.headers)
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["protocol"] == "pop3" and body["imap_host"] is None
+    assert body["pop3_host"] == user.host and body["pop3_security"] == "none"
+    return str(body["id"])
+
+
+def sync(owner: Caller, account_id: str) -> dict[str, Any]:
+    return run_account_sync(account_id, owner.tenant_id, owner.user_id).as_dict()
+
+
+def rows(owner: Caller, account_id: str) -> list[Message]:
+    with session_scope(owner.tenant_id) as session:
+        found = session.scalars(
+            select(Message).where(Message.account_id == account_id).order_by(Message.uid)
+        ).all()
+        session.expunge_all()
+        return list(found)
+
+
+def server_uidls(user: ImapUser) -> dict[str, int]:
+    pop = poplib.POP3(user.host, user.server.pop3_port, timeout=10)
+    try:
+        pop.user(user.username)
+        pop.pass_(user.password)
+        _resp, lines, _octets = pop.uidl()
+        return {line.split()[1].decode(): int(line.split()[0]) for line in lines}
+    finally:
+        pop.quit()
+
+
+def subjects(owner: Caller, account_id: str) -> list[str]:
+    return [m.subject for m in rows(owner, account_id)]
+
+
+def test_pop3_account_create_needs_pop3_host(client: Any, owner: Caller, imap_user: ImapUser) -> None:
+    body = pop3_body(imap_user)
+    del body["pop3_host"]
+    response = client.post("/api/accounts", json=body, headers=owner.headers)
+    assert response.status_code == 422
+    assert "pop3_host" in str(response.get_json())
+
+
+def test_pop3_sync_new_mail_by_uidl(client: Any, owner: Caller, imap_user: ImapUser) -> None:
+    imap_user.server.append(imap_user.username, "INBOX", [message(i) for i in range(1, 6)])
+    account_id = create(client, owner, imap_user)
+
+    first = sync(owner, account_id)
+    assert first["status"] == "success" and first["messages_synced"] == 5
+    assert first["folders_synced"] == 1 and set(first) >= {"messages_updated", "folder_errors", "timestamp"}
+    stored = rows(owner, account_id)
+    assert [m.subject for m in stored] == [f"message {i}" for i in range(1, 6)]
+    assert {m.pop3_uidl for m in stored} == set(server_uidls(imap_user))
+    assert "Hello number 3." in stored[2].body_text
+    with session_scope(owner.tenant_id) as session:
+        folders = session.scalars(select(Folder).where(Folder.account_id == account_id)).all()
+        assert [(f.name, f.role, f.total_count, f.unread_count) for f in folders] == [
+            ("INBOX", "inbox", 5, 5)
+        ]
+
+    again = sync(owner, account_id)
+    assert again["status"] == "success" and again["messages_synced"] == 0
+    assert len(rows(owner, account_id)) == 5
+
+    # The UIDL list loses two entries (deleted by another client) and gains three.
+    pop = poplib.POP3(imap_user.host, imap_user.server.pop3_port, timeout=10)
+    pop.user(imap_user.username)
+    pop.pass_(imap_user.password)
+    pop.dele(1)
+    pop.dele(4)
+    pop.quit()
+    imap_user.server.append(imap_user.username, "INBOX", [message(i) for i in range(6, 9)])
+    assert len(server_uidls(imap_user)) == 6
+
+    third = sync(owner, account_id)
+    assert third["messages_synced"] == 3
+    # Vanished from the server: kept locally; only the three new ones were fetched.
+    assert subjects(owner, account_id) == [f"message {i}" for i in range(1, 9)]
+    assert sync(owner, account_id)["messages_synced"] == 0
+
+
+def test_pop3_cut_mid_retr_loses_and_doubles_nothing(client: Any, owner: Caller, imap_user: ImapUser) -> None:
+    bodies = [message(i, body=f"body {i}\r\n" + ("x" * 70 + "\r\n") * 200) for i in range(1, 7)]
+    bodies[3] = message(4, body="CUT-HERE-MARKER\r\n" + ("y" * 70 + "\r\n") * 200)
+    imap_user.server.append(imap_user.username, "INBOX", bodies)
+    proxy = TcpProxy(imap_user.server.pop3_port)
+    try:
+        account_id = create(client, owner, imap_user, port=proxy.port)
+        proxy.cut_on(b"CUT-HERE-MARKER")  # the connection resets while message 4 is being RETRieved
+        with pytest.raises(ImapConnectionError):
+            sync(owner, account_id)
+        kept = subjects(owner, account_id)
+        assert kept == [f"message {i}" for i in range(1, 4)]  # those read before the cut are committed
+
+        after = sync(owner, account_id)
+        assert after["status"] == "success" and after["messages_synced"] == 3
+        stored = rows(owner, account_id)
+        assert [m.subject for m in stored] == [f"message {i}" for i in range(1, 7)]
+        assert len({m.pop3_uidl for m in stored}) == 6
+        assert stored[3].body_text.startswith("CUT-HERE-MARKER")
+        assert sync(owner, account_id)["messages_synced"] == 0
+    finally:
+        proxy.close()
