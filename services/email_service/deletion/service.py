@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from email_service.core.db import session_scope
+from email_service.deletion import pop3 as pop3_deletion
 from email_service.deletion import store as store
 from email_service.deletion.batches import (
     FolderHandler,
@@ -58,10 +59,17 @@ def delete_messages(
         targets = store.load_targets(session, tenant_id, user_id, ids)
         if not permanent:
             store.hide(session, tenant_id, user_id, [t.id for t in targets])
-    pending = targets
+        uidls = store.pop3_uidls(session, owner, [t.id for t in targets])
+    pop3 = [t for t in targets if t.id in uidls]  # POP3 accounts: no folders on the server
+    if permanent:
+        pop3_deletion.delete_on_server(owner, pop3, uidls, outcome)
+    else:  # soft delete is local only: hidden here, left on the server
+        outcome.succeed(t.id for t in pop3)
+    targets_imap = [t for t in targets if t.id not in uidls]
+    pending = targets_imap
     if not permanent:  # already in Trash: hidden is all there is to do
-        outcome.succeed(t.id for t in targets if t.folder_role == "trash")
-        pending = [t for t in targets if t.folder_role != "trash"]
+        outcome.succeed(t.id for t in targets_imap if t.folder_role == "trash")
+        pending = [t for t in targets_imap if t.folder_role != "trash"]
     handler = _expunge_handler(owner) if permanent else _trash_handler(owner)
     run_batches(owner, group_by_folder(pending), handler, outcome, connector)
     if permanent:

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import and_, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from email_service.accounts.model import EmailAccount
 from email_service.messages.attachment_model import Attachment
 from email_service.messages.folder_model import Folder
 from email_service.messages.model import Message
@@ -228,4 +229,17 @@ def _folders_of(session: Session, owner: Owner, ids: Sequence[str]) -> set[str]:
     for chunk in _chunks(ids):
         query = select(Message.folder_id).where(owned_by(Message, owner), Message.id.in_(chunk))
         found.update(session.execute(query).scalars())
+    return found
+
+
+def pop3_uidls(session: Session, owner: Owner, ids: Sequence[str]) -> dict[str, str | None]:
+    """{message id: its POP3 UIDL} for the owned rows of POP3 accounts among `ids`."""
+    found: dict[str, str | None] = {}
+    for chunk in _chunks(ids):
+        query = (
+            select(Message.id, Message.pop3_uidl)
+            .join(EmailAccount, EmailAccount.id == Message.account_id)
+            .where(owned_by(Message, owner), Message.id.in_(chunk), EmailAccount.protocol == "pop3")
+        )
+        found.update({str(i): u for i, u in session.execute(query).tuples()})
     return found

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from email_service.core.db import session_scope
+from email_service.deletion.tasks import delete_emails
 from email_service.mail.imap.types import ImapConnectionError
 from email_service.messages.folder_model import Folder
 from email_service.messages.model import Message
@@ -143,3 +144,52 @@ def test_pop3_cut_mid_retr_loses_and_doubles_nothing(client: Any, owner: Caller,
         assert sync(owner, account_id)["messages_synced"] == 0
     finally:
         proxy.close()
+
+
+def delete(owner: Caller, ids: list[str], permanent: bool) -> dict[str, Any]:
+    kwargs = {
+        "email_ids": ids,
+        "tenant_id": owner.tenant_id,
+        "user_id": owner.user_id,
+        "permanent": permanent,
+    }
+    return dict(delete_emails.apply(kwargs=kwargs).get())
+
+
+def test_pop3_permanent_delete_is_dele_soft_delete_stays_on_server(
+    client: Any, owner: Caller, imap_user: ImapUser
+) -> None:
+    imap_user.server.append(imap_user.username, "INBOX", [message(i) for i in range(1, 5)])
+    account_id = create(client, owner, imap_user)
+    assert sync(owner, account_id)["messages_synced"] == 4
+    stored = {m.subject: m for m in rows(owner, account_id)}
+
+    gone = stored["message 2"]
+    result = delete(owner, [gone.id], permanent=True)
+    assert result["status"] == "success" and result["deleted_count"] == 1
+    on_server = server_uidls(imap_user)  # over a separate POP3 connection
+    assert gone.pop3_uidl not in on_server and len(on_server) == 3
+    assert "message 2" not in subjects(owner, account_id)
+
+    soft = stored["message 3"]
+    result = delete(owner, [soft.id], permanent=False)
+    assert result["status"] == "success" and result["deleted_count"] == 1
+    assert soft.pop3_uidl in server_uidls(imap_user)
+    hidden = {m.subject: m for m in rows(owner, account_id)}["message 3"]
+    assert hidden.deleted_at is not None
+
+    # Neither comes back with the next sync, and nothing is fetched twice.
+    assert sync(owner, account_id)["messages_synced"] == 0
+    assert subjects(owner, account_id) == ["message 1", "message 3", "message 4"]
+
+
+def test_pop3_account_has_no_imap_write_back(client: Any, owner: Caller, imap_user: ImapUser) -> None:
+    imap_user.server.append(imap_user.username, "INBOX", [message(1)])
+    account_id = create(client, owner, imap_user)
+    sync(owner, account_id)
+    change = client.patch(
+        f"/api/accounts/{account_id}", json={"imap_host": "x.example"}, headers=owner.headers
+    )
+    assert change.status_code == 422
+    probe = client.post(f"/api/accounts/{account_id}/test", headers=owner.headers)
+    assert probe.status_code == 200 and probe.get_json()["imap"]["ok"] is True
