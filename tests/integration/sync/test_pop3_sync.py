@@ -193,3 +193,22 @@ def test_pop3_account_has_no_imap_write_back(client: Any, owner: Caller, imap_us
     assert change.status_code == 422
     probe = client.post(f"/api/accounts/{account_id}/test", headers=owner.headers)
     assert probe.status_code == 200 and probe.get_json()["imap"]["ok"] is True
+
+
+def test_pop3_flags_move_and_folders_are_409(client: Any, owner: Caller, imap_user: ImapUser) -> None:
+    imap_user.server.append(imap_user.username, "INBOX", [message(1)])
+    account_id = create(client, owner, imap_user)
+    sync(owner, account_id)
+    (row,) = rows(owner, account_id)
+    h = owner.headers
+    answers = [
+        client.patch(f"/api/email/messages/{row.id}", json={"is_read": True}, headers=h),
+        client.post("/api/email/flags", json={"email_ids": [row.id], "add": ["\\Seen"]}, headers=h),
+        client.post("/api/email/move", json={"email_ids": [row.id], "folder_id": row.folder_id}, headers=h),
+        client.post(f"/api/accounts/{account_id}/folders", json={"name": "Later"}, headers=h),
+        client.delete(f"/api/accounts/{account_id}/folders/{row.folder_id}", headers=h),
+    ]
+    for answer in answers:
+        assert answer.status_code == 409, answer.get_json()
+        assert "POP3" in answer.get_json()["error"]["message"]
+    assert rows(owner, account_id)[0].is_read is False

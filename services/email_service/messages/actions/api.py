@@ -46,7 +46,7 @@ def patch_message(message_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/email/flags")
-@documented(202, TaskAccepted, 404, 422, tag="actions", json=FlagsRequest)
+@documented(202, TaskAccepted, 404, 409, 422, tag="actions", json=FlagsRequest)
 def flags() -> ResponseReturnValue:
     """Add / remove \\\\Seen, \\\\Flagged, \\\\Answered or keywords; listings reflect it at once."""
     body = parse_body(FlagsRequest)

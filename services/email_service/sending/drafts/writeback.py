@@ -112,6 +112,8 @@ def _reconcile(owner: Owner, action: log.Action, connector: ImapConnector) -> tu
     draft_id = action.message_id or ""
     try:
         plan = _plan(owner, action)
+        if plan.settings is None:  # a POP3 account: the draft lives here only (no IMAP Drafts folder)
+            return None, False
         with connector(plan.settings) as imap:
             name = drafts_folder(imap, plan.folder)
             placed = place_draft(imap, name, family(draft_id), plan.version, plan.previous)
@@ -124,7 +126,7 @@ def _reconcile(owner: Owner, action: log.Action, connector: ImapConnector) -> tu
 def _plan(owner: Owner, action: log.Action) -> _Plan:
     with session_scope(owner.tenant_id) as session:
         account = load_account_for_task(session, action.account_id, *owner)
-        settings = imap_settings(account, get_secret_box())
+        settings = None if account.protocol == "pop3" else imap_settings(account, get_secret_box())
         folder = folder_by_role(session, account.id, "drafts", *owner)
         draft = _draft(session, owner, action.message_id or "")
         live = draft is not None and draft.status == DRAFT
