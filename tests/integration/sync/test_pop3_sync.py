@@ -10,6 +10,7 @@ import poplib
 from typing import Any
 
 import pytest
+from imapclient import IMAPClient
 from sqlalchemy import select
 
 from email_service.core.db import session_scope
@@ -19,9 +20,11 @@ from email_service.messages.folder_model import Folder
 from email_service.messages.model import Message
 from email_service.sync.service import run_account_sync
 from tests.conftest import Caller
+from tests.integration.sending.send_support import SendAccount, post_send, run_task
 from tests.integration.sync.sync_support import message
 from tests.reliability.proxy import TcpProxy
 from tests.servers.dovecot_fixtures import ImapUser
+from tests.servers.smtp_server import SmtpTestServer
 
 
 def pop3_body(user: ImapUser, port: int | None = None) -> dict[str, Any]:
@@ -212,3 +215,31 @@ def test_pop3_flags_move_and_folders_are_409(client: Any, owner: Caller, imap_us
         assert answer.status_code == 409, answer.get_json()
         assert "POP3" in answer.get_json()["error"]["message"]
     assert rows(owner, account_id)[0].is_read is False
+
+
+def test_pop3_account_sends_without_imap_write_back(
+    client: Any, owner: Caller, imap_user: ImapUser, smtp: SmtpTestServer
+) -> None:
+    smtp.users[imap_user.username] = imap_user.password
+    body = {
+        **pop3_body(imap_user),
+        "smtp_host": smtp.host,
+        "smtp_port": smtp.port,
+        "smtp_security": "starttls",
+        "pinned_cert_pem": smtp.cert_pem,
+    }
+    response = client.post("/api/accounts", json=body, headers=owner.headers)
+    assert response.status_code == 201, response.get_json()
+    account = SendAccount(owner, response.get_json()["id"], imap_user.email)
+    queued = post_send(client, account, subject="from pop3", body_text="Hi\n")
+    assert queued.status_code == 202, queued.get_json()
+    result = run_task(account, queued.get_json()["taskId"])
+    assert result.successful(), result.traceback
+    assert result.result["status"] == "sent"
+    assert result.result["write_back"]["sent_copy"] == "skipped"
+    [received] = smtp.messages
+    assert b"from pop3" in received.data
+    with IMAPClient(imap_user.host, imap_user.port, ssl=False, timeout=30) as imap:
+        imap.login(imap_user.username, imap_user.password)
+        imap.select_folder("Sent", readonly=True)
+        assert imap.search("ALL") == []  # no Sent copy APPENDed for a POP3 account
