@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from email_service.accounts.mail_settings import imap_settings
+from email_service.accounts.mail_settings import imap_settings, pop3_settings
 from email_service.accounts.model import EmailAccount
 from email_service.core.crypto import get_secret_box
 from email_service.core.db import session_scope
@@ -28,6 +28,8 @@ from email_service.mail.imap.client import (
     ImapSettings,
     connect,
 )
+from email_service.mail.pop3.client import Pop3Session
+from email_service.mail.pop3.types import Pop3Settings
 from email_service.messages.actions import log
 from email_service.messages.folder_model import Folder
 from email_service.messages.service import get_live_message
@@ -60,9 +62,32 @@ def raw_source(caller: Identity, message_id: str, connector: ImapConnector = con
         account = session.get(EmailAccount, message.account_id)
         if folder is None or account is None:
             raise NotFound("Message not found", {"id": message_id})
-        settings = replace(imap_settings(account, get_secret_box()), timeout=RAW_FETCH_TIMEOUT_SECONDS)
+        if account.protocol == "pop3":  # RETR by the row's UIDL (the local uid means nothing there)
+            pop3 = replace(pop3_settings(account, get_secret_box()), timeout=RAW_FETCH_TIMEOUT_SECONDS)
+            uidl = message.pop3_uidl or ""
+            settings = None
+        else:
+            settings = replace(imap_settings(account, get_secret_box()), timeout=RAW_FETCH_TIMEOUT_SECONDS)
         where: Location = (folder.name, uidvalidity, uid)
+    if settings is None:
+        return RawSource(_retr(pop3, uidl, message_id), filename)
     return RawSource(_fetch(settings, where, connector, message_id), filename)
+
+
+def _retr(settings: Pop3Settings, uidl: str, message_id: str) -> bytes:
+    try:
+        with Pop3Session(settings) as pop:
+            raw = pop.retr(uidl)
+    except ImapAuthError as exc:
+        raise Conflict(
+            "the mail server refused the account's credentials", {"id": message_id, "reason": "auth_failed"}
+        ) from exc
+    except ImapError as exc:
+        details = {"id": message_id, "reason": "server_unreachable"}
+        raise Conflict("the mail server could not be reached, try again shortly", details) from exc
+    if raw is None:
+        raise NotFound("Message is no longer on the server", {"id": message_id})
+    return raw
 
 
 def _fetch(settings: ImapSettings, where: Location, connector: ImapConnector, message_id: str) -> bytes:

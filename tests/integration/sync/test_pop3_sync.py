@@ -243,3 +243,14 @@ def test_pop3_account_sends_without_imap_write_back(
         imap.login(imap_user.username, imap_user.password)
         imap.select_folder("Sent", readonly=True)
         assert imap.search("ALL") == []  # no Sent copy APPENDed for a POP3 account
+
+
+def test_pop3_raw_source_is_retrieved_by_uidl(client: Any, owner: Caller, imap_user: ImapUser) -> None:
+    raw = message(1, body="exact bytes\r\n")
+    imap_user.server.append(imap_user.username, "INBOX", [message(0), raw])
+    account_id = create(client, owner, imap_user)
+    sync(owner, account_id)
+    row = rows(owner, account_id)[1]
+    response = client.get(f"/api/email/messages/{row.id}/raw", headers=owner.headers)
+    assert response.status_code == 200
+    assert response.data == raw
