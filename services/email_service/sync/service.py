@@ -184,9 +184,14 @@ def _sync_pop3_account(
         if progress is not None:
             progress({"folder": name, "done": done, "total": total, "folder_index": 0, "folders": 1})
 
-    outcome = sync_pop3(
-        settings, owner, options.batch_size, get_settings().pop3_delete_after_days, report, cancelled
-    )
+    try:
+        outcome = sync_pop3(
+            settings, owner, options.batch_size, get_settings().pop3_delete_after_days, report, cancelled
+        )
+    except ImapCommandError as exc:  # -ERR to UIDL/RETR (e.g. a server without UIDL): as a folder error
+        log.warning("POP3 INBOX not synced: %s", exc)
+        result.folder_errors["INBOX"] = str(exc)
+        return
     result.messages_synced += outcome["synced"]
     result.folders_synced += 1
     if outcome["status"] != "success":
