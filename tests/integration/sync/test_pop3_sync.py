@@ -6,13 +6,17 @@ checked over a separate POP3 connection; POP3 sees the same INBOX.
 
 from __future__ import annotations
 
+import os
 import poplib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from imapclient import IMAPClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from email_service.core.config import reset_settings
 from email_service.core.db import session_scope
 from email_service.deletion.tasks import delete_emails
 from email_service.mail.imap.types import ImapConnectionError
@@ -254,3 +258,33 @@ def test_pop3_raw_source_is_retrieved_by_uidl(client: Any, owner: Caller, imap_u
     response = client.get(f"/api/email/messages/{row.id}/raw", headers=owner.headers)
     assert response.status_code == 200
     assert response.data == raw
+
+
+@pytest.fixture
+def delete_after_7_days() -> Iterator[None]:
+    saved = os.environ.get("POP3_DELETE_AFTER_DAYS")
+    os.environ["POP3_DELETE_AFTER_DAYS"] = "7"
+    reset_settings()
+    yield
+    if saved is None:
+        os.environ.pop("POP3_DELETE_AFTER_DAYS", None)
+    else:
+        os.environ["POP3_DELETE_AFTER_DAYS"] = saved
+    reset_settings()
+
+
+def test_pop3_delete_after_n_days(
+    client: Any, owner: Caller, imap_user: ImapUser, delete_after_7_days: None
+) -> None:
+    imap_user.server.append(imap_user.username, "INBOX", [message(i) for i in range(1, 4)])
+    account_id = create(client, owner, imap_user)
+    assert sync(owner, account_id)["messages_synced"] == 3
+    assert len(server_uidls(imap_user)) == 3  # stored just now: left on the server
+    old = rows(owner, account_id)[0]
+    with session_scope(owner.tenant_id) as session:
+        ten_days_ago = datetime.now(UTC) - timedelta(days=10)
+        session.execute(update(Message).where(Message.id == old.id).values(created_at=ten_days_ago))
+    assert sync(owner, account_id)["messages_synced"] == 0
+    on_server = server_uidls(imap_user)
+    assert old.pop3_uidl not in on_server and len(on_server) == 2
+    assert len(rows(owner, account_id)) == 3  # kept locally
