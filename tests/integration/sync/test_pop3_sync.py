@@ -20,6 +20,8 @@ from email_service.core.config import reset_settings
 from email_service.core.db import session_scope
 from email_service.deletion.tasks import delete_emails
 from email_service.mail.imap.types import ImapConnectionError
+from email_service.mail.pop3.client import Pop3Session
+from email_service.mail.pop3.types import Pop3AuthError, Pop3Settings
 from email_service.messages.folder_model import Folder
 from email_service.messages.model import Message
 from email_service.sync.service import run_account_sync
@@ -288,3 +290,22 @@ def test_pop3_delete_after_n_days(
     on_server = server_uidls(imap_user)
     assert old.pop3_uidl not in on_server and len(on_server) == 2
     assert len(rows(owner, account_id)) == 3  # kept locally
+
+
+def test_pop3_starttls_with_pinned_cert_and_refused_line_breaks(
+    client: Any, owner: Caller, imap_user: ImapUser
+) -> None:
+    imap_user.server.append(imap_user.username, "INBOX", [message(1)])
+    body = {**pop3_body(imap_user), "pop3_security": "starttls"}
+    body["pinned_cert_pem"] = imap_user.server.cert_pem.decode()
+    response = client.post("/api/accounts", json=body, headers=owner.headers)
+    assert response.status_code == 201, response.get_json()
+    account_id = response.get_json()["id"]
+    assert sync(owner, account_id)["messages_synced"] == 1
+
+    settings = Pop3Settings(
+        imap_user.host, imap_user.server.pop3_port, "none", imap_user.username, "pw\r\nDELE 1"
+    )
+    with pytest.raises(Pop3AuthError, match="CR, LF"):
+        Pop3Session(settings)
+    assert len(server_uidls(imap_user)) == 1
