@@ -22,22 +22,21 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("email_accounts", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("protocol", sa.String(length=8), nullable=False, server_default="imap"))
-        batch_op.add_column(sa.Column("pop3_host", sa.String(length=255), nullable=True))
-        batch_op.add_column(sa.Column("pop3_port", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("pop3_security", sa.String(length=16), nullable=True))
-    with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("pop3_uidl", sa.String(length=255), nullable=True))
-        batch_op.create_index("uq_messages_pop3_uidl", ["account_id", "pop3_uidl"], unique=True)
+    # Plain ADD COLUMN and CREATE INDEX on both backends: no SQLite table rebuild (see downgrade).
+    op.add_column(
+        "email_accounts", sa.Column("protocol", sa.String(length=8), nullable=False, server_default="imap")
+    )
+    op.add_column("email_accounts", sa.Column("pop3_host", sa.String(length=255), nullable=True))
+    op.add_column("email_accounts", sa.Column("pop3_port", sa.Integer(), nullable=True))
+    op.add_column("email_accounts", sa.Column("pop3_security", sa.String(length=16), nullable=True))
+    op.add_column("messages", sa.Column("pop3_uidl", sa.String(length=255), nullable=True))
+    op.create_index("uq_messages_pop3_uidl", "messages", ["account_id", "pop3_uidl"], unique=True)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.drop_index("uq_messages_pop3_uidl")
-        batch_op.drop_column("pop3_uidl")
-    with op.batch_alter_table("email_accounts", schema=None) as batch_op:
-        batch_op.drop_column("pop3_security")
-        batch_op.drop_column("pop3_port")
-        batch_op.drop_column("pop3_host")
-        batch_op.drop_column("protocol")
+    # Plain DROP COLUMN (SQLite 3.35+ has it): a batch rebuild of messages on SQLite would drop the
+    # full-text triggers that 0008 put on the table, and search would stop seeing new mail.
+    op.drop_index("uq_messages_pop3_uidl", table_name="messages")
+    op.drop_column("messages", "pop3_uidl")
+    for column in ("pop3_security", "pop3_port", "pop3_host", "protocol"):
+        op.drop_column("email_accounts", column)
