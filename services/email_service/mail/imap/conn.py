@@ -13,7 +13,7 @@ import socket
 import ssl
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from typing import BinaryIO, cast
+from typing import BinaryIO, Protocol, cast
 
 from imapclient import IMAPClient, SocketTimeout
 
@@ -35,7 +35,16 @@ from email_service.mail.wire_text import has_line_break, require_single_line
 _TRANSIENT_CODES = re.compile(rb"\[(UNAVAILABLE|SERVERBUG|INUSE|LIMIT)\]|\bBYE\b")
 
 
-def make_ssl_context(settings: ImapSettings) -> ssl.SSLContext:
+class TlsTrust(Protocol):
+    """What a client TLS context is built from (IMAP's and POP3's settings both have it)."""
+
+    @property
+    def pinned_cert_pem(self) -> str | None: ...
+    @property
+    def verify_cert(self) -> bool: ...
+
+
+def make_ssl_context(settings: TlsTrust) -> ssl.SSLContext:
     """Verifying context by default; a pinned PEM is the only trust anchor, with hostname check off."""
     if settings.pinned_cert_pem:
         ctx = ssl.create_default_context(cadata=settings.pinned_cert_pem)

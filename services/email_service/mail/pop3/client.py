@@ -16,7 +16,7 @@ from types import TracebackType
 
 from email_service.core import net_policy
 from email_service.core.deadline import deadline, watching
-from email_service.mail.imap.conn import pinned_ders
+from email_service.mail.imap.conn import make_ssl_context, pinned_ders
 from email_service.mail.pop3.types import (
     Pop3AuthError,
     Pop3CommandError,
@@ -106,7 +106,7 @@ class Pop3Session:
     def _open(settings: Pop3Settings) -> _PolicyPOP3:
         if has_line_break(settings.username) or has_line_break(settings.password):
             raise Pop3AuthError("username or password contains CR, LF or NUL; refused before sending")
-        ctx = None if settings.security == "none" else _ssl_context(settings)
+        ctx = None if settings.security == "none" else make_ssl_context(settings)
         with deadline(settings.timeout) as budget:
             try:
                 with guard(f"connect to {settings.host}:{settings.port}"):
@@ -210,19 +210,6 @@ class Pop3Session:
             self.quit()
         else:
             self.close()
-
-
-def _ssl_context(settings: Pop3Settings) -> ssl.SSLContext:
-    """As the IMAP adapter's: verifying by default, a pinned PEM as the only trust anchor."""
-    if settings.pinned_cert_pem:
-        ctx = ssl.create_default_context(cadata=settings.pinned_cert_pem)
-        ctx.check_hostname = False
-        return ctx
-    ctx = ssl.create_default_context()
-    if not settings.verify_cert:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 def _login(pop: poplib.POP3, username: str, password: str) -> None:
