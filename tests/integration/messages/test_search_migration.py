@@ -1,4 +1,4 @@
-"""Migration 0008_fulltext_search fills the index for mail stored before it (both backends)."""
+"""Full-text migrations: 0008 fills the index for mail stored before it; 0012 keeps its word splitting."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from email_service.core.tenancy.user_model import User
 from email_service.messages.attachment_model import Attachment
 from email_service.messages.folder_model import Folder
 from email_service.messages.model import Message
+from email_service.messages.search.query import ASCII_PUNCTUATION
 from email_service.migrate import alembic_config
 from tests.servers.postgres import create_test_database, drop_test_database
 
@@ -95,3 +96,22 @@ def test_mail_stored_before_the_migration_is_searchable_after_it(fresh_database:
         names = dict(conn.execute(text("SELECT id, attachment_names FROM messages")).all())
     engine.dispose()
     assert names == {with_file: "forecast-2026.xlsx", without: ""}
+
+
+@pytest.mark.pg_only
+@pytest.mark.parametrize("revision", ["0011_pop3_accounts", "head"])
+def test_search_text_turns_exactly_the_query_separators_into_spaces(revision: str) -> None:
+    """0012 rewrote messages_search_text() for speed; at either revision it splits words as query.py does."""
+    db = create_test_database()
+    try:
+        command.upgrade(alembic_config(db.admin_url), "head")
+        if revision != "head":
+            command.downgrade(alembic_config(db.admin_url), revision)
+        sample = "".join(chr(c) for c in range(1, 0x800) if not 0xD800 <= c <= 0xDFFF)
+        engine = make_engine(db.admin_url)
+        with engine.connect() as conn:
+            got = conn.execute(text("SELECT messages_search_text(:v)"), {"v": sample}).scalar_one()
+        engine.dispose()
+    finally:
+        drop_test_database(db)
+    assert got == "".join(" " if ch in ASCII_PUNCTUATION else ch for ch in sample)
