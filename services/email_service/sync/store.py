@@ -22,7 +22,7 @@ from email_service.messages.folder_model import Folder
 from email_service.messages.model import Message
 from email_service.sync import pg_fast
 from email_service.sync.rows import BuiltBatch, flag_columns
-from email_service.sync.threading import assign_threads
+from email_service.sync.threading import assign_threads, plan_threads
 
 MESSAGES: Table = Message.__table__  # type: ignore[assignment]
 ATTACHMENTS: Table = Attachment.__table__  # type: ignore[assignment]
@@ -96,9 +96,15 @@ def insert_batch(session: Session, folder_id: str, built: BuiltBatch) -> int:
 
 def insert_batch_ids(session: Session, folder_id: str, built: BuiltBatch) -> set[str]:
     """insert_batch returning the ids of the rows actually inserted (conflicts left out)."""
-    inserted = _insert_messages(session, built.messages) if built.messages else set()
-    if inserted:
-        assign_threads(session, [m for m in built.messages if m["id"] in inserted], built.server_threads)
+    if not built.messages:
+        inserted: set[str] = set()
+    else:
+        plan = plan_threads(session, built.messages, built.server_threads)
+        inserted = _insert_messages(session, built.messages)
+        if len(inserted) == len(built.messages):
+            plan.write(session, rows_stored=True)
+        elif inserted:  # some were stored already: thread only the new ones, as if the others were absent
+            assign_threads(session, [m for m in built.messages if m["id"] in inserted], built.server_threads)
     attachments = [a for a in built.attachments if a["message_id"] in inserted]
     if attachments:
         session.execute(ATTACHMENTS.insert(), attachments)

@@ -205,6 +205,27 @@ def test_a_servers_thread_id_is_the_thread_key(client: Any, account: SyncAccount
     assert detail(client, owner, pair["id"]) == ["Trip", "Other words"]
 
 
+def test_a_batch_partly_stored_already_threads_only_its_new_rows(
+    client: Any, account: SyncAccount, owner: Caller
+) -> None:
+    """Rows are inserted with their thread set; when some of a batch were stored before (a redone
+    batch), the new ones are threaded as if the stored ones were absent, and those keep their thread."""
+    sync(account)
+    folder = folder_row(account)
+    assert folder.uidvalidity is not None
+    ctx = RowContext(owner.tenant_id, owner.user_id, account.account_id, folder.id, folder.uidvalidity)
+    first = [FetchedMessage(1, (), None, None, 0, mail("p1", "Plan", "alice", 1))]
+    reply = mail("p2", "Re: Plan", "bob", 2, "In-Reply-To: <p1@example.test>\r\n")
+    both = [*first, FetchedMessage(2, (), None, None, 0, reply)]
+    with session_scope(owner.tenant_id) as session:
+        assert store.insert_batch(session, folder.id, build_rows(ctx, first)) == 1
+    with session_scope(owner.tenant_id) as session:
+        assert store.insert_batch(session, folder.id, build_rows(ctx, both)) == 1  # uid 1 conflicts
+    items = threads(client, owner)["items"]
+    assert [t["message_count"] for t in items] == [2]
+    assert detail(client, owner, items[0]["id"]) == ["Plan", "Re: Plan"]
+
+
 def test_a_nul_or_unknown_thread_id_is_a_404_and_a_bad_cursor_a_400(client: Any, owner: Caller) -> None:
     for thread_id in ("a\u0000b", "no-such-thread"):
         response = client.get(f"/api/email/threads/{thread_id}", headers=owner.headers)
