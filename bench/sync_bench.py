@@ -78,11 +78,21 @@ def create_account(server: DovecotServer, user: str, password: str) -> tuple[str
         return create(session, get_secret_box(), tenant, owner, data).id, tenant, owner
 
 
-def timed_sync(ids: tuple[str, str, str]) -> tuple[float, Any]:
+NEWEST = 100  # "newest 100 listable": the sync's newest-first pass (SyncOptions.newest_first)
+
+
+def timed_sync(ids: tuple[str, str, str], marks: list[float] | None = None) -> tuple[float, Any]:
+    """Seconds for one sync; `marks` gets the time at which the newest NEWEST rows were committed
+    (progress is reported after each batch's commit, so they were listable from then on)."""
     from email_service.sync.service import run_account_sync
 
     start = time.perf_counter()
-    result = run_account_sync(*ids)
+
+    def progress(meta: dict[str, Any]) -> None:
+        if marks is not None and not marks and meta["done"] >= NEWEST:
+            marks.append(time.perf_counter() - start)
+
+    result = run_account_sync(*ids, progress=progress)
     return time.perf_counter() - start, result
 
 
@@ -180,14 +190,19 @@ def rss_mb(who: int) -> float:
 
 
 def full_sync(
-    server: DovecotServer, user: str, password: str, count: int
+    server: DovecotServer, user: str, password: str, count: int, newest: list[float] | None = None
 ) -> tuple[float, tuple[str, str, str]]:
-    """One timed initial sync into a new account; every message must be synced and listable."""
+    """One timed initial sync into a new account; every message must be synced and listable.
+
+    `newest` gets the seconds until the newest NEWEST messages were listable."""
     ids = create_account(server, user, password)
-    seconds, result = timed_sync(ids)
+    marks: list[float] = []
+    seconds, result = timed_sync(ids, marks)
     assert result.messages_synced == count, result
     rows = listable(ids)
     assert rows == count, rows
+    if newest is not None:
+        newest.append(marks[0] if marks else seconds)
     return seconds, ids
 
 
@@ -210,6 +225,7 @@ def compare(server: DovecotServer, pg: Any, args: argparse.Namespace) -> dict[st
     has_mbsync = shutil.which("mbsync") is not None
     ours: list[float] = []
     theirs: list[float] = []
+    first: list[float] = []
     _, ids = full_sync(server, user, password, count)  # warm-up, untimed
     if has_mbsync:
         run_mbsync(server, user, password)
@@ -217,13 +233,15 @@ def compare(server: DovecotServer, pg: Any, args: argparse.Namespace) -> dict[st
         reset_messages(pg, ids)
         if has_mbsync and i % 2 == 1:  # alternate who goes first, so drift hits both alike
             theirs.append(run_mbsync(server, user, password))
-        seconds, ids = full_sync(server, user, password, count)
+        seconds, ids = full_sync(server, user, password, count, first)
         ours.append(seconds)
         if has_mbsync and i % 2 == 0:
             theirs.append(run_mbsync(server, user, password))
     out: dict[str, Any] = {
         "full_sync_seconds": round(statistics.median(ours), 3),
         "full_sync_samples": [round(x, 3) for x in ours],
+        f"newest_{NEWEST}_listable_seconds": round(statistics.median(first), 3),
+        f"newest_{NEWEST}_listable_samples": [round(x, 3) for x in first],
     }
     out.update(incremental(server, user, password, ids))
     out["peak_rss_mb"] = round(max(rss_mb(resource.RUSAGE_SELF), rss_mb(resource.RUSAGE_CHILDREN)), 1)

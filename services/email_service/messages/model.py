@@ -28,8 +28,16 @@ class Message(Base, TenantOwned):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("account_id", "folder_id", "uidvalidity", "uid", name="uq_messages_server_key"),
-        # POP3 accounts: one row per server UIDL (NULL for IMAP rows, and NULLs never collide).
-        Index("uq_messages_pop3_uidl", "account_id", "pop3_uidl", unique=True),
+        # POP3 accounts: one row per server UIDL. Partial: IMAP rows (NULL) stay out of it, so the
+        # planner can never pick it for account lookups (migration 0013_pop3_uidl_partial).
+        Index(
+            "uq_messages_pop3_uidl",
+            "account_id",
+            "pop3_uidl",
+            unique=True,
+            postgresql_where=text("pop3_uidl IS NOT NULL"),
+            sqlite_where=text("pop3_uidl IS NOT NULL"),
+        ),
         Index("ix_messages_listing", "tenant_id", "user_id", "folder_id", "date_sort", "id"),
         # Listing across folders (no folder_id filter) of live messages, newest first.
         Index(
@@ -45,7 +53,9 @@ class Message(Base, TenantOwned):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     account_id: Mapped[str] = mapped_column(
-        String(36), ForeignKey("email_accounts.id", ondelete="CASCADE"), index=True
+        # No index of its own: uq_messages_server_key starts with account_id (migration 0013).
+        String(36),
+        ForeignKey("email_accounts.id", ondelete="CASCADE"),
     )
     folder_id: Mapped[str] = mapped_column(String(36), ForeignKey("folders.id", ondelete="CASCADE"))
     uidvalidity: Mapped[int] = mapped_column(BigInteger)

@@ -78,6 +78,14 @@ class _Selected:
     changed: list[FlagUpdate] | None
 
 
+@dataclass
+class _Progress:
+    """Messages handled so far out of all a folder sync fetches (across the newest-first pass)."""
+
+    total: int
+    done: int = 0
+
+
 class FolderSyncer:
     """Syncs folders of one account over one IMAP session."""
 
@@ -255,7 +263,20 @@ class FolderSyncer:
         found = all_uids if all_uids is not None else self.imap.search_uids(f"UID {start}:*")
         new_uids = [uid for uid in found if uid >= start]
         # A first sync or a rebuild (no uidnext recorded yet) brings no moves, only history.
-        self._insert(state, new_uids, rebuilding, stats, self.watch if state.uidnext is not None else None)
+        watch = self.watch if state.uidnext is not None else None
+        head = self.options.newest_first
+        if state.synced_uid > 0 or head <= 0 or len(new_uids) <= head:
+            self._insert(state, new_uids, rebuilding, stats, watch)
+            return
+        # Newest first, then the rest oldest first. Only the second pass moves the checkpoint, and
+        # only up to what it stored; the newest ones' UIDs join it at the end. Interrupted in between,
+        # the next sync fetches from the checkpoint again and the stored newest rows are conflicts.
+        newest, older = new_uids[-head:], new_uids[:-head]
+        progress = _Progress(len(new_uids))
+        self._insert(state, newest, rebuilding, stats, watch, progress, advance=False)
+        self._insert(state, older, rebuilding, stats, watch, progress)
+        with self.unit() as session:
+            store.advance_checkpoint(session, state.id, newest[-1])
 
     def _insert(
         self,
@@ -264,33 +285,36 @@ class FolderSyncer:
         rebuilding: bool,
         stats: FolderStats,
         watch: MoveWatch | None,
+        progress: _Progress | None = None,
+        advance: bool = True,
     ) -> None:
-        """Fetch, parse and insert these UIDs in batches, each batch committed with the checkpoint."""
+        """Fetch, parse and insert these UIDs in batches, each batch committed with the checkpoint
+        (`advance`) or without it (rows above the checkpoint, which a later batch moves past them)."""
         assert state.uidvalidity is not None
         if not uids:
             return
+        progress = progress or _Progress(len(uids))
         with self.unit() as session:
             json_text = store.wants_json_text(session)
         ctx = RowContext(
             self.tenant_id, self.user_id, self.account_id, state.id, state.uidvalidity, json_text
         )
-        done = 0
         with BatchParser(self._workers(len(uids))) as parser:
             for built in parser.parse(ctx, self._batches(uids)):
                 with self.unit() as session:
-                    ids = store.insert_batch_ids(session, state.id, built)
+                    ids = store.insert_batch_ids(session, state.id, built, advance=advance)
                 if watch is not None:
                     watch.inserted(state.role, built.messages, ids)
                 inserted = len(ids)
-                done += len(built.messages)
+                progress.done += len(built.messages)
                 if rebuilding:
                     stats.rebuilt += inserted
                 else:
                     stats.synced += inserted
                 if self.progress is not None:
-                    self.progress(state.name, done, len(uids))
-                if self.cancelled is not None and done < len(uids) and self.cancelled():
-                    raise SyncCancelled(stats)  # this batch and the ones before it are checkpointed
+                    self.progress(state.name, progress.done, progress.total)
+                if self.cancelled is not None and progress.done < progress.total and self.cancelled():
+                    raise SyncCancelled(stats)  # this batch and the ones before it are committed
 
     def _workers(self, count: int) -> int:
         if self.options.parse_workers is not None:

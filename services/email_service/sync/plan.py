@@ -13,6 +13,7 @@ from email_service.sync.store import FolderState
 
 DEFAULT_FULL_SCAN_INTERVAL = timedelta(minutes=30)
 DEFAULT_RECENT_FLAGS_WINDOW = 1000
+DEFAULT_NEWEST_FIRST = 100
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class SyncOptions:
     parse_workers: int | None = None  # None: automatic (a pool only for large fetches)
     # Without mod-sequences, flags of this many newest stored messages are compared on every sync.
     recent_flags_window: int = DEFAULT_RECENT_FLAGS_WINDOW
+    # A first sync (or a rebuild) stores this many newest messages before the oldest-first pass, so
+    # the listing shows today's mail within a fraction of a second on any mailbox size (0: off).
+    newest_first: int = DEFAULT_NEWEST_FIRST
 
 
 def tracks_modseq(condstore: bool, status: FolderStatus) -> bool:

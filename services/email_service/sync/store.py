@@ -94,8 +94,10 @@ def insert_batch(session: Session, folder_id: str, built: BuiltBatch) -> int:
     return len(insert_batch_ids(session, folder_id, built))
 
 
-def insert_batch_ids(session: Session, folder_id: str, built: BuiltBatch) -> set[str]:
-    """insert_batch returning the ids of the rows actually inserted (conflicts left out)."""
+def insert_batch_ids(session: Session, folder_id: str, built: BuiltBatch, advance: bool = True) -> set[str]:
+    """insert_batch returning the ids of the rows actually inserted (conflicts left out).
+
+    `advance=False` stores rows above the checkpoint without moving it (the newest-first pass)."""
     if not built.messages:
         inserted: set[str] = set()
     else:
@@ -108,12 +110,16 @@ def insert_batch_ids(session: Session, folder_id: str, built: BuiltBatch) -> set
     attachments = [a for a in built.attachments if a["message_id"] in inserted]
     if attachments:
         session.execute(ATTACHMENTS.insert(), attachments)
-    session.execute(
-        update(FOLDERS)
-        .where(FOLDERS.c.id == folder_id, FOLDERS.c.synced_uid < built.max_uid)
-        .values(synced_uid=built.max_uid)
-    )
+    if advance:
+        advance_checkpoint(session, folder_id, built.max_uid)
     return inserted
+
+
+def advance_checkpoint(session: Session, folder_id: str, uid: int) -> None:
+    """Every UID up to `uid` is stored: the folder's checkpoint moves there (never back)."""
+    session.execute(
+        update(FOLDERS).where(FOLDERS.c.id == folder_id, FOLDERS.c.synced_uid < uid).values(synced_uid=uid)
+    )
 
 
 def _insert_messages(session: Session, rows: list[dict[str, Any]]) -> set[str]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from email_service.core.db import session_scope
-from email_service.mail.imap.types import FetchedMessage
+from email_service.mail.imap.types import FetchedMessage, FlagUpdate
 from email_service.sync import store
 from email_service.sync.rows import RowContext, build_rows
 from email_service.sync.service import run_account_sync
@@ -67,3 +69,28 @@ def test_two_batches_in_one_transaction(account: SyncAccount) -> None:
         assert store.insert_batch(session, ctx.folder_id, build_rows(ctx, batch(account, 4))) == 3
     assert [m.uid for m in rows(account)] == [1, 2, 3, 4, 5, 6]
     assert folder_row(account).synced_uid == 6
+
+
+def _index_fetches(session: Session) -> int:
+    """Heap tuples this transaction has fetched from messages through its indexes so far."""
+    found = session.execute(
+        text("SELECT coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables WHERE relname = 'messages'")
+    ).scalar_one_or_none()
+    return int(found or 0)
+
+
+def test_a_flag_update_probes_each_changed_uid_once(account: SyncAccount) -> None:
+    """Without statistics (a fresh table), at most one pass over the tenant's rows plus the changes,
+    not changes x rows: one statement re-ran a probe per change for each row of the tenant."""
+    ctx = context(account)
+    fetched = [FetchedMessage(uid, (), 1, None, 0, message(uid)) for uid in range(1, 401)]
+    with session_scope(account.caller.tenant_id) as session:
+        assert store.insert_batch(session, ctx.folder_id, build_rows(ctx, fetched)) == 400
+    changes = [FlagUpdate(uid, ("\\Seen", "\\Flagged"), 2) for uid in range(1, 401, 4)]
+    with session_scope(account.caller.tenant_id) as session:
+        before = _index_fetches(session)
+        key = (ctx.account_id, ctx.folder_id, ctx.uidvalidity)
+        assert store.update_flags(session, *key, changes) == len(changes)
+        fetched_rows = _index_fetches(session) - before
+        assert fetched_rows <= 2 * (len(fetched) + len(changes)), fetched_rows  # one statement: 20,300
+    assert sum(1 for row in rows(account) if row.is_flagged) == len(changes)
