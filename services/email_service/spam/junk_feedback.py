@@ -14,7 +14,6 @@ import redis
 
 from email_service.core.db import session_scope
 from email_service.core.errors import NotFound
-from email_service.spam.service import record_feedback
 from email_service.sync.junk_moves import JunkMove
 
 log = logging.getLogger(__name__)
@@ -57,6 +56,10 @@ def record_junk_moves(owner: tuple[str, str, str], moves: Sequence[JunkMove], ma
     recorded = 0
     if not moves:
         return 0
+    # Imported here: the model pulls in scikit-learn and NumPy (about 150 MB and 1 s), which a sync
+    # needs only when the user moved mail into or out of Junk.
+    from email_service.spam.service import record_feedback
+
     with session_scope(tenant_id) as session:
         for move in moves:
             if move.is_spam and marks.take(account_id, move.header):
