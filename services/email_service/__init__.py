@@ -42,6 +42,7 @@ def register_blueprints(app: Flask) -> None:
     from email_service.core.http import apidoc
     from email_service.core.tasking import api as tasks
     from email_service.deletion import api as delete
+    from email_service.events import api as changes
     from email_service.messages import api as messages
     from email_service.messages.actions import api as actions
     from email_service.messages.threads import api as threads
@@ -67,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
         send,
         drafts,
         notifications,
+        changes,
     ):
         app.register_blueprint(module.bp)
 

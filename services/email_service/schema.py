@@ -5,6 +5,7 @@ from email_service.core.model_base import Base, TenantOwned, UtcDateTime, new_id
 from email_service.core.tasking.model import TaskRecord
 from email_service.core.tenancy.tenant_model import Tenant
 from email_service.core.tenancy.user_model import User
+from email_service.events.model import Change
 from email_service.messages.actions.model import MessageAction
 from email_service.messages.attachment_model import Attachment
 from email_service.messages.folder_model import Folder
@@ -17,6 +18,7 @@ from email_service.spam.user_model_row import UserSpamModel
 __all__ = [
     "Attachment",
     "Base",
+    "Change",
     "Draft",
     "EmailAccount",
     "Folder",

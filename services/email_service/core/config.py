@@ -236,6 +236,7 @@ class Settings:
     send_at_horizon_days: int
     send_lock_wait_seconds: int
     task_record_retention_days: int
+    change_retention_days: int
     outbox_retention_days: int
     allowed_private_hosts: tuple[str, ...]
     smtp_host: str
@@ -393,6 +394,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         send_at_horizon_days=r.get("SEND_AT_HORIZON_DAYS", 365, _parse_positive_int),
         send_lock_wait_seconds=r.get("SEND_LOCK_WAIT_SECONDS", 60, _parse_positive_int),
         task_record_retention_days=r.get("TASK_RECORD_RETENTION_DAYS", 30, _parse_positive_int),
+        change_retention_days=r.get("CHANGE_RETENTION_DAYS", 7, _parse_positive_int),
         outbox_retention_days=r.get("OUTBOX_RETENTION_DAYS", 90, _parse_positive_int),
         allowed_private_hosts=r.get(
             "ALLOWED_PRIVATE_HOSTS", () if app_env == "production" else ("*",), _parse_list

@@ -13,6 +13,7 @@ from email_service.core.config import get_settings
 from email_service.core.db import session_scope
 from email_service.core.model_base import utcnow
 from email_service.core.tasking.model import TaskRecord
+from email_service.events.model import Change
 from email_service.messages.actions.model import PENDING, MessageAction
 from email_service.sending.model import OutboxMessage
 from email_service.sending.uploads import prune_unused_uploads
@@ -32,7 +33,7 @@ def expire_unbounded_results(client: redis.Redis, ttl_seconds: int) -> int:
     return fixed
 
 
-def prune_rows(record_days: int, outbox_days: int, upload_hours: int) -> dict[str, int]:
+def prune_rows(record_days: int, outbox_days: int, upload_hours: int, change_days: int) -> dict[str, int]:
     now = utcnow()
     with session_scope(system=True) as session:
         records: CursorResult[Any] = session.execute(  # type: ignore[assignment]
@@ -52,8 +53,12 @@ def prune_rows(record_days: int, outbox_days: int, upload_hours: int) -> dict[st
                 MessageAction.updated_at < now - timedelta(days=record_days),
             )
         )
+        changes: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+            delete(Change).where(Change.created_at < now - timedelta(days=change_days))
+        )
     return {
         "task_records_removed": records.rowcount,
+        "changes_removed": changes.rowcount,
         "outbox_removed": outbox.rowcount,
         "actions_removed": actions.rowcount,
         "uploads_removed": uploads,
@@ -89,6 +94,7 @@ def cleanup_stale_state() -> dict[str, Any]:
                 settings.task_record_retention_days,
                 settings.outbox_retention_days,
                 settings.unused_upload_retention_hours,
+                settings.change_retention_days,
             )
         )
         report.update(release_orphaned_syncs(broker))

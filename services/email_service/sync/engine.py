@@ -294,6 +294,7 @@ class FolderSyncer:
         if not uids:
             return
         progress = progress or _Progress(len(uids))
+        announce = state.uidnext is not None  # else the folder's first fill or a rebuild: history
         with self.unit() as session:
             json_text = store.wants_json_text(session)
         ctx = RowContext(
@@ -302,7 +303,7 @@ class FolderSyncer:
         with BatchParser(self._workers(len(uids))) as parser:
             for built in parser.parse(ctx, self._batches(uids)):
                 with self.unit() as session:
-                    ids = store.insert_batch_ids(session, state.id, built, advance=advance)
+                    ids = store.insert_batch_ids(session, state.id, built, advance, announce)
                 if watch is not None:
                     watch.inserted(state.role, built.messages, ids)
                 inserted = len(ids)

@@ -125,8 +125,8 @@ def _values(row: dict[str, Any], columns: tuple[str, ...]) -> tuple[Any, ...]:
     )
 
 
-def update_flags(session: Session, key: tuple[str, str, int], updates: Sequence[FlagUpdate]) -> int:
-    """One UPDATE for the whole batch of flag changes; returns rows changed."""
+def update_flags(session: Session, key: tuple[str, str, int], updates: Sequence[FlagUpdate]) -> list[str]:
+    """One UPDATE for the whole batch of flag changes; returns the ids of the rows changed."""
     with _driver(session).cursor() as cursor:
         # Right after an initial sync the table has no statistics yet (autovacuum has not analysed it,
         # and the app role may not ANALYZE a table it does not own); the planner then scanned the
@@ -137,7 +137,7 @@ def update_flags(session: Session, key: tuple[str, str, int], updates: Sequence[
         row_of = {int(uid): str(row_id) for row_id, uid in cursor.fetchall()}
         found = [u for u in updates if u.uid in row_of]
         if not found:
-            return 0
+            return []
         cols = [flag_columns(u.flags) for u in found]
         arrays = (
             [row_of[u.uid] for u in found],
@@ -148,4 +148,4 @@ def update_flags(session: Session, key: tuple[str, str, int], updates: Sequence[
             [u.modseq for u in found],
         )
         cursor.execute(_UPDATE_FLAGS, arrays)
-        return max(0, cursor.rowcount)
+        return list(dict.fromkeys(arrays[0]))

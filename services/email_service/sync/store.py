@@ -15,6 +15,9 @@ from sqlalchemy import CursorResult, Result, Table, bindparam, delete, func, sel
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
+from email_service.accounts.model import EmailAccount
+from email_service.events.log import append_changes
+from email_service.events.model import FOLDER_CHANGED, MESSAGE_CREATED, MESSAGE_DELETED, MESSAGE_UPDATED
 from email_service.mail.imap.types import FlagUpdate, SelectInfo
 from email_service.messages.actions.model import FLAGS, MOVE, PENDING, MessageAction
 from email_service.messages.attachment_model import Attachment
@@ -28,6 +31,7 @@ MESSAGES: Table = Message.__table__  # type: ignore[assignment]
 ATTACHMENTS: Table = Attachment.__table__  # type: ignore[assignment]
 FOLDERS: Table = Folder.__table__  # type: ignore[assignment]
 ACTIONS: Table = MessageAction.__table__  # type: ignore[assignment]
+ACCOUNTS: Table = EmailAccount.__table__  # type: ignore[assignment]
 FLAGS_HOLD = timedelta(hours=2)
 PLACEHOLDER_UIDVALIDITY = 0  # a row whose move is pending (messages/actions/move.py)
 JSON_COLUMNS = pg_fast.JSON_COLUMNS
@@ -94,10 +98,14 @@ def insert_batch(session: Session, folder_id: str, built: BuiltBatch) -> int:
     return len(insert_batch_ids(session, folder_id, built))
 
 
-def insert_batch_ids(session: Session, folder_id: str, built: BuiltBatch, advance: bool = True) -> set[str]:
+def insert_batch_ids(
+    session: Session, folder_id: str, built: BuiltBatch, advance: bool = True, announce: bool = True
+) -> set[str]:
     """insert_batch returning the ids of the rows actually inserted (conflicts left out).
 
-    `advance=False` stores rows above the checkpoint without moving it (the newest-first pass)."""
+    `advance=False` stores rows above the checkpoint without moving it (the newest-first pass).
+    `announce`: each new row is a message.created change; else (a folder's first fill or rebuild:
+    history, not new mail) the batch is one folder.changed change."""
     if not built.messages:
         inserted: set[str] = set()
     else:
@@ -107,12 +115,27 @@ def insert_batch_ids(session: Session, folder_id: str, built: BuiltBatch, advanc
             plan.write(session, rows_stored=True)
         elif inserted:  # some were stored already: thread only the new ones, as if the others were absent
             assign_threads(session, [m for m in built.messages if m["id"] in inserted], built.server_threads)
+    if inserted:
+        _record_inserted(session, folder_id, built, inserted, announce)
     attachments = [a for a in built.attachments if a["message_id"] in inserted]
     if attachments:
         session.execute(ATTACHMENTS.insert(), attachments)
     if advance:
         advance_checkpoint(session, folder_id, built.max_uid)
     return inserted
+
+
+def _record_inserted(
+    session: Session, folder_id: str, built: BuiltBatch, inserted: set[str], announce: bool
+) -> None:
+    first = built.messages[0]
+    owner, account_id = (first["tenant_id"], first["user_id"]), first["account_id"]
+    if announce:
+        ids = [m["id"] for m in built.messages if m["id"] in inserted]
+        append_changes(session, owner, MESSAGE_CREATED, account_id, ids, {"folder_id": folder_id})
+    else:
+        added = {"messages_added": len(inserted)}
+        append_changes(session, owner, FOLDER_CHANGED, account_id, [folder_id], added)
 
 
 def advance_checkpoint(session: Session, folder_id: str, uid: int) -> None:
@@ -193,19 +216,40 @@ def stored_flags(
 def update_flags(
     session: Session, account_id: str, folder_id: str, uidvalidity: int, updates: Sequence[FlagUpdate]
 ) -> int:
-    """Write new flags for existing rows; returns rows changed."""
+    """Write new flags for existing rows, each a message.updated change; returns rows changed."""
     if not updates:
         return 0
     if session.get_bind().dialect.name == "postgresql":
-        return pg_fast.update_flags(session, (account_id, folder_id, uidvalidity), updates)
+        changed = pg_fast.update_flags(session, (account_id, folder_id, uidvalidity), updates)
+    else:
+        changed = _update_flags_by_id(session, (account_id, folder_id, uidvalidity), updates)
+    if changed:
+        owner = _account_owner(session, account_id)
+        append_changes(session, owner, MESSAGE_UPDATED, account_id, changed, {"folder_id": folder_id})
+    return len(changed)
+
+
+def _update_flags_by_id(
+    session: Session, key: tuple[str, str, int], updates: Sequence[FlagUpdate]
+) -> list[str]:
+    """The rows by server key, then one UPDATE per row by id (SQLite: executemany in one transaction)."""
+    account_id, folder_id, uidvalidity = key
+    row_of: dict[int, str] = {}
+    wanted = sorted({u.uid for u in updates})
+    for start in range(0, len(wanted), IN_CHUNK):
+        query = select(MESSAGES.c.uid, MESSAGES.c.id).where(
+            MESSAGES.c.account_id == account_id,
+            MESSAGES.c.folder_id == folder_id,
+            MESSAGES.c.uidvalidity == uidvalidity,
+            MESSAGES.c.uid.in_(wanted[start : start + IN_CHUNK]),
+        )
+        row_of.update({int(uid): str(row_id) for uid, row_id in session.execute(query)})
+    found = {u.uid: u for u in updates if u.uid in row_of}  # the last update of a UID wins
+    if not found:
+        return []
     stmt = (
         update(MESSAGES)
-        .where(
-            MESSAGES.c.account_id == bindparam("b_account"),
-            MESSAGES.c.folder_id == bindparam("b_folder"),
-            MESSAGES.c.uidvalidity == bindparam("b_validity"),
-            MESSAGES.c.uid == bindparam("b_uid"),
-        )
+        .where(MESSAGES.c.id == bindparam("b_id"))
         .values(
             flags=bindparam("flags"),
             is_read=bindparam("is_read"),
@@ -215,27 +259,28 @@ def update_flags(
         )
     )
     params = [
-        {
-            "b_account": account_id,
-            "b_folder": folder_id,
-            "b_validity": uidvalidity,
-            "b_uid": u.uid,
-            "b_modseq": u.modseq,
-            **flag_columns(u.flags),
-        }
-        for u in updates
+        {"b_id": row_of[uid], "b_modseq": u.modseq, **flag_columns(u.flags)} for uid, u in found.items()
     ]
-    result = session.execute(stmt, params)
-    return _rowcount(result)
+    session.execute(stmt, params)
+    return [row_of[uid] for uid in found]
+
+
+def _account_owner(session: Session, account_id: str) -> tuple[str, str]:
+    """(tenant_id, user_id) of the account: every row of it belongs to them."""
+    row = session.execute(
+        select(ACCOUNTS.c.tenant_id, ACCOUNTS.c.user_id).where(ACCOUNTS.c.id == account_id)
+    ).one()
+    return str(row[0]), str(row[1])
 
 
 def delete_uids_headers(
     session: Session, account_id: str, folder_id: str, uidvalidity: int, uids: Iterable[int]
 ) -> list[str | None]:
-    """Remove rows of messages expunged on the server (soft-deleted rows are left to the delete task);
-    returns each removed row's Message-ID header (RETURNING: no extra query)."""
+    """Remove rows of messages expunged on the server (soft-deleted rows are left to the delete task),
+    each a message.deleted change; returns each removed row's Message-ID header (RETURNING)."""
     wanted = sorted(set(uids))
     removed: list[str | None] = []
+    removed_ids: list[str] = []
     for start in range(0, len(wanted), IN_CHUNK):
         stmt = (
             delete(MESSAGES)
@@ -246,9 +291,14 @@ def delete_uids_headers(
                 MESSAGES.c.uid.in_(wanted[start : start + IN_CHUNK]),
                 MESSAGES.c.deleted_at.is_(None),
             )
-            .returning(MESSAGES.c.message_id_header)
+            .returning(MESSAGES.c.id, MESSAGES.c.message_id_header)
         )
-        removed.extend(session.execute(stmt).scalars())
+        for row_id, header in session.execute(stmt):
+            removed_ids.append(row_id)
+            removed.append(header)
+    if removed_ids:
+        owner = _account_owner(session, account_id)
+        append_changes(session, owner, MESSAGE_DELETED, account_id, removed_ids, {"folder_id": folder_id})
     return removed
 
 

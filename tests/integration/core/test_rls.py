@@ -38,6 +38,7 @@ TENANT_COLUMNS = {
     "message_actions": "tenant_id",
     "message_references": "tenant_id",
     "drafts": "tenant_id",
+    "changes": "tenant_id",
 }
 
 pytestmark = pytest.mark.pg_only

@@ -85,6 +85,8 @@ OTHER_MATRICES = {
     ("DELETE", "/api/email/outbox/<outbox_id>"): "sending.test_send_api::test_outbox_tenant_matrix",
     ("POST", "/api/email/delete"): "deletion.test_delete_api::test_strangers_cannot_hide_or_see_the_task",
     ("POST", "/api/email/restore"): "deletion.test_delete_api::test_strangers_cannot_hide_or_see_the_task",
+    ("GET", "/api/changes"): "events.test_changes_feed::test_each_caller_sees_only_their_own_changes",
+    ("GET", "/api/changes/cursor"): "events.test_changes_feed::test_each_caller_sees_only_their_own_changes",
     ("POST", "/api/email/drafts"): DRAFTS,
     ("GET", "/api/email/drafts"): DRAFTS,
     ("GET", "/api/email/drafts/<draft_id>"): DRAFTS,

@@ -14,6 +14,8 @@ from email_service.core.crypto import get_secret_box
 from email_service.core.db import session_scope
 from email_service.core.model_base import utcnow
 from email_service.core.tasking.model import TaskRecord
+from email_service.events.log import append_changes
+from email_service.events.model import MESSAGE_UPDATED, Change
 from email_service.ops.beat_guard import tick_key
 from email_service.ops.cleanup import cleanup_stale_state
 from email_service.ops.scheduling import SyncDispatch, dispatch_due_syncs
@@ -139,10 +141,18 @@ def test_cleanup_prunes_old_records_and_frees_orphaned_syncs(clean_db) -> None:
         session.execute(
             update(TaskRecord).where(TaskRecord.id == "old").values(created_at=utcnow() - timedelta(days=90))
         )
+        owner = (caller.tenant_id, caller.user_id)
+        append_changes(session, owner, MESSAGE_UPDATED, None, ["old-change", "new-change"])
+        session.execute(
+            update(Change)
+            .where(Change.object_id == "old-change")
+            .values(created_at=utcnow() - timedelta(days=8))
+        )
 
     report = cleanup_stale_state()
 
     assert report["task_records_removed"] == 1
+    assert report["changes_removed"] == 1
     assert report["accounts_unstuck"] == 1 and report["locks_removed"] == 1
     assert report["results_expired"] >= 1 and 0 < results.ttl("celery-task-meta-forever") <= 3600
     with session_scope(system=True) as session:

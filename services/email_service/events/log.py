@@ -1,0 +1,67 @@
+"""Append changes inside the caller's transaction; wake the user's long-polls once it commits.
+
+Order: the feed hands out changes by increasing `seq`, and a reader must never see seq 11 committed
+while seq 10 is still in flight (its cursor would pass 10 for good). Appends of one user therefore
+take a transaction-scoped advisory lock on PostgreSQL first, so they commit in seq order; SQLite has
+one writer at a time anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Table, event, func, select
+from sqlalchemy.orm import Session
+
+from email_service.core.model_base import utcnow
+from email_service.events.model import Change
+from email_service.events.notify import publish_changed
+
+CHANGES: Table = Change.__table__  # type: ignore[assignment]
+PENDING_KEY = "events.changed_owners"  # session.info: owners to wake after commit
+
+
+def append_changes(
+    session: Session,
+    owner: tuple[str, str],
+    change_type: str,
+    account_id: str | None,
+    object_ids: Iterable[str],
+    data: dict[str, Any] | None = None,
+) -> int:
+    """One change of `change_type` per object id, in this transaction; returns how many."""
+    tenant_id, user_id = owner
+    now = utcnow()
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "user_id": user_id,
+            "type": change_type,
+            "account_id": account_id,
+            "object_id": object_id,
+            "data": data or {},
+            "created_at": now,
+            "updated_at": now,
+        }
+        for object_id in object_ids
+    ]
+    if not rows:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"changes:{user_id}", 0))))
+    session.execute(CHANGES.insert(), rows)
+    session.info.setdefault(PENDING_KEY, set()).add(owner)
+    return len(rows)
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_readers(session: Session) -> None:
+    owners = session.info.pop(PENDING_KEY, None)
+    if owners:
+        publish_changed(owners)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(PENDING_KEY, None)

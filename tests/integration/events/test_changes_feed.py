@@ -1,0 +1,120 @@
+"""The changes feed over HTTP, fed by real syncs against Dovecot (both backends).
+
+A folder's first fill is history (one folder.changed), later mail is message.created per message;
+flags changed and messages expunged on the server become message.updated / message.deleted; a
+long-poll returns as soon as a change commits, holding no database connection while it waits.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from email_service.core.db import get_engine, session_scope
+from email_service.events.log import append_changes
+from email_service.events.model import MESSAGE_UPDATED
+from tests.conftest import Caller
+from tests.integration.deletion.delete_support import sync
+from tests.integration.sync.sync_support import SyncAccount, imap, make_account, message, rows
+from tests.servers.dovecot_fixtures import ImapUser
+
+
+@pytest.fixture
+def account(owner: Caller, imap_user: ImapUser) -> SyncAccount:
+    imap_user.server.seed_maildir(imap_user.username, "INBOX", [message(i) for i in range(3)])
+    return make_account(owner, imap_user)
+
+
+def feed(client: Any, caller: Caller, **params: Any) -> dict[str, Any]:
+    response = client.get("/api/changes", query_string=params, headers=caller.headers)
+    assert response.status_code == 200, response.get_json()
+    return dict(response.get_json())
+
+
+def cursor(client: Any, caller: Caller) -> str:
+    response = client.get("/api/changes/cursor", headers=caller.headers)
+    assert response.status_code == 200
+    return str(response.get_json()["cursor"])
+
+
+def test_syncs_append_creates_updates_and_deletes(
+    client: Any, account: SyncAccount, owner: Caller, imap_user: ImapUser
+) -> None:
+    sync(account)
+    first = feed(client, owner)["changes"]
+    assert [c["type"] for c in first] == ["folder.changed"]  # history, not a burst of new mail
+    assert first[0]["data"] == {"messages_added": 3} and first[0]["account_id"] == account.account_id
+    start = cursor(client, owner)
+    assert start == first[0]["id"]
+
+    server = imap(imap_user)
+    try:
+        server.append("INBOX", message(3))
+        server.append("INBOX", message(4))
+        sync(account)
+        created = feed(client, owner, since=start)
+        by_uid = {row.uid: row.id for row in rows(account)}
+        assert [c["type"] for c in created["changes"]] == ["message.created"] * 2
+        assert [c["object_id"] for c in created["changes"]] == [by_uid[4], by_uid[5]]
+        assert created["next_cursor"] == created["changes"][-1]["id"]
+
+        server.select_folder("INBOX")
+        server.add_flags([1], ["\\Seen"])
+        server.delete_messages([2])
+        server.expunge()
+    finally:
+        server.logout()
+    sync(account)
+    later = feed(client, owner, since=created["next_cursor"])["changes"]
+    assert sorted((c["type"], c["object_id"]) for c in later) == sorted(
+        [("message.updated", by_uid[1]), ("message.deleted", by_uid[2])]
+    )
+    assert feed(client, owner, since=later[-1]["id"]) == {"changes": [], "next_cursor": later[-1]["id"]}
+    paged = feed(client, owner, since=start, limit=1)
+    assert len(paged["changes"]) == 1 and paged["next_cursor"] == created["changes"][0]["id"]
+
+
+def test_a_long_poll_wakes_on_commit_without_holding_a_connection(client: Any, owner: Caller) -> None:
+    start = cursor(client, owner)
+    checked_out: list[int] = []
+
+    def change_later() -> None:
+        time.sleep(0.8)
+        checked_out.append(get_engine().pool.checkedout())  # the poll is waiting now
+        with session_scope(owner.tenant_id) as session:
+            append_changes(session, (owner.tenant_id, owner.user_id), MESSAGE_UPDATED, None, ["m-1"])
+
+    writer = threading.Thread(target=change_later)
+    began = time.monotonic()
+    writer.start()
+    page = feed(client, owner, since=start, wait=10)
+    waited = time.monotonic() - began
+    writer.join()
+    assert [c["object_id"] for c in page["changes"]] == ["m-1"]
+    assert 0.8 <= waited < 5, waited
+    assert checked_out == [0]
+    began = time.monotonic()
+    assert feed(client, owner, since=page["next_cursor"], wait=1)["changes"] == []
+    assert 1 <= time.monotonic() - began < 3
+
+
+def test_each_caller_sees_only_their_own_changes(
+    client: Any, owner: Caller, same_tenant_other_user: Caller, other_tenant: Caller
+) -> None:
+    with session_scope(owner.tenant_id) as session:
+        append_changes(session, (owner.tenant_id, owner.user_id), MESSAGE_UPDATED, None, ["mine"])
+    assert [c["object_id"] for c in feed(client, owner)["changes"]] == ["mine"]
+    for stranger in (same_tenant_other_user, other_tenant):
+        assert feed(client, stranger) == {"changes": [], "next_cursor": "0"}
+        assert cursor(client, stranger) == "0"
+
+
+@pytest.mark.parametrize(
+    "params", [{"since": "abc"}, {"since": "-1"}, {"wait": "31"}, {"wait": "x"}, {"limit": "0"}]
+)
+def test_bad_parameters_are_400(client: Any, owner: Caller, params: dict[str, str]) -> None:
+    response = client.get("/api/changes", query_string=params, headers=owner.headers)
+    assert response.status_code == 400 and "error" in response.get_json()
