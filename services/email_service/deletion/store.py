@@ -16,6 +16,8 @@ from sqlalchemy import and_, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from email_service.accounts.model import EmailAccount
+from email_service.events.log import append_per_account
+from email_service.events.model import MESSAGE_DELETED
 from email_service.messages.attachment_model import Attachment
 from email_service.messages.folder_model import Folder
 from email_service.messages.model import Message
@@ -100,8 +102,10 @@ def hide(session: Session, tenant_id: str, user_id: str, ids: Sequence[str]) -> 
     newly: list[str] = []
     for chunk in _chunks(ids):
         owned = and_(owned_by(Message, Owner(tenant_id, user_id)), Message.id.in_(chunk))
-        visible = select(Message.id).where(owned, Message.deleted_at.is_(None))
-        newly.extend(session.execute(visible).scalars())
+        visible = select(Message.account_id, Message.id).where(owned, Message.deleted_at.is_(None))
+        found = session.execute(visible).all()
+        newly.extend(row.id for row in found)
+        append_per_account(session, (tenant_id, user_id), MESSAGE_DELETED, ((a, i) for a, i in found))
         session.execute(
             update(Message)
             .where(owned, Message.deleted_at.is_(None))

@@ -55,6 +55,23 @@ def append_changes(
     return len(rows)
 
 
+def append_per_account(
+    session: Session,
+    owner: tuple[str, str],
+    change_type: str,
+    objects: Iterable[tuple[str, str]],
+    data: dict[str, Any] | None = None,
+) -> int:
+    """append_changes for (account_id, object_id) pairs that span accounts."""
+    by_account: dict[str, list[str]] = {}
+    for account_id, object_id in objects:
+        by_account.setdefault(account_id, []).append(object_id)
+    return sum(
+        append_changes(session, owner, change_type, account_id, ids, data)
+        for account_id, ids in by_account.items()
+    )
+
+
 @event.listens_for(Session, "after_commit")
 def _wake_readers(session: Session) -> None:
     owners = session.info.pop(PENDING_KEY, None)

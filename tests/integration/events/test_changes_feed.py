@@ -118,3 +118,19 @@ def test_each_caller_sees_only_their_own_changes(
 def test_bad_parameters_are_400(client: Any, owner: Caller, params: dict[str, str]) -> None:
     response = client.get("/api/changes", query_string=params, headers=owner.headers)
     assert response.status_code == 400 and "error" in response.get_json()
+
+
+def test_client_actions_are_changes_at_once(client: Any, account: SyncAccount, owner: Caller) -> None:
+    """A PATCH of flags and a soft delete change rows in the request: the feed tells at once."""
+    sync(account)
+    start = cursor(client, owner)
+    first, second = (row.id for row in rows(account)[:2])
+    patched = client.patch(f"/api/email/messages/{first}", json={"is_read": True}, headers=owner.headers)
+    assert patched.status_code == 200, patched.get_json()
+    deleted = client.post("/api/email/delete", json={"email_ids": [second]}, headers=owner.headers)
+    assert deleted.status_code == 202, deleted.get_json()
+    changes = feed(client, owner, since=start)["changes"]
+    assert [(c["type"], c["object_id"], c["account_id"]) for c in changes] == [
+        ("message.updated", first, account.account_id),
+        ("message.deleted", second, account.account_id),
+    ]

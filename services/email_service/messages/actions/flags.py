@@ -28,6 +28,8 @@ from email_service.deletion.batches import (
     run_batches,
 )
 from email_service.deletion.store import Owner, Target
+from email_service.events.log import append_per_account
+from email_service.events.model import MESSAGE_UPDATED
 from email_service.mail.imap.client import connect
 from email_service.mail.imap.transfer import MailOps, select_for_write
 from email_service.messages.actions import log
@@ -170,6 +172,8 @@ def apply_locally(
         applied.append(Applied(message.id, added, removed))
     session.flush()
     deletion_store.refresh_counts(session, owner, {m.folder_id for m in messages})
+    who = (owner.tenant_id, owner.user_id)
+    append_per_account(session, who, MESSAGE_UPDATED, ((m.account_id, m.id) for m in messages))
     return applied
 
 
