@@ -60,6 +60,7 @@ class MessageSummary(ResponseModel):
     date: AwareDatetime
     snippet: str
     flags: list[str]
+    labels: list[str] = Field(description="Gmail's labels of the message (X-GM-LABELS); [] on other servers")
     is_read: bool
     is_flagged: bool
     is_answered: bool
