@@ -83,3 +83,30 @@ def test_labels_are_stored_shown_and_follow_a_resync(
         labels.update_labels(session, key, [FlagUpdate(50, (), None)])
         assert labels.relabelled(session, key, [FlagUpdate(50, (), None, gm_labels=("Work",))], {50}) == []
     assert _view(client, owner, row_id)["labels"] == ["Work"]
+
+
+def test_the_label_filter_lists_a_labels_messages(client: Any, account: SyncAccount, owner: Caller) -> None:
+    """On Gmail the rows live in All Mail: `label=` is how a client lists "INBOX" or "Work"."""
+    sync(account)
+    folder = folder_row(account)
+    assert folder.uidvalidity is not None
+    ctx = RowContext(owner.tenant_id, owner.user_id, account.account_id, folder.id, folder.uidvalidity)
+    labelled = {1: ("\\Inbox", "Work"), 2: ("Work",), 3: (), 4: ('say "hi"', "Ünïcode")}
+    fetched = [
+        FetchedMessage(uid, (), None, None, 0, message(uid), gm_labels=names)
+        for uid, names in labelled.items()
+    ]
+    with session_scope(owner.tenant_id) as session:
+        store.insert_batch(session, folder.id, build_rows(ctx, fetched))
+
+    def subjects(label: str) -> list[str]:
+        response = client.get("/api/email/messages", query_string={"label": label}, headers=owner.headers)
+        assert response.status_code == 200, response.get_json()
+        return sorted(m["subject"] for m in response.get_json()["items"])
+
+    assert subjects("\\Inbox") == ["message 1"]
+    assert subjects("Work") == ["message 1", "message 2"]
+    assert subjects('say "hi"') == subjects("Ünïcode") == ["message 4"]
+    assert subjects("work") == subjects("Wor") == []  # exact, not a substring or case-folded
+    too_long = client.get("/api/email/messages", query_string={"label": "x" * 501}, headers=owner.headers)
+    assert too_long.status_code == 400
