@@ -12,6 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from email_service.messages.model import Message
 
+GMAIL_INBOX = "\\Inbox"  # Gmail's system label of INBOX mail
 MAX_LABEL_CHARS = 500  # the longest label a sync stores (mail/imap/gmail.py)
 
 
