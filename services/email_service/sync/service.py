@@ -35,7 +35,7 @@ from email_service.mail.imap.client import (
 from email_service.mail.imap.types import ImapTlsError
 from email_service.mail.pop3.types import Pop3Settings
 from email_service.spam.junk_feedback import ProductMoves, record_junk_moves
-from email_service.sync import mirrored, store
+from email_service.sync import listed_counts, mirrored, store
 from email_service.sync.cancel import CancelFlag
 from email_service.sync.discovery import KnownFolders, forget_rows, load_known, upsert_folders
 from email_service.sync.engine import CancelCheck, FolderStats, FolderSyncer, SyncCancelled
@@ -232,6 +232,10 @@ def _folders_to_sync(
     if stale:
         with session_scope(tenant_id) as session:
             forget_rows(session, account_id, stale)
+    kept = {f.id for f in chosen}
+    listed_counts.refresh_counts(
+        imap, lambda: session_scope(tenant_id), [f for f in folders if f.id not in kept]
+    )
     return chosen
 
 

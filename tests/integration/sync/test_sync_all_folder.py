@@ -57,6 +57,7 @@ def test_a_virtual_all_folder_is_listed_but_not_stored_twice(
     assert VIRTUAL_ALL_NAME in _folder_names(account)
     all_folder = folder_row(account, VIRTUAL_ALL_NAME)
     assert all_folder.role == "all" and all_folder.synced_uid == 0 and all_folder.uidvalidity is None
+    assert (all_folder.total_count, all_folder.unread_count) == (5, 4)  # STATUS: the server's counts
     assert rows(account, VIRTUAL_ALL_NAME) == []
     assert len(rows(account)) == 3 and len(rows(account, "Work")) == 1
     # asked for by id, the All folder syncs nothing either
@@ -74,6 +75,8 @@ def test_with_x_gm_ext_1_only_all_junk_and_trash_are_synced(
     assert result.folders_synced + result.folders_unchanged == 2  # Junk and Trash (empty)
     assert {"INBOX", "Sent", "Work", "Junk", "Trash", VIRTUAL_ALL_NAME} <= _folder_names(account)
     assert _all_rows(account) == []  # no label folder stored as copies
+    inbox_folder = folder_row(account)
+    assert (inbox_folder.total_count, inbox_folder.unread_count) == (3, 3)  # from STATUS, not from rows
     # a one-folder sync of INBOX on Gmail is a sync of All Mail, where INBOX's messages live
     inbox = _sync(account, folder_id=folder_row(account).id)
     assert set(inbox.folder_errors) == {VIRTUAL_ALL_NAME}
