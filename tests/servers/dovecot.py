@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.servers.dovecot_virtual import virtual_all_config
+
 SPECIAL_FOLDERS = ("Drafts", "Sent", "Trash", "Junk", "Archive")
 MAILDIR_FLAG_LETTERS = {"\\Draft": "D", "\\Flagged": "F", "\\Answered": "R", "\\Seen": "S", "\\Deleted": "T"}
 _USERNAME = re.compile(r"^[A-Za-z0-9_@+-][A-Za-z0-9._@+-]*$")
@@ -101,7 +103,11 @@ class DovecotServer:
     host = "127.0.0.1"
 
     def __init__(
-        self, capabilities: str | None = None, special_use: bool = True, root: Path | None = None
+        self,
+        capabilities: str | None = None,
+        special_use: bool = True,
+        root: Path | None = None,
+        virtual_all: bool = False,
     ) -> None:
         binary = shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/usr/local/sbin")
         if binary is None:
@@ -109,6 +115,7 @@ class DovecotServer:
         self.binary = binary
         self.capabilities = capabilities
         self.special_use = special_use
+        self.virtual_all = virtual_all  # a virtual \\All mailbox over every folder (Virtual.All)
         self._owns_root = root is None
         self.root = Path(root or tempfile.mkdtemp(prefix="dovecot-test-", dir=scratch_parent()))
         self.root.chmod(0o755)  # mail processes run unprivileged and must reach the maildirs
@@ -218,6 +225,8 @@ class DovecotServer:
         )
         capability = f"imap_capability = {self.capabilities}\n" if self.capabilities is not None else ""
         protocols = "imap pop3" if self.pop3_port else "imap"
+        virtual = virtual_all_config(root, self.mail_uid, self.mail_gid) if self.virtual_all else ""
+        separator = "  separator = .\n" if self.virtual_all else ""  # namespaces must share it
         pop3 = (
             f"service pop3-login {{\n  inet_listener pop3 {{\n    address = 127.0.0.1\n"
             f"    port = {self.pop3_port}\n  }}\n  inet_listener pop3s {{\n    port = 0\n  }}\n}}\n"
@@ -271,8 +280,8 @@ service anvil {{
 namespace inbox {{
   inbox = yes
 {mailboxes}
-}}
-{capability}{pop3}"""
+{separator}}}
+{virtual}{capability}{pop3}"""
 
     # -- users and seeding -------------------------------------------------------------------
 

@@ -78,12 +78,14 @@ def imap_user(dovecot: DovecotServer) -> ImapUser:
 
 @pytest.fixture
 def dovecot_factory() -> Iterator[DovecotFactory]:
-    """Start extra servers: factory(capabilities="IMAP4rev1 ...", special_use=False)."""
+    """Start extra servers: factory(capabilities="IMAP4rev1 ...", special_use=False, virtual_all=True)."""
     _require_binary()
     servers: list[DovecotServer] = []
 
-    def make(capabilities: str | None = None, special_use: bool = True) -> DovecotServer:
-        server = DovecotServer(capabilities=capabilities, special_use=special_use)
+    def make(
+        capabilities: str | None = None, special_use: bool = True, virtual_all: bool = False
+    ) -> DovecotServer:
+        server = DovecotServer(capabilities=capabilities, special_use=special_use, virtual_all=virtual_all)
         servers.append(server)
         return server.start()
 

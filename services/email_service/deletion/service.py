@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from email_service.core.db import session_scope
+from email_service.deletion import gmail
 from email_service.deletion import pop3 as pop3_deletion
 from email_service.deletion import store as store
 from email_service.deletion.batches import (
@@ -104,8 +105,12 @@ def _trash_handler(owner: Owner) -> FolderHandler:
 
 def _expunge_handler(owner: Owner) -> FolderHandler:
     def handle(imap: MailOps, targets: list[Target]) -> list[str]:
-        """Expunge exactly these UIDs; only then purge (a message already gone counts as done)."""
+        """Expunge exactly these UIDs; only then purge (a message already gone counts as done).
+
+        Gmail deletes for good only from Trash: there the messages go through Trash first."""
         first = targets[0]
+        if imap.gmail_ext and first.folder_role != "trash":
+            return gmail.expunge_via_trash(owner, imap, targets)
         expunge_exactly(imap, first.folder_name, first.uidvalidity, [t.uid for t in targets])
         ids = [t.id for t in targets]
         with session_scope(owner.tenant_id) as session:

@@ -15,6 +15,7 @@ from email_service.core.http.apidoc import documented
 from email_service.core.http.auth import current_caller
 from email_service.core.http.body import limit_arg
 from email_service.messages import service, use_cases
+from email_service.messages.labels import MAX_LABEL_CHARS
 from email_service.messages.raw import raw_source
 from email_service.messages.schemas import (
     MAX_ID_CHARS,
@@ -58,6 +59,7 @@ def filters_from_request() -> service.MessageFilter:
         unread=_flag_arg("unread"),
         flagged=_flag_arg("flagged"),
         sender=_text_arg("from"),
+        label=_text_arg("label", MAX_LABEL_CHARS),
         text=_text_arg("q", MAX_QUERY_CHARS) if substring else None,
         # Unknown operators, malformed dates, over-long queries: 422 with the error JSON.
         search=NO_SEARCH if substring else parse_query(request.args.get("q")),

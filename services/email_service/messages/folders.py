@@ -49,6 +49,27 @@ def folder_by_role(
     return session.scalars(query.limit(1)).first()
 
 
+GMAIL_MIRRORED_ROLES = ("all", "junk", "trash")  # the folders a Gmail account is synced from
+
+
+def unmirrored_reason(session: Session, target: Folder) -> str | None:
+    """Why rows cannot live in `target` (None when they can): moved there, they would be copies no
+    sync keeps (see sync/mirrored.py). A `\\All` folder never holds rows of its own; on Gmail (its
+    All Mail is the synced folder) a label folder does not either."""
+    if target.role == "all" and target.uidvalidity is None:
+        return "a \\All folder shows every message already; it is not a move target"
+    if target.role in GMAIL_MIRRORED_ROLES:
+        return None
+    all_mail = select(Folder.id).where(
+        Folder.account_id == target.account_id, Folder.role == "all", Folder.uidvalidity.is_not(None)
+    )
+    if session.scalars(all_mail.limit(1)).first() is not None:
+        return (
+            "on Gmail a label folder is not synced: move to All Mail, Spam or Trash (labels stay as they are)"
+        )
+    return None
+
+
 def folder_view(folder: Folder) -> dict[str, Any]:
     return {
         "id": folder.id,

@@ -85,6 +85,9 @@ class Message(Base, TenantOwned):
     raw: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     parse_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Gmail (X-GM-EXT-1): the message's labels and its stable id; [] and None on other servers.
+    labels: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    gm_msgid: Mapped[str | None] = mapped_column(String(20), nullable=True)
     is_read: Mapped[bool] = mapped_column(Boolean, default=False)
     is_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     is_answered: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import AwareDatetime, Field
 
 from email_service.core.http.schemas import Absent, ParamsModel, ResponseModel
+from email_service.messages.labels import MAX_LABEL_CHARS
 from email_service.messages.search.query import MAX_QUERY_CHARS
 from email_service.messages.service import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -29,6 +30,11 @@ class MessageQuery(ParamsModel):
         alias="from",
         max_length=MAX_TERM_CHARS,
         description="substring of sender name or address",
+    )
+    label: str | Absent = Field(
+        default=None,
+        max_length=MAX_LABEL_CHARS,
+        description="Gmail: only messages with this label (e.g. \\Inbox, Work); other servers have none",
     )
     q: str | Absent = Field(
         default=None,
@@ -60,6 +66,7 @@ class MessageSummary(ResponseModel):
     date: AwareDatetime
     snippet: str
     flags: list[str]
+    labels: list[str] = Field(description="Gmail's labels of the message (X-GM-LABELS); [] on other servers")
     is_read: bool
     is_flagged: bool
     is_answered: bool

@@ -18,6 +18,7 @@ from email_service.core.model_base import iso_or_none
 from email_service.core.tenancy.scoping import get_owned, scoped
 from email_service.messages.attachment_model import Attachment
 from email_service.messages.folders import get_folder
+from email_service.messages.labels import label_condition
 from email_service.messages.model import Message
 from email_service.messages.search.filters import apply_search
 from email_service.messages.search.query import NO_SEARCH, SearchQuery
@@ -40,6 +41,7 @@ SUMMARY_COLUMNS = (
     Message.date_sort,
     Message.snippet,
     Message.flags,
+    Message.labels,
     Message.is_read,
     Message.is_flagged,
     Message.is_answered,
@@ -59,6 +61,7 @@ class MessageFilter:
     unread: bool | None = None
     flagged: bool | None = None
     sender: str | None = None
+    label: str | None = None  # Gmail: messages carrying this label (X-GM-LABELS)
     text: str | None = None  # SEARCH_MODE=substring: q= as a substring of subject, sender or snippet
     search: SearchQuery = NO_SEARCH  # q= parsed (full text and operators)
 
@@ -143,6 +146,8 @@ def apply_filters(session: Session, query: Select[Any], filters: MessageFilter, 
                 Message.from_name.ilike(pattern, escape="\\"),
             )
         )
+    if filters.label:
+        query = query.where(label_condition(session, filters.label))
     if filters.text:
         pattern = _contains(filters.text)
         columns = (Message.subject, Message.from_name, Message.from_address, Message.snippet)
@@ -208,6 +213,7 @@ def message_summary(message: Any, max_to: int | None = LISTING_MAX_TO) -> dict[s
         "date": iso_or_none(message.date or message.date_sort),
         "snippet": message.snippet,
         "flags": list(message.flags or []),
+        "labels": list(message.labels or []),
         "is_read": message.is_read,
         "is_flagged": message.is_flagged,
         "is_answered": message.is_answered,

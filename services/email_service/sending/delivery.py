@@ -168,7 +168,9 @@ def _write_back_one(
 ) -> dict[str, str]:
     """One message's copy and parent flag; a lost connection is raised, other errors reported."""
     report = {"sent_copy": "skipped", "parent_flag": "skipped"}
-    if plan.save_copy:
+    # Gmail files every message sent through its SMTP in Sent Mail itself: an APPEND would be a second
+    # copy. The capability says so even for an account set up by hand without provider_saves_sent.
+    if plan.save_copy and not imap.gmail_ext:
         name = plan.sent_folder or discover_sent_folder(imap)
         there = check_first and name is not None and _copy_in_folder(imap, name, plan.message_id)
         report["sent_copy"] = "saved" if there else _append_sent(imap, name, raw, sent_at)

@@ -1,5 +1,8 @@
 """Use case: move INBOX messages judged spam to the account's Junk folder, when the account asks for it.
 
+On Gmail INBOX mail is the All Mail rows labelled \\Inbox; MOVE from All Mail to Spam is Gmail's
+"report spam" (the message leaves every label).
+
 Reuses the delete path: group by folder, one IMAP login per account, MOVE (or COPY + \\Deleted +
 UID EXPUNGE) with new UIDs, then re-point the rows so the next sync neither duplicates nor resurrects
 them. The rows are not hidden while they move, so the account's sync lock is held instead: a sync
@@ -32,6 +35,8 @@ from email_service.deletion.store import Owner, Target
 from email_service.mail.imap.client import connect
 from email_service.mail.imap.transfer import MailOps, Refused
 from email_service.messages.folders import folder_by_role
+from email_service.messages.labels import GMAIL_INBOX, label_condition
+from email_service.messages.model import Message
 from email_service.spam.junk_feedback import ProductMoves
 from email_service.sync.lock import AccountLock, redis_client
 
@@ -40,11 +45,11 @@ SYNC_RUNNING = "a sync of the account is running; the move is retried"
 
 def junk_candidates(session: Session, tenant_id: str, user_id: str, spam_ids: Sequence[str]) -> list[Target]:
     """The caller's visible INBOX messages among spam_ids whose account has move_spam_to_junk on."""
-    targets = [
-        t
-        for t in store.load_targets(session, tenant_id, user_id, unique_ids(spam_ids))
-        if t.folder_role == "inbox" and not t.hidden
+    loaded = [
+        t for t in store.load_targets(session, tenant_id, user_id, unique_ids(spam_ids)) if not t.hidden
     ]
+    gmail_inbox = _labelled_inbox(session, [t.id for t in loaded if t.folder_role == "all"])
+    targets = [t for t in loaded if t.folder_role == "inbox" or t.id in gmail_inbox]
     accounts = {t.account_id for t in targets}
     if not accounts:
         return []
@@ -53,6 +58,14 @@ def junk_candidates(session: Session, tenant_id: str, user_id: str, spam_ids: Se
     )
     wanted = set(session.scalars(opted))
     return [t for t in targets if t.account_id in wanted]
+
+
+def _labelled_inbox(session: Session, ids: Sequence[str]) -> set[str]:
+    """Of these All Mail rows (only Gmail keeps rows there), those labelled \\Inbox: INBOX mail."""
+    if not ids:
+        return set()
+    query = select(Message.id).where(Message.id.in_(ids), label_condition(session, GMAIL_INBOX))
+    return set(session.scalars(query))
 
 
 def move_spam_to_junk(

@@ -9,13 +9,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from email_service.core.db import session_scope
 from email_service.core.tenancy.scoping import get_owned, scoped
 from email_service.messages.attachment_model import Attachment
 from email_service.messages.folder_model import Folder
+from email_service.messages.labels import GMAIL_INBOX, label_condition
 from email_service.messages.model import Message
 from email_service.spam.model import verdict
 from email_service.spam.stored import StoredMessage, analyse_stored
@@ -125,10 +126,17 @@ def record_feedback(
 
 
 def unscored_inbox_ids(tenant_id: str, user_id: str, account_id: str, limit: int = 5000) -> list[str]:
-    """New INBOX mail still waiting for a verdict, newest first; a missed batch is picked up next sync."""
+    """New INBOX mail still waiting for a verdict, newest first; a missed batch is picked up next sync.
+
+    On Gmail the rows live in All Mail: INBOX mail there is the rows labelled \\Inbox (other servers
+    keep no rows in a \\All folder)."""
     with session_scope(tenant_id) as session:
-        inbox = scoped(Folder, tenant_id, user_id).where(
-            Folder.account_id == account_id, Folder.role == "inbox"
+        folders = scoped(Folder, tenant_id, user_id).where(Folder.account_id == account_id)
+        inbox = folders.where(Folder.role == "inbox").with_only_columns(Folder.id).scalar_subquery()
+        all_mail = folders.where(Folder.role == "all").with_only_columns(Folder.id).scalar_subquery()
+        in_inbox = or_(
+            Message.folder_id.in_(inbox),
+            and_(Message.folder_id.in_(all_mail), label_condition(session, GMAIL_INBOX)),
         )
         query = (
             select(Message.id)
@@ -136,7 +144,7 @@ def unscored_inbox_ids(tenant_id: str, user_id: str, account_id: str, limit: int
                 Message.tenant_id == tenant_id,
                 Message.user_id == user_id,
                 Message.account_id == account_id,
-                Message.folder_id.in_(inbox.with_only_columns(Folder.id).scalar_subquery()),
+                in_inbox,
                 Message.spam_checked_at.is_(None),
                 Message.deleted_at.is_(None),
             )

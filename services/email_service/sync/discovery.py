@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from email_service.mail.imap.types import FolderInfo
@@ -93,6 +93,21 @@ def upsert_folders(
     session.flush()
     result.folders = [FolderState.of(f) for f in kept]
     return result
+
+
+def forget_rows(session: Session, account_id: str, folder_ids: Sequence[str]) -> None:
+    """Drop the rows of folders that are listed but no longer mirrored, and their checkpoints, so a
+    folder mirrored again later starts from scratch instead of from a stale synced_uid."""
+    if not folder_ids:
+        return
+    session.execute(
+        delete(Message).where(Message.account_id == account_id, Message.folder_id.in_(folder_ids))
+    )
+    session.execute(
+        update(Folder)
+        .where(Folder.account_id == account_id, Folder.id.in_(folder_ids))
+        .values(uidvalidity=None, uidnext=None, highestmodseq=None, synced_uid=0, last_full_scan_at=None)
+    )
 
 
 def _held(session: Session, account_id: str) -> tuple[set[str], list[tuple[str, str | None]]]:

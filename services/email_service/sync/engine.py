@@ -17,7 +17,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from email_service.mail.imap.types import FetchedMessage, FlagUpdate, FolderStatus, QresyncResult, SelectInfo
-from email_service.sync import store
+from email_service.sync import labels, store
 from email_service.sync.junk_moves import MoveWatch
 from email_service.sync.mirror_check import MirrorMismatch, plan_repair
 from email_service.sync.pipeline import POOL_THRESHOLD, BatchParser, default_workers
@@ -204,6 +204,7 @@ class FolderSyncer:
             return 0
         with self.unit() as session:
             updates = store.without_pending_flags(session, state.id, state.uidvalidity, updates)
+            labels.update_labels(session, (self.account_id, state.id, state.uidvalidity), updates)
             return store.update_flags(session, self.account_id, state.id, state.uidvalidity, updates)
 
     def _compare_flags(self, state: FolderState, newest: int | None) -> list[FlagUpdate]:
@@ -215,7 +216,14 @@ class FolderSyncer:
             return []
         low = 1 if newest is None else min(known)
         current = self.imap.fetch_flags(f"{low}:{state.synced_uid}")
-        return [u for u in current if u.uid in known and known[u.uid] != sorted(set(u.flags))]
+        changed = [u for u in current if u.uid in known and known[u.uid] != sorted(set(u.flags))]
+        if labels.with_labels(current):  # Gmail: a label change alone is a change too
+            key = (self.account_id, state.id, state.uidvalidity)
+            with self.unit() as session:
+                moved = labels.relabelled(session, key, current, set(known))
+            seen = {u.uid for u in changed}
+            changed += [u for u in moved if u.uid not in seen]
+        return changed
 
     def _self_check(self, state: FolderState, exists: int, stats: FolderStats) -> MirrorMismatch | None:
         """Compare the folder's row count with EXISTS; on a mismatch repair from the server's UID list."""

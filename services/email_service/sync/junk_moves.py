@@ -2,8 +2,8 @@
 
 A move shows up as an expunge in one folder plus a new UID with the same Message-ID in another.
 Folders sync one after another in either order, so both halves are collected for the whole run and
-paired at the end. Only incremental arrivals in INBOX and Junk are kept (never an initial sync or a
-UIDVALIDITY rebuild), so a normal sync holds at most a few headers here.
+paired at the end. Only incremental arrivals in INBOX (All Mail on Gmail) and Junk are kept (never
+an initial sync or a UIDVALIDITY rebuild), so a normal sync holds at most a few headers here.
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-JUNK, INBOX = "junk", "inbox"
+JUNK, INBOX, ALL = "junk", "inbox", "all"
+# Where mail moved out of Junk arrives: INBOX, or on Gmail All Mail ("not spam" puts it back in the
+# inbox, and All Mail is the folder synced there; other servers keep no rows in a \\All folder).
+HAM_ROLES = (INBOX, ALL)
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,8 @@ class MoveWatch:
 
     @staticmethod
     def watches(role: str | None) -> bool:
-        """Arrivals matter only in Junk (spam label) and INBOX (ham label when it came from Junk)."""
-        return role in (JUNK, INBOX)
+        """Arrivals matter only in Junk (spam label) and INBOX or All Mail (ham when it came from Junk)."""
+        return role == JUNK or role in HAM_ROLES
 
     def vanished(self, role: str | None, headers: Iterable[str | None]) -> None:
         """Headers of rows whose UIDs the server expunged from a folder with this role."""
@@ -57,6 +60,6 @@ class MoveWatch:
         for row_id, header, role in self.arrived:
             if role == JUNK and header in self.left_other:
                 found.append(JunkMove(row_id, header, True))
-            elif role == INBOX and header in self.left_junk:
+            elif role in HAM_ROLES and header in self.left_junk:
                 found.append(JunkMove(row_id, header, False))
         return found

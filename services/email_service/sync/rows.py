@@ -25,7 +25,9 @@ ADDRESSES_MAX_STORED = 100  # per To / Cc / Reply-To; MAX_RECIPIENTS defaults to
 HEADER_VALUE_MAX_CHARS = 4000  # each entry of the headers column (detail view only)
 HEADERS_MAX_STORED = 200  # header names kept in the headers column
 ATTACHMENT_NAMES_MAX_CHARS = 10_000  # the attachment names full-text search indexes (space-separated)
-JSON_FIELDS = frozenset({"to_addresses", "cc_addresses", "reply_to", "headers", "flags", "spam_indicators"})
+JSON_FIELDS = frozenset(
+    {"to_addresses", "cc_addresses", "reply_to", "headers", "flags", "spam_indicators", "labels"}
+)
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,8 @@ def _base_row(ctx: RowContext, fetched: FetchedMessage, now: datetime) -> dict[s
         "updated_at": now,
         "spam_indicators": [],
         "priority": 0,
+        "labels": list(fetched.gm_labels),
+        "gm_msgid": fetched.gm_msgid,
         **flag_columns(fetched.flags),
     }
 

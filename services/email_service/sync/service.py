@@ -35,9 +35,9 @@ from email_service.mail.imap.client import (
 from email_service.mail.imap.types import ImapTlsError
 from email_service.mail.pop3.types import Pop3Settings
 from email_service.spam.junk_feedback import ProductMoves, record_junk_moves
-from email_service.sync import store
+from email_service.sync import listed_counts, mirrored, store
 from email_service.sync.cancel import CancelFlag
-from email_service.sync.discovery import KnownFolders, load_known, upsert_folders
+from email_service.sync.discovery import KnownFolders, forget_rows, load_known, upsert_folders
 from email_service.sync.engine import CancelCheck, FolderStats, FolderSyncer, SyncCancelled
 from email_service.sync.junk_moves import MoveWatch
 from email_service.sync.lock import AccountLock, redis_client
@@ -210,18 +210,33 @@ def _tenant_slot(client: redis.Redis, tenant_id: str, run_id: str | None) -> Abs
 def _folders_to_sync(
     imap: ImapSession, owner: tuple[str, str, str], known: KnownFolders, folder_id: str | None
 ) -> list[store.FolderState]:
-    """The one requested folder, or every listed folder (discovery writes only when LIST changed)."""
+    """The requested folder, or every mirrored folder (discovery writes only when LIST changed).
+
+    Folders that are listed but not mirrored (a \\All folder; Gmail's labels) keep no rows.
+    """
     tenant_id, user_id, account_id = owner
+    gmail = imap.gmail_ext
     if folder_id is not None:  # known holds only this account's folders, so this is the owner check
         wanted = [state for state in known.states if state.id == folder_id]
         if not wanted:
             raise TaskUnauthorized("folder does not belong to this account")
-        return wanted
+        return mirrored.for_request(wanted[0], known.states, gmail)
     listed = imap.list_folders()
     if known.matches(listed):
-        return known.ordered(listed)
-    with session_scope(tenant_id) as session:
-        return upsert_folders(session, tenant_id, user_id, account_id, listed).folders
+        folders = known.ordered(listed)
+    else:
+        with session_scope(tenant_id) as session:
+            folders = upsert_folders(session, tenant_id, user_id, account_id, listed).folders
+    chosen = mirrored.mirrored(folders, gmail)
+    stale = mirrored.unmirrored_with_rows(folders, chosen)
+    if stale:
+        with session_scope(tenant_id) as session:
+            forget_rows(session, account_id, stale)
+    kept = {f.id for f in chosen}
+    listed_counts.refresh_counts(
+        imap, lambda: session_scope(tenant_id), [f for f in folders if f.id not in kept]
+    )
+    return chosen
 
 
 def _sync_folders(

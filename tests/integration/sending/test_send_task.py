@@ -29,7 +29,7 @@ from tests.integration.sending.send_support import (
     post_send,
     run_task,
 )
-from tests.servers.dovecot_fixtures import ImapUser
+from tests.servers.dovecot_fixtures import DovecotFactory, ImapUser, new_user
 from tests.servers.smtp_server import SmtpTestServer
 
 BOB, CAROL, HIDDEN = "bob@example.test", "carol@example.test", "hidden@example.test"
@@ -240,6 +240,17 @@ def test_provider_saves_sent_skips_the_copy(
     result = run_task(account, queue(client, account)).result
     assert result["status"] == "sent" and result["write_back"]["sent_copy"] == "skipped"
     assert sent_folder(imap_user) == []
+
+
+def test_a_server_with_x_gm_ext_1_gets_no_sent_copy(
+    client: Any, owner: Caller, smtp: SmtpTestServer, dovecot_factory: DovecotFactory
+) -> None:
+    """Gmail saves what its SMTP sends: no APPEND even when the account does not say provider_saves_sent."""
+    imap_user = new_user(dovecot_factory(capabilities="+X-GM-EXT-1"))
+    account = make_send_account(owner, smtp, imap_user, provider_saves_sent=False)
+    result = run_task(account, queue(client, account)).result
+    assert result["status"] == "sent" and result["write_back"]["sent_copy"] == "skipped"
+    assert len(smtp.messages) == 1 and sent_folder(imap_user) == []
 
 
 def test_failed_sent_copy_does_not_fail_the_send(client: Any, owner: Caller, smtp: SmtpTestServer) -> None:

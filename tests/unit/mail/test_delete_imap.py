@@ -16,6 +16,7 @@ class FakeMailbox:
 
     def __init__(self, move: bool, uidplus: bool, copyuid: bool = True) -> None:
         self.move_supported, self.uidplus, self.copyuid = move, uidplus, copyuid
+        self.gmail_ext = False
         self.folders: dict[str, dict[int, tuple[str, set[str]]]] = {"INBOX": {}, "Trash": {}}
         self.uidnext = {"INBOX": 1, "Trash": 1}
         self.selected = ""

@@ -88,6 +88,8 @@ def test_idle_connections_are_reopened() -> None:
 
 
 class FakeImap:
+    gmail_ext = False  # a Gmail server (X-GM-EXT-1) saves Sent itself: no APPEND
+
     def __init__(self, fail_append: bool = False, uidvalidity: int = 7) -> None:
         self.fail_append = fail_append
         self.uidvalidity = uidvalidity

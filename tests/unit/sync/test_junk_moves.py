@@ -33,3 +33,15 @@ def test_no_move_without_both_halves_or_in_other_directions() -> None:
     watch.inserted("junk", rows(("r5", "a@x")), set())  # already known row (unique key): not an arrival
     assert watch.moves() == []
     assert [row_id for row_id, _, _ in watch.arrived] == ["r1", "r3"]
+
+
+def test_on_gmail_all_mail_to_spam_is_spam_and_spam_back_to_all_mail_is_ham() -> None:
+    """Gmail syncs All Mail, Spam and Trash: "report spam" and "not spam" move between the first two."""
+    watch = MoveWatch()
+    watch.vanished("all", ["a@x"])
+    watch.inserted("junk", rows(("r1", "a@x")), {"r1"})
+    watch.vanished("junk", ["b@x"])
+    watch.inserted("all", rows(("r2", "b@x")), {"r2"})
+    watch.vanished("trash", ["c@x"])
+    watch.inserted("all", rows(("r3", "c@x")), {"r3"})  # restored from Trash: no label
+    assert watch.moves() == [JunkMove("r1", "a@x", True), JunkMove("r2", "b@x", False)]

@@ -36,7 +36,8 @@ class Provider:
 
 _GMAIL_QUIRKS = (
     "X-GM-EXT-1: X-GM-MSGID, X-GM-THRID and X-GM-LABELS",
-    "labels as folders: one message appears in several folders ([Gmail]/All Mail holds every message)",
+    "labels as folders: only [Gmail]/All Mail, Spam and Trash are synced (one row per message), with its"
+    " labels from X-GM-LABELS; a permanent delete goes through Trash",
     "SMTP submissions are filed in Sent by the server: no APPEND to Sent",
     "password login needs an app password (2-step verification); OAuth2 preferred",
     "IMAP bandwidth and connection limits (about 15 connections per account)",

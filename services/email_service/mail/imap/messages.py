@@ -7,6 +7,7 @@ from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing
 from datetime import datetime
 
+from email_service.mail.imap import gmail as gmail_items
 from email_service.mail.imap import uidset
 from email_service.mail.imap.base import SessionBase
 from email_service.mail.imap.folders import quote_mailbox
@@ -43,7 +44,7 @@ class MessageOps(SessionBase):
         """Current flags (and modseqs); with `changedsince`, only messages changed after that modseq."""
         if changedsince is not None and not self.condstore:
             raise ImapCommandError("CHANGEDSINCE needs CONDSTORE")
-        items = b"(UID FLAGS MODSEQ)" if self.condstore else b"(UID FLAGS)"
+        items = flag_items(condstore=self.condstore, gmail=self.gmail_ext)
         if changedsince is not None:
             items += b" (CHANGEDSINCE %d)" % changedsince
         out: list[FlagUpdate] = []
@@ -189,6 +190,12 @@ def _sequence_sets(uids: UidsArg) -> Iterator[bytes]:
 
 
 def message_items(condstore: bool, gmail: bool) -> bytes:
-    """The FETCH items of a full message: MODSEQ with CONDSTORE, Gmail's thread id with X-GM-EXT-1."""
-    extra = (b" MODSEQ" if condstore else b"") + (b" X-GM-THRID" if gmail else b"")
+    """The FETCH items of a full message: MODSEQ with CONDSTORE, Gmail's ids and labels with X-GM-EXT-1."""
+    extra = (b" MODSEQ" if condstore else b"") + (gmail_items.MESSAGE_ITEMS if gmail else b"")
     return b"(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]" + extra + b")"
+
+
+def flag_items(condstore: bool, gmail: bool) -> bytes:
+    """The FETCH items of a flags scan: Gmail's labels ride along, so a resync picks up label changes."""
+    extra = (b" MODSEQ" if condstore else b"") + (gmail_items.FLAG_ITEMS if gmail else b"")
+    return b"(UID FLAGS" + extra + b")"

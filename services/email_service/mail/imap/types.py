@@ -102,6 +102,10 @@ class FetchedMessage:
     raw: bytes
     # Gmail's conversation id (X-GM-THRID), fetched only when the server advertises X-GM-EXT-1.
     gm_thread_id: str | None = None
+    # Gmail's stable message id (X-GM-MSGID: the same in every folder, across UIDVALIDITY changes).
+    gm_msgid: str | None = None
+    # Gmail's labels (X-GM-LABELS), decoded from modified UTF-7; empty elsewhere.
+    gm_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,8 @@ class FlagUpdate:
     uid: int
     flags: tuple[str, ...]
     modseq: int | None
+    # Gmail's labels when they were fetched with the flags (X-GM-EXT-1); None: not asked, keep them.
+    gm_labels: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

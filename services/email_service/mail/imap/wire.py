@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 
+from email_service.mail.imap import gmail
 from email_service.mail.imap.types import FetchedMessage, FlagUpdate, ImapConnectionError
 
 MAX_LINE = 16 * 1024 * 1024  # one response line (not literals); a huge SEARCH result still fits
@@ -222,16 +223,10 @@ def to_message(items: dict[bytes, Token]) -> FetchedMessage | None:
         internaldate=parse_internaldate(date) if isinstance(date, bytes) else None,
         size=len(raw) if size is None else size,
         raw=raw,
-        gm_thread_id=_gm_thread(items.get(b"X-GM-THRID")),
+        gm_thread_id=gmail.gm_id(items.get(b"X-GM-THRID")),
+        gm_msgid=gmail.gm_id(items.get(b"X-GM-MSGID")),
+        gm_labels=gmail.gm_labels(items.get(b"X-GM-LABELS")) or (),
     )
-
-
-def _gm_thread(value: Token) -> str | None:
-    """X-GM-THRID is a 64-bit unsigned number; anything else is ignored (threads fall back to headers)."""
-    if not isinstance(value, bytes) or not value.isdigit() or len(value) > 20:
-        return None
-    number = int(value)
-    return str(number) if 0 < number < 2**64 else None
 
 
 def to_uid(items: dict[bytes, Token]) -> int | None:
@@ -244,4 +239,7 @@ def to_flag_update(items: dict[bytes, Token]) -> FlagUpdate | None:
     uid = _int(items.get(b"UID"))
     if uid is None or b"FLAGS" not in items:
         return None
-    return FlagUpdate(uid=uid, flags=_flags(items[b"FLAGS"]), modseq=_int(items.get(b"MODSEQ")))
+    labels = gmail.gm_labels(items[b"X-GM-LABELS"]) if b"X-GM-LABELS" in items else None
+    return FlagUpdate(
+        uid=uid, flags=_flags(items[b"FLAGS"]), modseq=_int(items.get(b"MODSEQ")), gm_labels=labels
+    )

@@ -37,7 +37,7 @@ from email_service.messages.actions.flags import live_messages
 from email_service.messages.actions.model import MOVE, PENDING
 from email_service.messages.actions.runner import batch_status, finish_untouched, settle
 from email_service.messages.folder_model import Folder
-from email_service.messages.folders import get_folder
+from email_service.messages.folders import get_folder, unmirrored_reason
 from email_service.messages.model import Message
 
 PLACEHOLDER_UIDVALIDITY = 0  # RFC 3501: UIDVALIDITY is a non-zero number, so no real row has it
@@ -58,6 +58,9 @@ def apply_locally(
     target = get_folder(session, folder_id, *owner)
     if not target.is_selectable:
         raise NotFound("Folder not found", {"id": folder_id})
+    reason = unmirrored_reason(session, target)
+    if reason is not None:
+        raise Conflict(reason, {"id": folder_id})
     messages = live_messages(session, owner, ids)
     if any(m.account_id != target.account_id for m in messages):
         raise ValidationFailed(
