@@ -19,6 +19,7 @@ from sqlalchemy import update
 
 from email_service.accounts.mail_settings import imap_settings, pop3_settings
 from email_service.accounts.model import EmailAccount
+from email_service.accounts.oauth.refresh import OAuthRefreshRefused, ensure_fresh_token
 from email_service.accounts.service import load_account_for_task
 from email_service.core.config import get_settings
 from email_service.core.crypto import get_secret_box
@@ -121,6 +122,7 @@ def run_account_sync(
     )
     if force_full_sync:
         options = replace(options, force_full_sync=True)
+    _fresh_token(account_id, tenant_id, user_id, lock_client)
     with session_scope(tenant_id) as session:
         account = load_account_for_task(session, account_id, tenant_id, user_id)
         pop3 = account.protocol == "pop3"
@@ -168,6 +170,15 @@ def run_account_sync(
         tenant_id, account_id, state="active", last_error=None, last_sync_at=now, auth_error_notified=False
     )
     return _finish(result, started)
+
+
+def _fresh_token(account_id: str, tenant_id: str, user_id: str, lock_client: redis.Redis | None) -> None:
+    """An OAuth2 account's access token refreshed before the login when it is about to expire; a
+    refused refresh token parks the account as a refused login does (its owner is told once)."""
+    try:
+        ensure_fresh_token(tenant_id, user_id, account_id, lock_client=lock_client)
+    except OAuthRefreshRefused as exc:
+        raise SyncAuthError(str(exc)) from exc
 
 
 def _sync_pop3_account(
