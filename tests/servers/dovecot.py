@@ -106,10 +106,12 @@ class DovecotServer:
         special_use: bool = True,
         root: Path | None = None,
         oauth2_introspection_url: str | None = None,
+        oauth2_mechanisms: str = "xoauth2 oauthbearer",
     ) -> None:
         """`oauth2_introspection_url`: also accept XOAUTH2 and OAUTHBEARER, each token checked by a POST
         to that RFC 7662 endpoint (Dovecot's oauth2 passdb); passwords keep working for PLAIN/LOGIN."""
         self.oauth2_introspection_url = oauth2_introspection_url
+        self.oauth2_mechanisms = oauth2_mechanisms
         binary = shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/usr/local/sbin")
         if binary is None:
             raise DovecotError(MISSING_BINARY)
@@ -234,9 +236,9 @@ class DovecotServer:
                 "active_attribute = active\n"
                 "active_value = true\n"
             )
-            mechanisms = "plain login xoauth2 oauthbearer"
+            mechanisms = f"plain login {self.oauth2_mechanisms}"
             oauth_passdb = (
-                f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+                f"passdb {{\n  driver = oauth2\n  mechanisms = {self.oauth2_mechanisms}\n"
                 f"  args = {root}/oauth2.conf\n}}\n"
             )
             password_mechanisms = "  mechanisms = plain login\n"

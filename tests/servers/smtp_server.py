@@ -186,7 +186,9 @@ class _OAuthHandler(_Handler):
         if owner is None or owner != user:
             error = json.dumps({"status": "401", "schemes": "bearer", "scope": "mail"})
             await smtp.challenge_auth(error)  # the client answers with an empty line (or ^A)
-            return AuthResult(success=False, message="535 5.7.8 Authentication credentials invalid")
+            return AuthResult(
+                success=False, handled=False, message="535 5.7.8 Authentication credentials invalid"
+            )
         self._server.bearer_logins.append((args[0].upper(), user))
         return AuthResult(success=True, auth_data=user)
 
