@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from email_service.sync.tasks import sync_emails
 from tests.conftest import Caller
 from tests.integration.accounts.oauth_support import OAuthAccount, create_oauth_account, stored
 from tests.integration.sending.send_support import SendAccount, post_send, run_task
@@ -32,8 +33,7 @@ def test_send_authenticates_with_xoauth2_and_saves_the_sent_copy(
     client: Any, owner: Caller, oauth_user: ImapUser, token_server: TokenServer, oauth_smtp: SmtpTestServer
 ) -> None:
     account = create_oauth_account(client, owner, oauth_user, token_server, smtp=oauth_smtp)
-    sync = client.post("/api/email/sync", json={"email_client_id": account.account_id}, headers=owner.headers)
-    assert sync.status_code == 202  # folders known, so the Sent copy has a target
+    assert sync_emails.apply(kwargs=account.ids).get()["status"] == "success"  # folders known: Sent
     result = send_once(client, account, "oauth hello")
     assert result.successful(), result.traceback
     assert result.result["status"] == "sent"

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import redis
 
@@ -34,6 +35,7 @@ LOCK_PREFIX = "email_service:oauth_refresh_lock:"
 LOCK_TTL_SECONDS = 60  # longer than one token request (30 s timeout) plus the two short transactions
 LOCK_WAIT_SECONDS = 40.0
 DEFAULT_LIFETIME = timedelta(hours=1)  # a grant without expires_in
+S = TypeVar("S", bound=Any)  # a frozen settings dataclass with an access_token field
 
 
 class OAuthRefreshRefused(PermanentError):
@@ -76,6 +78,20 @@ def ensure_fresh_token(
     finally:
         if lock_client is None:
             client.close()
+
+
+def with_fresh_token(settings: S, tenant_id: str, user_id: str, account_id: str) -> S:
+    """`settings` (IMAP or SMTP) built inside a transaction, with the access token replaced when it was
+    about to expire and has just been refreshed; password settings come back as they are."""
+    if getattr(settings, "access_token", None) is None:
+        return settings
+    if not ensure_fresh_token(tenant_id, user_id, account_id):
+        return settings
+    with session_scope(tenant_id) as session:
+        account = session.get(EmailAccount, account_id)
+        if account is None:
+            return settings
+        return replace(settings, access_token=secrets.access_token(get_secret_box(), account))
 
 
 def _wait_for(lock: AccountLock) -> None:
