@@ -44,6 +44,7 @@ class TokenServer:
         self._refresh: dict[str, str] = {}  # refresh token -> username (only the newest per grant)
         self._scripted: list[tuple[int, dict[str, Any]]] = []
         self.refresh_requests: list[dict[str, str]] = []
+        self._issued: list[tuple[str, str]] = []  # (username, token) of every token ever handed out
         self.introspections = 0
         self.lifetime = 3600
         self._httpd: ThreadingHTTPServer | None = None
@@ -88,6 +89,7 @@ class TokenServer:
         with self._lock:
             access, refresh = self._new_access(username, lifetime), f"rt-{secrets.token_urlsafe(16)}"
             self._refresh[refresh] = username
+            self._issued.append((username, refresh))
             return IssuedTokens(access, refresh, self._access[access].expires_at, username)
 
     def script(self, status: int, body: dict[str, Any] | None = None) -> None:
@@ -107,6 +109,11 @@ class TokenServer:
                 return None
             return found.username
 
+    def issued_to(self, username: str) -> list[str]:
+        """Every access and refresh token ever issued to `username` (for the secrets audit)."""
+        with self._lock:
+            return [token for user, token in self._issued if user == username]
+
     def refresh_token_valid(self, refresh_token: str) -> bool:
         with self._lock:
             return refresh_token in self._refresh
@@ -116,6 +123,7 @@ class TokenServer:
         token = f"at-{secrets.token_urlsafe(16)}"
         seconds = self.lifetime if lifetime is None else lifetime
         self._access[token] = _Access(username, time.time() + seconds)
+        self._issued.append((username, token))
         return token
 
     def token_request(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
@@ -132,6 +140,7 @@ class TokenServer:
                 return 400, {"error": "invalid_grant", "error_description": "unknown or revoked"}
             access, rotated = self._new_access(username, None), f"rt-{secrets.token_urlsafe(16)}"
             self._refresh[rotated] = username
+            self._issued.append((username, rotated))
             return 200, {
                 "access_token": access,
                 "token_type": "Bearer",
