@@ -12,7 +12,7 @@ from email_service.accounts.oauth.refresh import ensure_fresh_token
 from email_service.sync.service import SyncAuthError
 from email_service.sync.tasks import sync_emails
 from tests.conftest import Caller
-from tests.integration.accounts.oauth_support import OAuthAccount, create_oauth_account, stored
+from tests.integration.accounts.oauth_support import OAuthAccount, create_oauth_account, oauth_body, stored
 from tests.integration.sync.sync_support import message
 from tests.servers.dovecot import DovecotServer
 from tests.servers.dovecot_fixtures import ImapUser, new_user
@@ -139,3 +139,36 @@ def test_token_endpoint_down_leaves_the_account_active(
     now = stored(account)
     assert now.state == "active" and "503" in (now.last_error or "")
     assert now.refresh_token == account.tokens.refresh_token  # nothing rotated, the old one still works
+
+
+def test_a_token_revoked_before_its_expiry_is_refreshed_and_the_login_retried(
+    client, owner: Caller, oauth_user: ImapUser, token_server: TokenServer
+) -> None:
+    tokens = token_server.issue(oauth_user.username)
+    body = oauth_body(oauth_user, tokens, token_server, access_token="at-revoked-early")
+    account_id = client.post("/api/accounts", json=body, headers=owner.headers).get_json()["id"]
+    account = OAuthAccount(owner, oauth_user, account_id, tokens)
+    seed(account, 1)
+    result = sync_emails.apply(kwargs=account.ids).get()
+    assert result["status"] == "success" and result["messages_synced"] == 1
+    now = stored(account)
+    assert now.state == "active" and token_server.is_active(now.access_token) == oauth_user.username
+    assert not token_server.refresh_token_valid(tokens.refresh_token)
+
+
+def test_a_token_refused_again_after_a_refresh_parks_the_account(
+    client, owner: Caller, oauth_user: ImapUser, token_server: TokenServer, task_retries: list[BaseException]
+) -> None:
+    """Tokens of another user: the introspection names someone else, so even a fresh one is refused."""
+    stranger = token_server.issue(f"{oauth_user.username}-other")
+    body = oauth_body(oauth_user, stranger, token_server)
+    account_id = client.post("/api/accounts", json=body, headers=owner.headers).get_json()["id"]
+    account = OAuthAccount(owner, oauth_user, account_id, stranger)
+    outcome = sync_emails.apply(kwargs=account.ids)
+    assert outcome.failed() and isinstance(outcome.result, SyncAuthError) and task_retries == []
+    now = stored(account)
+    assert now.state == "auth_error" and "login refused" in (now.last_error or "")
+    assert (
+        len([r for r in token_server.refresh_requests if r.get("refresh_token") == stranger.refresh_token])
+        == 1
+    )

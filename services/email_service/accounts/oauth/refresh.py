@@ -36,6 +36,7 @@ LOCK_TTL_SECONDS = 60  # longer than one token request (30 s timeout) plus the t
 LOCK_WAIT_SECONDS = 40.0
 DEFAULT_LIFETIME = timedelta(hours=1)  # a grant without expires_in
 S = TypeVar("S", bound=Any)  # a frozen settings dataclass with an access_token field
+REPLACED = object()  # _due: another worker has stored a newer access token already
 
 
 class OAuthRefreshRefused(PermanentError):
@@ -59,16 +60,32 @@ def ensure_fresh_token(
 
     A password account, or a token with time left, costs one short read and no lock.
     """
-    if _due(tenant_id, user_id, account_id) is None:
-        return False
+    return _run(tenant_id, user_id, account_id, None, lock_client)
+
+
+def refresh_refused_token(
+    tenant_id: str, user_id: str, account_id: str, refused: str, *, lock_client: redis.Redis | None = None
+) -> bool:
+    """The server refused `refused` before its expiry (revoked early, or a server restart): refresh now,
+    unless another worker already replaced it. True when another token is there to log in with."""
+    return _run(tenant_id, user_id, account_id, refused, lock_client)
+
+
+def _run(
+    tenant_id: str, user_id: str, account_id: str, refused: str | None, lock_client: redis.Redis | None
+) -> bool:
+    first = _due(tenant_id, user_id, account_id, refused)
+    if first is None or first is REPLACED:
+        return first is REPLACED
     client = lock_client or redis_client(get_settings().broker_url)
     lock = AccountLock(client, account_id, LOCK_TTL_SECONDS, prefix=LOCK_PREFIX)
     try:
         _wait_for(lock)
         try:
-            due = _due(tenant_id, user_id, account_id)  # re-read: the holder we waited for may have refreshed
-            if due is None:
-                return False
+            due = _due(tenant_id, user_id, account_id, refused)  # re-read: the holder we waited for
+            if due is None or due is REPLACED:  # may have refreshed meanwhile
+                return due is REPLACED
+            assert isinstance(due, _Due)
             _refresh(tenant_id, account_id, due)
             return True
         finally:
@@ -80,12 +97,15 @@ def ensure_fresh_token(
             client.close()
 
 
-def with_fresh_token(settings: S, tenant_id: str, user_id: str, account_id: str) -> S:
+def with_fresh_token(
+    settings: S, tenant_id: str, user_id: str, account_id: str, *, reload: bool = False
+) -> S:
     """`settings` (IMAP or SMTP) built inside a transaction, with the access token replaced when it was
-    about to expire and has just been refreshed; password settings come back as they are."""
+    about to expire and has just been refreshed (or, with `reload`, by the stored one at once);
+    password settings come back as they are."""
     if getattr(settings, "access_token", None) is None:
         return settings
-    if not ensure_fresh_token(tenant_id, user_id, account_id):
+    if not reload and not ensure_fresh_token(tenant_id, user_id, account_id):
         return settings
     with session_scope(tenant_id) as session:
         account = session.get(EmailAccount, account_id)
@@ -102,8 +122,9 @@ def _wait_for(lock: AccountLock) -> None:
         time.sleep(0.1)
 
 
-def _due(tenant_id: str, user_id: str, account_id: str) -> _Due | None:
-    """What a refresh needs, or None when there is nothing to do (or nothing it could do)."""
+def _due(tenant_id: str, user_id: str, account_id: str, refused: str | None = None) -> _Due | object | None:
+    """What a refresh needs, None when there is nothing to do (or nothing it could do), REPLACED when
+    the `refused` token is no longer the stored one."""
     settings = get_settings()
     with session_scope(tenant_id) as session:
         account = session.get(EmailAccount, account_id)
@@ -111,10 +132,13 @@ def _due(tenant_id: str, user_id: str, account_id: str) -> _Due | None:
             return None  # not this caller's (the use case's own ownership check answers), or no tokens
         if account.oauth_expires_at is None:
             return None
-        left = account.oauth_expires_at - datetime.now(UTC)
-        if left > timedelta(seconds=settings.oauth_refresh_margin_seconds):
-            return None
         box = get_secret_box()
+        left = account.oauth_expires_at - datetime.now(UTC)
+        if refused is not None:
+            if secrets.access_token(box, account) != refused:
+                return REPLACED
+        elif left > timedelta(seconds=settings.oauth_refresh_margin_seconds):
+            return None
         refresh_token = secrets.unseal(box, account, "oauth_refresh_ciphertext")
         if not refresh_token:
             return None  # nothing to refresh with: the login itself will say whether the token works
