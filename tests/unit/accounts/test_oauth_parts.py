@@ -8,7 +8,12 @@ import json
 import pytest
 
 from email_service.accounts.oauth.endpoint import TokenUrlRefused, check_token_url, provider_endpoint
-from email_service.accounts.oauth.token_client import TokenRefusedError, TokenTransientError, _grant
+from email_service.accounts.oauth.token_client import (
+    TokenRefusedError,
+    TokenTransientError,
+    _grant,
+    refresh_grant,
+)
 from email_service.core import config
 
 
@@ -57,7 +62,7 @@ def test_provider_endpoints_come_from_the_configuration() -> None:
             "MICROSOFT_TENANT": "contoso.onmicrosoft.com",
         }
     )
-    google = provider_endpoint("google", settings, "https://evil.example/token", "x", "y")
+    google = provider_endpoint("google", settings, "https://evil.example/token", None, None)
     assert (google.url, google.client_id, google.client_secret) == (
         "https://oauth2.googleapis.com/token",
         "g-id",
@@ -67,9 +72,23 @@ def test_provider_endpoints_come_from_the_configuration() -> None:
     assert microsoft.url == "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
     assert (microsoft.client_id, microsoft.client_secret) == ("m-id", "m-secret")
     assert "m-secret" not in repr(microsoft) and "g-secret" not in repr(settings)
+    own = provider_endpoint("google", settings, "https://evil.example/token", "frontend-id", "fs")
+    assert (own.url, own.client_id, own.client_secret) == (
+        "https://oauth2.googleapis.com/token",
+        "frontend-id",
+        "fs",
+    )
     custom = provider_endpoint("custom", settings, "https://id.example/token", "c", "s")
     assert (custom.url, custom.client_id, custom.client_secret) == ("https://id.example/token", "c", "s")
     assert config.load_settings({"APP_ENV": "development"}).microsoft_tenant == "common"
+
+
+def test_google_without_a_client_is_the_operators_to_fix_not_bad_credentials() -> None:
+    unconfigured = provider_endpoint(
+        "google", config.load_settings({"APP_ENV": "development"}), None, None, None
+    )
+    with pytest.raises(TokenTransientError, match="GOOGLE_CLIENT_ID"):
+        refresh_grant(unconfigured, "rt", ("*",))
 
 
 def test_token_url_under_the_outbound_policy() -> None:

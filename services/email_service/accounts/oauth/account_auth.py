@@ -25,12 +25,10 @@ def apply_oauth2(box: SecretBox, account: EmailAccount, auth: dict[str, Any]) ->
     secrets.store_tokens(
         box, account, auth["access_token"], auth.get("refresh_token"), expiry(auth["expires_at"])
     )
-    custom = auth["provider"] == "custom"
-    account.oauth_token_url = auth.get("token_url") if custom else None
-    account.oauth_client_id = auth.get("client_id") if custom else None
-    secret = auth.get("client_secret") if custom else None
-    if secret is not None or not custom:
-        secrets.seal(box, account, "oauth_client_secret_ciphertext", secret)
+    # google/microsoft: their own token URL always; the client only when the tokens came with one.
+    account.oauth_token_url = auth.get("token_url") if auth["provider"] == "custom" else None
+    account.oauth_client_id = auth.get("client_id")
+    secrets.seal(box, account, "oauth_client_secret_ciphertext", auth.get("client_secret"))
     account.oauth_scope = auth.get("scope")
 
 

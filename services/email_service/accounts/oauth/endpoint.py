@@ -1,7 +1,8 @@
 """Where an account's tokens are refreshed: the provider's token URL and client credentials.
 
-google and microsoft use the service's own OAuth2 client (GOOGLE_* / MICROSOFT_* settings), as the
-authorization that produced the tokens did; custom accounts bring their token URL and client.
+google and microsoft refresh at their own token URL (never one from the request: no SSRF through a
+well-known provider) with the account's client when the tokens came with one, else the service's own
+(GOOGLE_* / MICROSOFT_* settings); custom accounts bring their token URL and client.
 """
 
 from __future__ import annotations
@@ -26,17 +27,33 @@ class TokenEndpoint:
     client_id: str | None
     client_secret: str | None = field(default=None, repr=False)
     scope: str | None = None
+    provider: str = "custom"
+
+    @property
+    def needs_client(self) -> bool:
+        """google and microsoft refuse a refresh without a client id."""
+        return self.provider != "custom"
+
+    @property
+    def setting(self) -> str:
+        return f"{self.provider.upper()}_CLIENT_ID"
 
 
 def provider_endpoint(
     provider: str, settings: Settings, custom_url: str | None, client_id: str | None, secret: str | None
 ) -> TokenEndpoint:
-    """The endpoint for `provider`; a custom account's own client wins over nothing, never over config."""
+    """The endpoint for `provider`; the account's own client id (and secret) wins over the configured one."""
     if provider == "google":
-        return TokenEndpoint(GOOGLE_TOKEN_URL, settings.google_client_id, settings.google_client_secret)
+        if client_id:
+            return TokenEndpoint(GOOGLE_TOKEN_URL, client_id, secret, provider=provider)
+        configured = (settings.google_client_id, settings.google_client_secret)
+        return TokenEndpoint(GOOGLE_TOKEN_URL, *configured, provider=provider)
     if provider == "microsoft":
         url = MICROSOFT_TOKEN_URL.format(tenant=settings.microsoft_tenant)
-        return TokenEndpoint(url, settings.microsoft_client_id, settings.microsoft_client_secret)
+        if client_id:
+            return TokenEndpoint(url, client_id, secret, provider=provider)
+        configured = (settings.microsoft_client_id, settings.microsoft_client_secret)
+        return TokenEndpoint(url, *configured, provider=provider)
     if not custom_url:
         raise TokenUrlRefused("token_url is required for a custom provider")
     return TokenEndpoint(custom_url, client_id, secret)

@@ -149,10 +149,8 @@ def _due(tenant_id: str, user_id: str, account_id: str, refused: str | None = No
             account.oauth_client_id,
             secrets.unseal(box, account, "oauth_client_secret_ciphertext"),
         )
-        if account.oauth_scope and account.oauth_provider == "custom":
-            endpoint = TokenEndpoint(
-                endpoint.url, endpoint.client_id, endpoint.client_secret, account.oauth_scope
-            )
+        if account.oauth_scope and account.oauth_provider == "custom":  # google/microsoft: scope as granted
+            endpoint = replace(endpoint, scope=account.oauth_scope)
         return _Due(endpoint, refresh_token)
 
 

@@ -57,6 +57,8 @@ def refresh_grant(
     endpoint: TokenEndpoint, refresh_token: str, allowed: tuple[str, ...], timeout: float = 30
 ) -> TokenGrant:
     """POST grant_type=refresh_token with the client's credentials in the body (§2.3.1)."""
+    if endpoint.needs_client and not endpoint.client_id:  # the operator's to fix, not the user's
+        raise TokenTransientError(f"no OAuth2 client configured for {endpoint.provider} ({endpoint.setting})")
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
     if endpoint.client_id:
         form["client_id"] = endpoint.client_id
