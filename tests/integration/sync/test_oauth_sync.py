@@ -8,7 +8,9 @@ import time
 
 import pytest
 
+from email_service.accounts.model import EmailAccount
 from email_service.accounts.oauth.refresh import ensure_fresh_token
+from email_service.core.db import session_scope
 from email_service.sync.service import SyncAuthError
 from email_service.sync.tasks import sync_emails
 from tests.conftest import Caller
@@ -17,6 +19,13 @@ from tests.integration.sync.sync_support import message
 from tests.servers.dovecot import DovecotServer
 from tests.servers.dovecot_fixtures import ImapUser, new_user
 from tests.servers.token_server import TokenServer
+
+
+def notified(account: OAuthAccount) -> bool:
+    with session_scope(account.caller.tenant_id) as session:
+        row = session.get(EmailAccount, account.account_id)
+        assert row is not None
+        return bool(row.auth_error_notified)
 
 
 def seed(account: OAuthAccount, count: int = 2) -> None:
@@ -112,6 +121,14 @@ def test_invalid_grant_parks_the_account_in_auth_error(
     assert account.tokens.refresh_token not in (now.last_error or "")
     view = client.get(f"/api/accounts/{account.account_id}", headers=owner.headers).get_json()
     assert view["state"] == "auth_error" and "invalid_grant" in view["last_error"]
+    assert notified(account)  # the owner was told (once: the flag holds until the account works again)
+
+    fresh = token_server.issue(oauth_user.username)  # the user authorizes again: new tokens by PATCH
+    auth = oauth_body(oauth_user, fresh, token_server)["auth"]
+    response = client.patch(f"/api/accounts/{account.account_id}", json={"auth": auth}, headers=owner.headers)
+    assert response.status_code == 200 and response.get_json()["state"] == "active"
+    assert not notified(account)
+    assert sync_emails.apply(kwargs=account.ids).get()["status"] == "success"
 
 
 def test_rate_limited_token_endpoint_is_retried_not_auth_error(
