@@ -1,4 +1,6 @@
-"""A real OAuth2 token endpoint (RFC 6749 refresh grant) and introspection endpoint (RFC 7662) on 127.0.0.1.
+"""A real OAuth2 provider on 127.0.0.1: an authorization endpoint (the user's consent is preset with
+`consent_as`), a token endpoint (RFC 6749 authorization-code grant with PKCE S256, refresh grant) and an
+introspection endpoint (RFC 7662).
 
 It issues access and refresh tokens, rotates the refresh token on every refresh (the old one is refused
 with invalid_grant at once, as Microsoft and many providers may do), answers Dovecot's oauth2 passdb
@@ -7,6 +9,8 @@ introspection and the test SMTP server's token checks, and can be scripted to an
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import secrets
 import threading
@@ -14,7 +18,7 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 HOST = "127.0.0.1"
 
@@ -46,6 +50,9 @@ class TokenServer:
         self.refresh_requests: list[dict[str, str]] = []
         self._issued: list[tuple[str, str]] = []  # (username, token) of every token ever handed out
         self.introspections = 0
+        self.consenting_user: str | None = None  # who "signs in" at the authorization page
+        self._codes: dict[str, dict[str, str]] = {}
+        self.authorize_requests: list[dict[str, str]] = []
         self.lifetime = 3600
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -78,6 +85,10 @@ class TokenServer:
     @property
     def token_url(self) -> str:
         return f"http://{HOST}:{self.port}/token"
+
+    @property
+    def authorize_url(self) -> str:
+        return f"http://{HOST}:{self.port}/authorize"
 
     @property
     def introspection_url(self) -> str:
@@ -126,6 +137,43 @@ class TokenServer:
         self._issued.append((username, token))
         return token
 
+    def authorize(self, query: dict[str, str]) -> tuple[int, str]:
+        """The consent page, decided at once for `consenting_user`: (status, redirect Location or error)."""
+        with self._lock:
+            self.authorize_requests.append(query)
+            user, redirect = self.consenting_user, query.get("redirect_uri", "")
+            if query.get("client_id") != self.client_id or not redirect or user is None:
+                return 400, "unknown client, no redirect_uri or nobody signed in"
+            if query.get("response_type") != "code" or query.get("code_challenge_method") != "S256":
+                return 400, "response_type=code with PKCE S256 only"
+            code = f"code-{secrets.token_urlsafe(12)}"
+            self._codes[code] = {"user": user, "redirect_uri": redirect, "challenge": query["code_challenge"]}
+            sep = "&" if "?" in redirect else "?"
+            return 302, f"{redirect}{sep}{urlencode({'code': code, 'state': query.get('state', '')})}"
+
+    def _code_grant(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        grant = self._codes.pop(form.get("code", ""), None)  # one use only
+        verifier = form.get("code_verifier", "").encode()
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=").decode()
+        if (
+            grant is None
+            or grant["redirect_uri"] != form.get("redirect_uri")
+            or grant["challenge"] != challenge
+        ):
+            return 400, {"error": "invalid_grant", "error_description": "bad code, redirect_uri or verifier"}
+        return 200, self._tokens(grant["user"])
+
+    def _tokens(self, username: str) -> dict[str, Any]:
+        access, refresh = self._new_access(username, None), f"rt-{secrets.token_urlsafe(16)}"
+        self._refresh[refresh] = username
+        self._issued.append((username, refresh))
+        return {
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": self.lifetime,
+            "refresh_token": refresh,
+        }
+
     def token_request(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.refresh_requests.append(form)
@@ -133,6 +181,8 @@ class TokenServer:
                 return self._scripted.pop(0)
             if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
                 return 401, {"error": "invalid_client"}
+            if form.get("grant_type") == "authorization_code":
+                return self._code_grant(form)
             if form.get("grant_type") != "refresh_token":
                 return 400, {"error": "unsupported_grant_type"}
             username = self._refresh.pop(form.get("refresh_token", ""), None)
@@ -157,6 +207,18 @@ class TokenServer:
 
 def _handler_for(server: TokenServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path, _, query = self.path.partition("?")
+            if path != "/authorize":
+                self.send_error(404)
+                return
+            status, where = server.authorize({k: v[0] for k, v in parse_qs(query).items()})
+            self.send_response(status)
+            if status == 302:
+                self.send_header("Location", where)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length).decode("utf-8", "replace")

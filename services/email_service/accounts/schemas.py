@@ -29,7 +29,7 @@ class PasswordAuth(StrictModel):
     type: Literal["password"]
 
 
-class OAuth2Auth(StrictModel):
+class OAuth2AuthRequest(StrictModel):
     """Tokens the frontend obtained; google and microsoft refresh with the service's configured client,
     custom with token_url, client_id and client_secret. Never returned."""
 
@@ -46,13 +46,13 @@ class OAuth2Auth(StrictModel):
     scope: Line | None = Field(default=None, max_length=2048)
 
     @model_validator(mode="after")
-    def _custom_needs_token_url(self) -> OAuth2Auth:
+    def _custom_needs_token_url(self) -> OAuth2AuthRequest:
         if self.provider == "custom" and self.refresh_token and not self.token_url:
             raise ValueError("token_url is required for a custom provider with a refresh_token")
         return self
 
 
-AccountAuth = Annotated[PasswordAuth | OAuth2Auth, Field(discriminator="type")]
+AccountAuth = Annotated[PasswordAuth | OAuth2AuthRequest, Field(discriminator="type")]
 
 
 class AuthView(ResponseModel):
@@ -100,7 +100,7 @@ class AccountCreate(StrictModel):
     @model_validator(mode="after")
     def _password_or_tokens(self) -> AccountCreate:
         """A password account needs its password; an OAuth2 account has tokens instead (IMAP only)."""
-        if isinstance(self.auth, OAuth2Auth):
+        if isinstance(self.auth, OAuth2AuthRequest):
             if self.password is not None:
                 raise ValueError("password: not used by an oauth2 account")
             if self.protocol == "pop3":
@@ -146,7 +146,7 @@ class AccountUpdate(StrictModel):
     smtp_security: Security | None = None
     username: Line | None = Field(default=None, min_length=1, max_length=320)
     password: Line | None = Field(default=None, min_length=1, max_length=1024)
-    auth: OAuth2Auth | None = Field(default=None, description="new tokens for an oauth2 account")
+    auth: OAuth2AuthRequest | None = Field(default=None, description="new tokens for an oauth2 account")
     is_sync_enabled: bool | None = None
     sync_interval: int | None = Field(default=None, ge=60, le=86400)
     provider_saves_sent: bool | None = None

@@ -297,6 +297,14 @@ class Settings:
     microsoft_client_id: str = ""
     microsoft_client_secret: str = field(default="", metadata=_SECRET)
     microsoft_tenant: str = "common"
+    # The authorization-code flow (GET /api/oauth/<provider>/start): where the provider sends the browser
+    # back (the frontend's page, which POSTs code and state to /api/oauth/<provider>/callback), and the
+    # providers' endpoints (overridable for a local identity provider).
+    oauth_redirect_uri: str = ""
+    google_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a secret
+    # Microsoft's endpoints are <this>/<MICROSOFT_TENANT>/oauth2/v2.0/authorize and .../token.
+    microsoft_login_url: str = "https://login.microsoftonline.com"
     # An access token with no more than this many seconds left is refreshed before a login.
     oauth_refresh_margin_seconds: int = 60
 
@@ -437,6 +445,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         microsoft_client_id=r.text("MICROSOFT_CLIENT_ID"),
         microsoft_client_secret=r.text("MICROSOFT_CLIENT_SECRET"),
         microsoft_tenant=r.text("MICROSOFT_TENANT", "common") or "common",
+        oauth_redirect_uri=r.text("OAUTH_REDIRECT_URI"),
+        google_authorize_url=r.text("GOOGLE_AUTHORIZE_URL", _DEFAULTS["google_authorize_url"]),
+        google_token_url=r.text("GOOGLE_TOKEN_URL", _DEFAULTS["google_token_url"]),
+        microsoft_login_url=r.text("MICROSOFT_LOGIN_URL", _DEFAULTS["microsoft_login_url"]).rstrip("/"),
         oauth_refresh_margin_seconds=r.get("OAUTH_REFRESH_MARGIN_SECONDS", 60, _parse_count),
         **_limits(r),
     )

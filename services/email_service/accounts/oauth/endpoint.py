@@ -13,9 +13,6 @@ from urllib.parse import urlsplit
 from email_service.core.config import Settings
 from email_service.core.net_policy import AllowList, HostNotAllowed, check_host
 
-GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a secret
-MICROSOFT_TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"  # noqa: S105
-
 
 class TokenUrlRefused(ValueError):
     """The token URL is not https, or its host is one the outbound policy refuses."""
@@ -44,12 +41,13 @@ def provider_endpoint(
 ) -> TokenEndpoint:
     """The endpoint for `provider`; the account's own client id (and secret) wins over the configured one."""
     if provider == "google":
+        url = settings.google_token_url
         if client_id:
-            return TokenEndpoint(GOOGLE_TOKEN_URL, client_id, secret, provider=provider)
+            return TokenEndpoint(url, client_id, secret, provider=provider)
         configured = (settings.google_client_id, settings.google_client_secret)
-        return TokenEndpoint(GOOGLE_TOKEN_URL, *configured, provider=provider)
+        return TokenEndpoint(url, *configured, provider=provider)
     if provider == "microsoft":
-        url = MICROSOFT_TOKEN_URL.format(tenant=settings.microsoft_tenant)
+        url = microsoft_url(settings, "token")
         if client_id:
             return TokenEndpoint(url, client_id, secret, provider=provider)
         configured = (settings.microsoft_client_id, settings.microsoft_client_secret)
@@ -57,6 +55,11 @@ def provider_endpoint(
     if not custom_url:
         raise TokenUrlRefused("token_url is required for a custom provider")
     return TokenEndpoint(custom_url, client_id, secret)
+
+
+def microsoft_url(settings: Settings, what: str) -> str:
+    """Microsoft identity platform v2.0 endpoint `what` (authorize, token) of the configured tenant."""
+    return f"{settings.microsoft_login_url}/{settings.microsoft_tenant}/oauth2/v2.0/{what}"
 
 
 def split_url(url: str) -> tuple[str, str, int, str]:

@@ -70,6 +70,29 @@ def refresh_grant(
     return _grant(status, body)
 
 
+def code_grant(
+    endpoint: TokenEndpoint,
+    code: str,
+    verifier: str,
+    redirect_uri: str,
+    allowed: tuple[str, ...],
+    timeout: float = 30,
+) -> TokenGrant:
+    """POST grant_type=authorization_code with the PKCE verifier (RFC 7636 §4.5)."""
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "code_verifier": verifier,
+    }
+    if endpoint.client_id:
+        form["client_id"] = endpoint.client_id
+    if endpoint.client_secret:
+        form["client_secret"] = endpoint.client_secret
+    status, body = _post(endpoint.url, urlencode(form).encode(), allowed, timeout)
+    return _grant(status, body)
+
+
 def _post(url: str, body: bytes, allowed: tuple[str, ...], timeout: float) -> tuple[int, bytes]:
     try:
         scheme, host, port, target = split_url(url)
