@@ -11,7 +11,12 @@ from email_service.accounts.autoconfig.lookup import autoconfig
 from email_service.accounts.connection_test import test_account_connection
 from email_service.accounts.hosts import check_account_hosts
 from email_service.accounts.oauth.endpoint import TokenUrlRefused, check_token_url
-from email_service.accounts.oauth.refresh import ensure_fresh_token
+from email_service.accounts.oauth.refresh import (
+    OAuthRefreshRefused,
+    OAuthRefreshUnavailable,
+    ensure_fresh_token,
+    refresh_failure,
+)
 from email_service.core.config import get_settings
 from email_service.core.crypto import get_secret_box
 from email_service.core.db import session_scope
@@ -95,7 +100,11 @@ def check_connection(caller: Identity, account_id: str) -> dict[str, Any]:
     OAuth2 access token refreshed first when it is about to expire."""
     with session_scope(caller.tenant_id) as session:
         service.get_account(session, account_id, caller.tenant_id, caller.user_id)
-    ensure_fresh_token(caller.tenant_id, caller.user_id, account_id)
+    try:
+        ensure_fresh_token(caller.tenant_id, caller.user_id, account_id)
+    except (OAuthRefreshRefused, OAuthRefreshUnavailable) as exc:  # neither server can be logged in to
+        failed = refresh_failure(exc)
+        return {"ok": False, "imap": failed, "smtp": failed}
     with session_scope(caller.tenant_id) as session:
         account = service.get_account(session, account_id, caller.tenant_id, caller.user_id)
         session.expunge(account)

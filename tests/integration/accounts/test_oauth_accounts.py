@@ -120,3 +120,18 @@ def test_patch_with_new_tokens_reactivates_the_account(
     assert fresh.access_token not in response.get_data(as_text=True)
     now = stored(account)
     assert (now.access_token, now.refresh_token) == (fresh.access_token, fresh.refresh_token)
+
+
+def test_connection_test_with_a_refused_or_rate_limited_refresh(
+    client, owner: Caller, oauth_user: ImapUser, token_server: TokenServer
+) -> None:
+    account = create_oauth_account(client, owner, oauth_user, token_server, lifetime=-5)
+    token_server.script(429, {"error": "slow_down"})
+    limited = client.post(f"/api/accounts/{account.account_id}/test", headers=owner.headers)
+    assert limited.status_code == 200 and limited.get_json()["imap"]["reason"] == "connection_failed"
+    assert stored(account).state == "active"
+    token_server.revoke_refresh(account.tokens.refresh_token)
+    refused = client.post(f"/api/accounts/{account.account_id}/test", headers=owner.headers).get_json()
+    assert refused["ok"] is False
+    assert refused["imap"]["reason"] == refused["smtp"]["reason"] == "authentication_failed"
+    assert stored(account).state == "auth_error"

@@ -114,6 +114,15 @@ def with_fresh_token(
         return replace(settings, access_token=secrets.access_token(get_secret_box(), account))
 
 
+def refresh_failure(exc: OAuthRefreshRefused | OAuthRefreshUnavailable) -> dict[str, Any]:
+    """A connection-test side for a failed refresh in fixed words (the endpoint's own text: last_error)."""
+    if isinstance(exc, OAuthRefreshRefused):
+        message = "the OAuth2 refresh token was refused: authorize the account again"
+        return {"ok": False, "reason": "authentication_failed", "message": message}
+    message = "the OAuth2 token endpoint could not refresh the token now; try again later"
+    return {"ok": False, "reason": "connection_failed", "message": message}
+
+
 def _wait_for(lock: AccountLock) -> None:
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     while not lock.acquire():
