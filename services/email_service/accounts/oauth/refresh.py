@@ -100,13 +100,13 @@ def _run(
 def with_fresh_token(
     settings: S, tenant_id: str, user_id: str, account_id: str, *, reload: bool = False
 ) -> S:
-    """`settings` (IMAP or SMTP) built inside a transaction, with the access token replaced when it was
-    about to expire and has just been refreshed (or, with `reload`, by the stored one at once);
-    password settings come back as they are."""
+    """`settings` (IMAP or SMTP) built inside a transaction, with the stored access token after a refresh
+    when it was about to expire (by this call or by another worker it waited for; with `reload`, no
+    refresh, only the stored token); password settings come back as they are."""
     if getattr(settings, "access_token", None) is None:
         return settings
-    if not reload and not ensure_fresh_token(tenant_id, user_id, account_id):
-        return settings
+    if not reload:
+        ensure_fresh_token(tenant_id, user_id, account_id)
     with session_scope(tenant_id) as session:
         account = session.get(EmailAccount, account_id)
         if account is None:
