@@ -135,3 +135,18 @@ def test_connection_test_with_a_refused_or_rate_limited_refresh(
     assert refused["ok"] is False
     assert refused["imap"]["reason"] == refused["smtp"]["reason"] == "authentication_failed"
     assert stored(account).state == "auth_error"
+
+
+def test_smtp_prefers_oauthbearer_when_the_server_offers_both(
+    client, owner: Caller, oauth_user: ImapUser, token_server: TokenServer
+) -> None:
+    both = ("XOAUTH2", "OAUTHBEARER")
+    with SmtpTestServer({}, token_checker=token_server.is_active, oauth_mechanisms=both) as smtp:
+        account = create_oauth_account(client, owner, oauth_user, token_server, smtp=smtp)
+        result = client.post(f"/api/accounts/{account.account_id}/test", headers=owner.headers).get_json()
+        assert result["ok"] is True, result
+        assert smtp.bearer_logins == [("OAUTHBEARER", oauth_user.username)]
+        body = oauth_body(oauth_user, account.tokens, token_server, smtp=smtp, access_token="at-not-issued")
+        refused_id = client.post("/api/accounts", json=body, headers=owner.headers).get_json()["id"]
+        refused = client.post(f"/api/accounts/{refused_id}/test", headers=owner.headers).get_json()
+        assert refused["smtp"]["reason"] == "authentication_failed"
