@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.servers.dns_fixtures",
     "tests.servers.dovecot_fixtures",
     "tests.servers.mailutils_fixtures",
+    "tests.servers.oauth_fixtures",
     "tests.servers.smtp_fixtures",
 ]
 

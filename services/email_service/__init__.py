@@ -39,6 +39,7 @@ def register_blueprints(app: Flask) -> None:
     """Every route of the API (also what the OpenAPI document is generated from)."""
     from email_service.accounts import api as accounts
     from email_service.accounts.autoconfig import api as autoconfig
+    from email_service.accounts.oauth import api as oauth
     from email_service.core.http import apidoc
     from email_service.core.tasking import api as tasks
     from email_service.deletion import api as delete
@@ -60,6 +61,7 @@ def register_blueprints(app: Flask) -> None:
         sync,
         accounts,
         autoconfig,
+        oauth,
         messages,
         threads,
         actions,

@@ -53,6 +53,7 @@ def create_token(tenant_id: str, user_id: str, email: str, ttl: int | None) -> N
 def rotate_key() -> None:
     """Re-encrypt every stored secret with the first key of ENCRYPTION_KEYS."""
     from email_service.accounts.model import EmailAccount
+    from email_service.accounts.oauth.secrets import rotate_keys
     from email_service.accounts.service import account_password
 
     box = get_secret_box()
@@ -62,6 +63,7 @@ def rotate_key() -> None:
             if box.needs_rotation(account.secret_ciphertext):
                 account.secret_ciphertext = box.encrypt(account_password(box, account), account.id)
                 rotated += 1
+            rotated += rotate_keys(box, account)  # OAuth2 tokens and client secret
     click.echo(f"re-encrypted {rotated} secret(s) with key {box.primary_key_id!r}")
 
 

@@ -108,7 +108,13 @@ class DovecotServer:
         special_use: bool = True,
         root: Path | None = None,
         virtual_all: bool = False,
+        oauth2_introspection_url: str | None = None,
+        oauth2_mechanisms: str = "xoauth2 oauthbearer",
     ) -> None:
+        """`oauth2_introspection_url`: also accept XOAUTH2 and OAUTHBEARER, each token checked by a POST
+        to that RFC 7662 endpoint (Dovecot's oauth2 passdb); passwords keep working for PLAIN/LOGIN."""
+        self.oauth2_introspection_url = oauth2_introspection_url
+        self.oauth2_mechanisms = oauth2_mechanisms
         binary = shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/usr/local/sbin")
         if binary is None:
             raise DovecotError(MISSING_BINARY)
@@ -227,6 +233,21 @@ class DovecotServer:
         protocols = "imap pop3" if self.pop3_port else "imap"
         virtual = virtual_all_config(root, self.mail_uid, self.mail_gid) if self.virtual_all else ""
         separator = "  separator = .\n" if self.virtual_all else ""  # namespaces must share it
+        mechanisms, oauth_passdb, password_mechanisms = "plain login", "", ""
+        if self.oauth2_introspection_url:
+            (root / "oauth2.conf").write_text(
+                "introspection_mode = post\n"
+                f"introspection_url = {self.oauth2_introspection_url}\n"
+                "username_attribute = username\n"
+                "active_attribute = active\n"
+                "active_value = true\n"
+            )
+            mechanisms = f"plain login {self.oauth2_mechanisms}"
+            oauth_passdb = (
+                f"passdb {{\n  driver = oauth2\n  mechanisms = {self.oauth2_mechanisms}\n"
+                f"  args = {root}/oauth2.conf\n}}\n"
+            )
+            password_mechanisms = "  mechanisms = plain login\n"
         pop3 = (
             f"service pop3-login {{\n  inet_listener pop3 {{\n    address = 127.0.0.1\n"
             f"    port = {self.pop3_port}\n  }}\n  inet_listener pop3s {{\n    port = 0\n  }}\n}}\n"
@@ -247,15 +268,15 @@ ssl = yes
 ssl_cert = <{root}/cert.pem
 ssl_key = <{root}/key.pem
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 auth_failure_delay = 0
 mail_fsync = never
 mail_location = maildir:{root}/mail/%u/Maildir
 first_valid_uid = {self.mail_uid}
 first_valid_gid = {self.mail_gid}
-passdb {{
+{oauth_passdb}passdb {{
   driver = passwd-file
-  args = scheme=PLAIN {root}/users/%u
+{password_mechanisms}  args = scheme=PLAIN {root}/users/%u
 }}
 userdb {{
   driver = static

@@ -7,13 +7,15 @@ force 4xx/5xx answers, dropped connections and stalls at a chosen command.
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import ipaddress
+import json
 import socket
 import ssl
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,8 +141,63 @@ class _Handler:
         return "250 OK: queued"
 
 
+# Checks an OAuth2 access token (the token server's introspection): the username it belongs to, or None.
+TokenChecker = Callable[[str], "str | None"]
+BEARER_MECHANISMS = ("XOAUTH2", "OAUTHBEARER")
+
+
+def _bearer_fields(payload: bytes) -> tuple[str, str]:
+    """(user, token) from an XOAUTH2 or OAUTHBEARER initial response ("" when absent)."""
+    text = payload.decode("utf-8", "replace")
+    user, token = "", ""
+    head, _, rest = text.partition("\x01") if text.startswith("n,") else ("", "", text)
+    for part in head.split(","):
+        if part.startswith("a="):
+            user = part[2:].replace("=2C", ",").replace("=3D", "=")
+    for field in rest.split("\x01"):
+        if field.startswith("user="):
+            user = field[5:]
+        elif field.startswith("auth=Bearer "):
+            token = field[len("auth=Bearer ") :]
+    return user, token
+
+
+class _OAuthHandler(_Handler):
+    """The handler plus AUTH XOAUTH2 and OAUTHBEARER (aiosmtpd's auth_<MECHANISM> hook), each token
+    checked against the token server; a refused token gets the JSON error challenge, then 535."""
+
+    async def auth_XOAUTH2(self, smtp: SMTP, args: list[str]) -> AuthResult:
+        return await self._bearer(smtp, args)
+
+    async def auth_OAUTHBEARER(self, smtp: SMTP, args: list[str]) -> AuthResult:
+        return await self._bearer(smtp, args)
+
+    async def _bearer(self, smtp: SMTP, args: list[str]) -> AuthResult:
+        if len(args) < 2:
+            response = await smtp.challenge_auth("")
+            if not isinstance(response, bytes):
+                return AuthResult(success=False, handled=True)
+            payload = response
+        else:
+            payload = base64.b64decode(args[1])
+        user, token = _bearer_fields(payload)
+        checker = self._server.token_checker
+        owner = checker(token) if checker is not None and token else None
+        if owner is None or owner != user:
+            error = json.dumps({"status": "401", "schemes": "bearer", "scope": "mail"})
+            await smtp.challenge_auth(error)  # the client answers with an empty line (or ^A)
+            return AuthResult(
+                success=False, handled=False, message="535 5.7.8 Authentication credentials invalid"
+            )
+        self._server.bearer_logins.append((args[0].upper(), user))
+        return AuthResult(success=True, auth_data=user)
+
+
 class SmtpTestServer:
-    """Submission server: STARTTLS on `port`, implicit TLS on `tls_port`, AUTH only after TLS."""
+    """Submission server: STARTTLS on `port`, implicit TLS on `tls_port`, AUTH only after TLS.
+
+    With a `token_checker` it also offers OAuth2 bearer AUTH (`oauth_mechanisms`, XOAUTH2 by default).
+    """
 
     def __init__(
         self,
@@ -148,7 +205,12 @@ class SmtpTestServer:
         *,
         implicit_tls: bool = True,
         auth_required: bool = True,
+        token_checker: TokenChecker | None = None,
+        oauth_mechanisms: tuple[str, ...] = ("XOAUTH2",),
     ) -> None:
+        self.token_checker = token_checker
+        self.oauth_mechanisms = oauth_mechanisms
+        self.bearer_logins: list[tuple[str, str]] = []  # (mechanism, user) of accepted bearer logins
         self.host = HOST
         self.users = dict(users)
         self._auth_required = auth_required
@@ -320,9 +382,12 @@ class _Controller(Controller):
         tls_context: ssl.SSLContext | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        bearer = owner.token_checker is not None
+        excluded = [m for m in BEARER_MECHANISMS if not bearer or m not in owner.oauth_mechanisms]
         super().__init__(
-            _Handler(owner),
+            _OAuthHandler(owner) if bearer else _Handler(owner),
             hostname=HOST,
+            auth_exclude_mechanism=excluded,
             port=port,
             ssl_context=ssl_context,
             server_hostname="smtp.test.invalid",

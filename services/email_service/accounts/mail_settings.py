@@ -1,10 +1,13 @@
-"""Connection settings for an account's IMAP and SMTP servers, with the password decrypted in memory only."""
+"""Connection settings for an account's IMAP and SMTP servers, with the password (or the OAuth2 access
+token) decrypted in memory only. The token is refreshed beforehand (accounts.oauth.refresh), outside any
+transaction, by the use case that logs in."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from email_service.accounts.model import EmailAccount
+from email_service.accounts.oauth.secrets import access_token
 from email_service.accounts.service import account_password
 from email_service.core.config import get_settings
 from email_service.core.crypto import SecretBox
@@ -20,7 +23,7 @@ POP3_NO_IMAP = "this is a POP3 account: it has no IMAP server to write back to (
 def _server(account: EmailAccount, box: SecretBox, protocol: str) -> dict[str, Any]:
     """One server's settings from the account's `<protocol>_host/_port/_security` columns, with the
     login, pinned certificate and host policy both servers share."""
-    return {
+    server = {
         "host": getattr(account, f"{protocol}_host"),
         "port": getattr(account, f"{protocol}_port"),
         "security": getattr(account, f"{protocol}_security"),
@@ -29,6 +32,10 @@ def _server(account: EmailAccount, box: SecretBox, protocol: str) -> dict[str, A
         "pinned_cert_pem": account.pinned_cert_pem,
         "allowed_private_hosts": get_settings().allowed_private_hosts,
     }
+    if account.auth_type == "oauth2" and protocol != "pop3":
+        server["password"] = ""
+        server["access_token"] = access_token(box, account)
+    return server
 
 
 def imap_settings(account: EmailAccount, box: SecretBox) -> ImapSettings:

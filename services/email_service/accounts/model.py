@@ -1,4 +1,4 @@
-"""An IMAP/SMTP account ("email client" in the task contract); the password is stored encrypted."""
+"""An IMAP/SMTP account ("email client" in the task contract); password or OAuth2 tokens encrypted."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from email_service.core.model_base import Base, TenantOwned, UtcDateTime, new_id
 ACCOUNT_STATES = ("active", "syncing", "auth_error", "error")
 SECURITY_MODES = ("ssl", "starttls", "none")
 PROTOCOLS = ("imap", "pop3")
+AUTH_TYPES = ("password", "oauth2")
+OAUTH_PROVIDERS = ("google", "microsoft", "custom")
 
 
 class EmailAccount(Base, TenantOwned):
@@ -32,8 +34,20 @@ class EmailAccount(Base, TenantOwned):
     smtp_port: Mapped[int] = mapped_column(Integer, default=465)
     smtp_security: Mapped[str] = mapped_column(String(16), default="ssl")
     username: Mapped[str] = mapped_column(String(320))
-    # Versioned ciphertext from email_service.core.crypto; never the clear password.
+    # Versioned ciphertext from email_service.core.crypto; never the clear password ("" for oauth2).
     secret_ciphertext: Mapped[str] = mapped_column(Text)
+    # "password", or "oauth2": XOAUTH2/OAUTHBEARER with the access token, refreshed before it expires.
+    auth_type: Mapped[str] = mapped_column(String(16), default="password", server_default="password")
+    oauth_provider: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # Ciphertexts like secret_ciphertext, each bound to the account id and its own field name.
+    oauth_access_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
+    oauth_refresh_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
+    oauth_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # custom provider only: google/microsoft take theirs from the configuration.
+    oauth_token_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    oauth_client_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    oauth_client_secret_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
+    oauth_scope: Mapped[str | None] = mapped_column(Text, nullable=True)
     # PEM of a self-signed certificate the owner chose to trust for this account only.
     pinned_cert_pem: Mapped[str | None] = mapped_column(Text, nullable=True)
     is_sync_enabled: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -22,6 +22,47 @@ UserName = Annotated[Line, StringConstraints(min_length=1, max_length=320)]
 AUTOCONFIGURED = "left out with imap_host and smtp_host: filled from GET /api/autoconfig"
 Protocol = Literal["imap", "pop3"]
 POP3_ONLY = 'protocol "pop3" only (required there); a POP3 account needs no imap_* fields'
+Token = Annotated[Line, StringConstraints(min_length=1, max_length=8192)]
+
+
+class PasswordAuth(StrictModel):
+    type: Literal["password"]
+
+
+class OAuth2AuthRequest(StrictModel):
+    """Tokens the frontend obtained; google and microsoft refresh with the service's configured client,
+    custom with token_url, client_id and client_secret. Never returned."""
+
+    type: Literal["oauth2"]
+    provider: Literal["google", "microsoft", "custom"]
+    access_token: Token
+    refresh_token: Token | None = None
+    expires_at: Annotated[AwareDatetime, Field(strict=False)] | Annotated[int, Field(ge=0)] = Field(
+        description="ISO 8601 with an offset, or epoch seconds"
+    )
+    token_url: str | None = Field(default=None, max_length=2048, description="custom provider: required")
+    client_id: Line | None = Field(default=None, max_length=512)
+    client_secret: Line | None = Field(default=None, max_length=1024)
+    scope: Line | None = Field(default=None, max_length=2048)
+
+    @model_validator(mode="after")
+    def _custom_needs_token_url(self) -> OAuth2AuthRequest:
+        if self.provider == "custom" and self.refresh_token and not self.token_url:
+            raise ValueError("token_url is required for a custom provider with a refresh_token")
+        return self
+
+
+AccountAuth = Annotated[PasswordAuth | OAuth2AuthRequest, Field(discriminator="type")]
+
+
+class AuthView(ResponseModel):
+    """How the account logs in; tokens and secrets are never shown."""
+
+    type: Literal["password", "oauth2"]
+    provider: Literal["google", "microsoft", "custom"] | None
+    expires_at: AwareDatetime | None = Field(description="the access token's expiry (oauth2)")
+    scope: str | None
+    has_refresh_token: bool
 
 
 class AccountCreate(StrictModel):
@@ -46,12 +87,27 @@ class AccountCreate(StrictModel):
     username: UserName | None = Field(
         default=None, description="required unless the hosts are autoconfigured"
     )
-    password: Line = Field(min_length=1, max_length=1024)
+    password: Line | None = Field(
+        default=None, min_length=1, max_length=1024, description='required with auth type "password"'
+    )
+    auth: AccountAuth | None = Field(default=None, description='{type: "password"} when left out')
     is_sync_enabled: bool = True
     sync_interval: int = Field(default=300, ge=60, le=86400)
     provider_saves_sent: bool = False
     move_spam_to_junk: bool = False
     pinned_cert_pem: str | None = Field(default=None, max_length=20000)
+
+    @model_validator(mode="after")
+    def _password_or_tokens(self) -> AccountCreate:
+        """A password account needs its password; an OAuth2 account has tokens instead (IMAP only)."""
+        if isinstance(self.auth, OAuth2AuthRequest):
+            if self.password is not None:
+                raise ValueError("password: not used by an oauth2 account")
+            if self.protocol == "pop3":
+                raise ValueError("auth: oauth2 is available for IMAP accounts only")
+        elif self.password is None:
+            raise ValueError("password required")
+        return self
 
     @model_validator(mode="after")
     def _hosts_both_or_neither(self) -> AccountCreate:
@@ -90,6 +146,7 @@ class AccountUpdate(StrictModel):
     smtp_security: Security | None = None
     username: Line | None = Field(default=None, min_length=1, max_length=320)
     password: Line | None = Field(default=None, min_length=1, max_length=1024)
+    auth: OAuth2AuthRequest | None = Field(default=None, description="new tokens for an oauth2 account")
     is_sync_enabled: bool | None = None
     sync_interval: int | None = Field(default=None, ge=60, le=86400)
     provider_saves_sent: bool | None = None
@@ -122,6 +179,7 @@ class AccountView(ResponseModel):
     smtp_port: int
     smtp_security: Security
     username: str
+    auth: AuthView
     is_sync_enabled: bool
     sync_interval: int
     state: AccountState = Field(description="auth_error when the credentials are refused (see last_error)")

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from email_service.accounts.model import EmailAccount
+from email_service.accounts.oauth.account_auth import apply_oauth2, auth_view
 from email_service.core.crypto import SecretBox
 from email_service.core.errors import NotFound, TaskUnauthorized
 from email_service.core.model_base import new_id
@@ -37,8 +38,9 @@ PUBLIC_FIELDS = (
 
 
 def account_view(account: EmailAccount) -> dict[str, Any]:
-    """What the API shows: everything but the secret."""
+    """What the API shows: everything but the secrets (password, tokens, client secret)."""
     view = {name: getattr(account, name) for name in PUBLIC_FIELDS}
+    view["auth"] = auth_view(account)
     view["last_sync_at"] = account.last_sync_at.isoformat() if account.last_sync_at else None
     view["created_at"] = account.created_at.isoformat() if account.created_at else None
     view["has_pinned_cert"] = bool(account.pinned_cert_pem)
@@ -51,7 +53,8 @@ def create_account(
     session: Session, box: SecretBox, tenant_id: str, user_id: str, data: dict[str, Any]
 ) -> EmailAccount:
     fields = dict(data)
-    password = fields.pop("password")
+    auth = fields.pop("auth", None) or {"type": "password"}
+    password = fields.pop("password", None) or ""
     if fields.get("protocol") == "pop3":
         fields["imap_host"] = ""  # no IMAP server; imap_port/imap_security keep their defaults
     else:
@@ -65,6 +68,8 @@ def create_account(
         secret_ciphertext=box.encrypt(password, account_id),
         **fields,
     )
+    if auth["type"] == "oauth2":
+        apply_oauth2(box, account, auth)
     session.add(account)
     session.flush()
     return account
@@ -85,10 +90,15 @@ def update_account(
     account = get_account(session, account_id, tenant_id, user_id)
     changes = dict(changes)
     password = changes.pop("password", None)
+    auth = changes.pop("auth", None)
+    if auth is not None:  # new tokens (a re-authorization): the account may log in again
+        apply_oauth2(box, account, auth)
+        changes.setdefault("state", "active")
     if password is not None:
         account.secret_ciphertext = box.encrypt(password, account.id)
+        account.auth_type = "password"
         changes.setdefault("state", "active")
-    if changes.get("state") == "active" or password is not None:
+    if changes.get("state") == "active" or password is not None or auth is not None:
         account.auth_error_notified = False
         account.last_error = None
     for name, value in changes.items():

@@ -10,6 +10,13 @@ from email_service.accounts.autoconfig.fill import fill_from_autoconfig, needs_a
 from email_service.accounts.autoconfig.lookup import autoconfig
 from email_service.accounts.connection_test import test_account_connection
 from email_service.accounts.hosts import check_account_hosts
+from email_service.accounts.oauth.endpoint import TokenUrlRefused, check_token_url
+from email_service.accounts.oauth.refresh import (
+    OAuthRefreshRefused,
+    OAuthRefreshUnavailable,
+    ensure_fresh_token,
+    refresh_failure,
+)
 from email_service.core.config import get_settings
 from email_service.core.crypto import get_secret_box
 from email_service.core.db import session_scope
@@ -24,6 +31,7 @@ def add_account(caller: Identity, fields: dict[str, Any], given: Collection[str]
     if fields.get("protocol") != "pop3" and needs_autoconfig(fields):
         fields = fill_from_autoconfig(fields, given, settings.autoconfig_nameservers)
     check_account_hosts(fields, settings.allowed_private_hosts)
+    check_auth(fields.get("auth"), settings.allowed_private_hosts)
     with session_scope(caller.tenant_id) as session:
         account = service.create_account(session, get_secret_box(), caller.tenant_id, caller.user_id, fields)
         return service.account_view(account)
@@ -50,6 +58,7 @@ def show_account(caller: Identity, account_id: str) -> dict[str, Any]:
 
 def change_account(caller: Identity, account_id: str, changes: dict[str, Any]) -> dict[str, Any]:
     check_account_hosts(changes, get_settings().allowed_private_hosts)
+    check_auth(changes.get("auth"), get_settings().allowed_private_hosts)
     with session_scope(caller.tenant_id) as session:
         current = service.get_account(session, account_id, caller.tenant_id, caller.user_id)
         other = "imap" if current.protocol == "pop3" else "pop3"
@@ -69,13 +78,33 @@ def change_account(caller: Identity, account_id: str, changes: dict[str, Any]) -
         return service.account_view(account)
 
 
+def check_auth(auth: dict[str, Any] | None, allowed: tuple[str, ...]) -> None:
+    """A custom provider's token_url must pass the outbound policy (422 naming auth.token_url)."""
+    url = (auth or {}).get("token_url")
+    if not url or auth is None or auth.get("provider") != "custom":
+        return
+    try:
+        check_token_url(url, allowed)
+    except TokenUrlRefused as exc:
+        problem = {"field": "auth.token_url", "message": str(exc), "type": "host_not_allowed"}
+        raise ValidationFailed(str(exc), {"fields": [problem]}) from None
+
+
 def remove_account(caller: Identity, account_id: str) -> None:
     with session_scope(caller.tenant_id) as session:
         service.delete_account(session, account_id, caller.tenant_id, caller.user_id)
 
 
 def check_connection(caller: Identity, account_id: str) -> dict[str, Any]:
-    """Logs in to both servers outside the transaction (a slow server holds no connection)."""
+    """Logs in to both servers outside the transaction (a slow server holds no connection), with an
+    OAuth2 access token refreshed first when it is about to expire."""
+    with session_scope(caller.tenant_id) as session:
+        service.get_account(session, account_id, caller.tenant_id, caller.user_id)
+    try:
+        ensure_fresh_token(caller.tenant_id, caller.user_id, account_id)
+    except (OAuthRefreshRefused, OAuthRefreshUnavailable) as exc:  # neither server can be logged in to
+        failed = refresh_failure(exc)
+        return {"ok": False, "imap": failed, "smtp": failed}
     with session_scope(caller.tenant_id) as session:
         account = service.get_account(session, account_id, caller.tenant_id, caller.user_id)
         session.expunge(account)

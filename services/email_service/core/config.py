@@ -291,6 +291,23 @@ class Settings:
     autoconfig_nameservers: tuple[str, ...] = ()
     # Set by gunicorn_conf.on_starting in the master before the workers fork (prometheus_client reads it too).
     prometheus_multiproc_dir: str = ""
+    # OAuth2 client credentials for the google/microsoft providers (token refresh); "custom" accounts
+    # carry their own token_url, client_id and client_secret.
+    google_client_id: str = ""
+    google_client_secret: str = field(default="", metadata=_SECRET)
+    microsoft_client_id: str = ""
+    microsoft_client_secret: str = field(default="", metadata=_SECRET)
+    microsoft_tenant: str = "common"
+    # The authorization-code flow (GET /api/oauth/<provider>/start): where the provider sends the browser
+    # back (the frontend's page, which POSTs code and state to /api/oauth/<provider>/callback), and the
+    # providers' endpoints (overridable for a local identity provider).
+    oauth_redirect_uri: str = ""
+    google_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a secret
+    # Microsoft's endpoints are <this>/<MICROSOFT_TENANT>/oauth2/v2.0/authorize and .../token.
+    microsoft_login_url: str = "https://login.microsoftonline.com"
+    # An access token with no more than this many seconds left is refreshed before a login.
+    oauth_refresh_margin_seconds: int = 60
 
     def __repr__(self) -> str:
         """Every field, secrets masked: settings end up in logs and tracebacks."""
@@ -425,6 +442,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         worker_loglevel=r.get("CELERY_WORKER_LOGLEVEL", log_level, _parse_log_level),
         search_mode=r.get("SEARCH_MODE", "fulltext", _parse_search_mode),
         autoconfig_nameservers=r.get("AUTOCONFIG_NAMESERVERS", (), _parse_nameservers),
+        google_client_id=r.text("GOOGLE_CLIENT_ID"),
+        google_client_secret=r.text("GOOGLE_CLIENT_SECRET"),
+        microsoft_client_id=r.text("MICROSOFT_CLIENT_ID"),
+        microsoft_client_secret=r.text("MICROSOFT_CLIENT_SECRET"),
+        microsoft_tenant=r.text("MICROSOFT_TENANT", "common") or "common",
+        oauth_redirect_uri=r.text("OAUTH_REDIRECT_URI"),
+        google_authorize_url=r.text("GOOGLE_AUTHORIZE_URL", _DEFAULTS["google_authorize_url"]),
+        google_token_url=r.text("GOOGLE_TOKEN_URL", _DEFAULTS["google_token_url"]),
+        microsoft_login_url=r.text("MICROSOFT_LOGIN_URL", _DEFAULTS["microsoft_login_url"]).rstrip("/"),
+        oauth_refresh_margin_seconds=r.get("OAUTH_REFRESH_MARGIN_SECONDS", 60, _parse_count),
         **_limits(r),
     )
 

@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from email_service.accounts.mail_settings import imap_settings
+from email_service.accounts.oauth.refresh import (
+    OAuthRefreshRefused,
+    OAuthRefreshUnavailable,
+    ensure_fresh_token,
+)
 from email_service.accounts.service import load_account_for_task
 from email_service.core.crypto import get_secret_box
 from email_service.core.db import session_scope
@@ -100,6 +105,7 @@ def run_batches(
     for account_id, folders in groups.items():
         ids = [t.id for targets in folders.values() for t in targets]
         try:
+            ensure_fresh_token(tenant_id, user_id, account_id)  # OAuth2: before the login, outside a txn
             with session_scope(tenant_id) as session:
                 account = load_account_for_task(session, account_id, tenant_id, user_id)
                 settings = imap_settings(account, get_secret_box())
@@ -108,8 +114,10 @@ def run_batches(
                     _one_folder(imap, targets, handler, outcome)
         except TaskUnauthorized as exc:
             outcome.fail(ids, str(exc))
-        except ImapAuthError as exc:
+        except (ImapAuthError, OAuthRefreshRefused) as exc:
             outcome.fail(ids, f"IMAP login refused: {exc}")
+        except OAuthRefreshUnavailable as exc:
+            outcome.fail(ids, str(exc), retryable=True)
         except ImapConnectionError as exc:
             outcome.fail(ids, f"IMAP connection failed: {exc}", retryable=True)
 

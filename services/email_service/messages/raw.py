@@ -15,6 +15,11 @@ from dataclasses import dataclass, replace
 
 from email_service.accounts.mail_settings import imap_settings, pop3_settings
 from email_service.accounts.model import EmailAccount
+from email_service.accounts.oauth.refresh import (
+    OAuthRefreshRefused,
+    OAuthRefreshUnavailable,
+    with_fresh_token,
+)
 from email_service.core.crypto import get_secret_box
 from email_service.core.db import session_scope
 from email_service.core.errors import Conflict, NotFound
@@ -68,9 +73,18 @@ def raw_source(caller: Identity, message_id: str, connector: ImapConnector = con
             settings = None
         else:
             settings = replace(imap_settings(account, get_secret_box()), timeout=RAW_FETCH_TIMEOUT_SECONDS)
+        account_id = account.id
         where: Location = (folder.name, uidvalidity, uid)
     if settings is None:
         return RawSource(_retr(pop3, uidl, message_id), filename)
+    try:
+        settings = with_fresh_token(settings, caller.tenant_id, caller.user_id, account_id)
+    except OAuthRefreshRefused as exc:
+        details = {"id": message_id, "reason": "auth_failed"}
+        raise Conflict("the account's OAuth2 authorization was refused: authorize it again", details) from exc
+    except OAuthRefreshUnavailable as exc:
+        details = {"id": message_id, "reason": "server_unreachable"}
+        raise Conflict("the OAuth2 token could not be refreshed now, try again shortly", details) from exc
     return RawSource(_fetch(settings, where, connector, message_id), filename)
 
 

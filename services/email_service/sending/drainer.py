@@ -24,6 +24,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from email_service.accounts.model import EmailAccount
+from email_service.accounts.oauth.refresh import ensure_fresh_token
 from email_service.core.config import get_settings
 from email_service.core.db import session_scope
 from email_service.core.tenancy.scoping import scoped
@@ -81,6 +82,9 @@ def send_outbox_message(
     done = finished_result(job)
     if done is not None:
         return answer(done)
+    # OAuth2: a token about to expire is refreshed before the claim (OAuthRefreshUnavailable retries;
+    # a refused refresh token parks the account and fails the send, the rows stay queued).
+    ensure_fresh_token(job.tenant_id, job.user_id, job.account_id)
     with account_send_lock(job.account_id) as lock:
         if not lock.acquire():
             if not lock.acquire(get_settings().send_lock_wait_seconds):

@@ -14,6 +14,7 @@ from typing import Any
 from celery import shared_task, states
 from sqlalchemy.exc import OperationalError
 
+from email_service.core.errors import TransientError
 from email_service.core.model_base import new_id
 from email_service.core.tasking.base import TenantTask
 from email_service.mail.smtp.client import SmtpTransientError
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 # One SMTP connection per account, reused by consecutive sends in this worker process.
 SMTP_CONNECTIONS = SmtpConnections()
 atexit.register(SMTP_CONNECTIONS.close)
-RETRYABLE = (SmtpTransientError, OperationalError)
+RETRYABLE = (SmtpTransientError, OperationalError, TransientError)
 BUSY_RETRY_SECONDS = 2.0
 # The siblings' answers are stored by one thread beside the drain, so the next batch's SMTP does not
 # wait for ~100 result-backend writes; the task still ends only once they are stored (or this passes).

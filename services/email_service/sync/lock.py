@@ -40,10 +40,16 @@ class AccountLock:
     """`with AccountLock(client, account_id, ttl) as held:` — held is False when another run owns it."""
 
     def __init__(
-        self, client: redis.Redis, account_id: str, ttl_seconds: int, token: str | None = None
+        self,
+        client: redis.Redis,
+        account_id: str,
+        ttl_seconds: int,
+        token: str | None = None,
+        prefix: str = LOCK_PREFIX,
     ) -> None:
+        """`prefix` names another lock of the account (e.g. its OAuth2 token refresh) with the same rules."""
         self._client = client
-        self.key = lock_key(account_id)
+        self.key = prefix + account_id
         self._ttl = ttl_seconds
         self._token = token or secrets.token_hex(16)
         self.held = False

@@ -19,6 +19,12 @@ from sqlalchemy import update
 
 from email_service.accounts.mail_settings import imap_settings, pop3_settings
 from email_service.accounts.model import EmailAccount
+from email_service.accounts.oauth.refresh import (
+    OAuthRefreshRefused,
+    ensure_fresh_token,
+    refresh_refused_token,
+    with_fresh_token,
+)
 from email_service.accounts.service import load_account_for_task
 from email_service.core.config import get_settings
 from email_service.core.crypto import get_secret_box
@@ -30,6 +36,7 @@ from email_service.mail.imap.client import (
     ImapConnectionError,
     ImapConnector,
     ImapSession,
+    ImapSettings,
     connect,
 )
 from email_service.mail.imap.types import ImapTlsError
@@ -121,6 +128,7 @@ def run_account_sync(
     )
     if force_full_sync:
         options = replace(options, force_full_sync=True)
+    refreshed = _fresh_token(account_id, tenant_id, user_id, lock_client)
     with session_scope(tenant_id) as session:
         account = load_account_for_task(session, account_id, tenant_id, user_id)
         pop3 = account.protocol == "pop3"
@@ -141,7 +149,8 @@ def run_account_sync(
                     _sync_pop3_account(pop3_config, owner, options, progress, result, cancelled)
             else:
                 assert settings is not None
-                with _tenant_slot(client, tenant_id, run_id), connector(settings) as imap:
+                login = _login(connector, settings, (tenant_id, user_id, account_id), refreshed, lock_client)
+                with _tenant_slot(client, tenant_id, run_id), login as imap:
                     folders = _folders_to_sync(imap, owner, known, folder_id)
                     _sync_folders(imap, owner, folders, options, progress, result, watch, cancelled)
                 result.junk_feedback = record_junk_moves(owner, watch.moves(), ProductMoves(client))
@@ -168,6 +177,40 @@ def run_account_sync(
         tenant_id, account_id, state="active", last_error=None, last_sync_at=now, auth_error_notified=False
     )
     return _finish(result, started)
+
+
+def _fresh_token(account_id: str, tenant_id: str, user_id: str, lock_client: redis.Redis | None) -> bool:
+    """An OAuth2 account's access token refreshed before the login when it is about to expire; a
+    refused refresh token parks the account as a refused login does (its owner is told once)."""
+    try:
+        return ensure_fresh_token(tenant_id, user_id, account_id, lock_client=lock_client)
+    except OAuthRefreshRefused as exc:
+        raise SyncAuthError(str(exc)) from exc
+
+
+def _login(
+    connector: ImapConnector,
+    settings: ImapSettings,
+    owner: tuple[str, str, str],
+    refreshed: bool,
+    lock_client: redis.Redis | None,
+) -> ImapSession:
+    """The logged-in session. An OAuth2 token refused before its expiry (revoked early) is refreshed
+    and the login tried once more with the new one; only a second refusal parks the account."""
+    try:
+        return connector(settings)
+    except ImapAuthError:
+        if settings.access_token is None or refreshed:
+            raise
+        tenant_id, user_id, account_id = owner
+        try:
+            if not refresh_refused_token(
+                tenant_id, user_id, account_id, settings.access_token, lock_client=lock_client
+            ):
+                raise
+        except OAuthRefreshRefused as exc:
+            raise SyncAuthError(str(exc)) from exc
+    return connector(with_fresh_token(settings, tenant_id, user_id, account_id, reload=True))
 
 
 def _sync_pop3_account(

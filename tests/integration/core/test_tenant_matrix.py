@@ -60,6 +60,7 @@ def test_lists_show_only_own_rows(client, owned, owner, same_tenant_other_user, 
 
 ACTIONS = "messages.test_actions_api::test_strangers_get_404_on_every_action_route"
 DRAFTS = "sending.test_drafts_api::test_strangers_get_404_for_every_draft_route"
+OAUTH = "accounts.test_oauth_code_flow::test_strangers_get_404_on_the_oauth_routes"
 # (METHOD, url rule) -> "module::test" holding that route's tenant matrix.
 OTHER_MATRICES = {
     ("GET", "/api/email/messages/<message_id>"): (
@@ -99,6 +100,8 @@ OTHER_MATRICES = {
     ("POST", "/api/accounts/<account_id>/folders"): ACTIONS,
     ("PATCH", "/api/accounts/<account_id>/folders/<folder_id>"): ACTIONS,
     ("DELETE", "/api/accounts/<account_id>/folders/<folder_id>"): ACTIONS,
+    ("GET", "/api/oauth/<provider>/start"): OAUTH,
+    ("POST", "/api/oauth/<provider>/callback"): OAUTH,
 }
 _PLACEHOLDERS = {"{account}": "<account_id>", "{task}": "<task_id>"}
 

@@ -19,8 +19,8 @@ from imapclient import IMAPClient, SocketTimeout
 
 from email_service.core import net_policy
 from email_service.core.deadline import Deadline, deadline
+from email_service.mail.imap.auth import bearer_login, password_login
 from email_service.mail.imap.types import (
-    ImapAuthError,
     ImapCommandError,
     ImapConnectionError,
     ImapError,
@@ -29,10 +29,7 @@ from email_service.mail.imap.types import (
     ImapTlsError,
 )
 from email_service.mail.imap.wire import Read, ReadLine, Response, read_response
-from email_service.mail.wire_text import has_line_break, require_single_line
-
-# Response codes that mean "try again later" rather than "wrong credentials" (RFC 5530).
-_TRANSIENT_CODES = re.compile(rb"\[(UNAVAILABLE|SERVERBUG|INUSE|LIMIT)\]|\bBYE\b")
+from email_service.mail.wire_text import require_single_line
 
 
 class TlsTrust(Protocol):
@@ -125,7 +122,10 @@ def open_client(settings: ImapSettings) -> IMAPClient:
                     client.starttls(ctx)
                 if settings.pinned_cert_pem and settings.security != "none":
                     check_pin(client, settings.pinned_cert_pem)
-                login(client._imap, settings.username, settings.password)
+                if settings.access_token is not None:
+                    bearer_login(client, settings.username, settings.access_token)
+                else:
+                    password_login(client._imap, settings.username, settings.password)
         except BaseException as exc:
             with suppress(Exception):
                 client.shutdown()
@@ -140,29 +140,6 @@ def _timed_out(budget: Deadline, exc: ImapConnectionError) -> ImapConnectionErro
     if budget.expired:
         return ImapConnectionError(f"connect and login took longer than {budget.seconds:g} s; gave up")
     return exc
-
-
-def login(imap: imaplib.IMAP4, username: str, password: str) -> None:
-    """LOGIN (AUTHENTICATE PLAIN for non-ASCII credentials); NO means permanent, BYE/codes transient."""
-    if has_line_break(username) or has_line_break(password):
-        raise ImapAuthError("username or password contains CR, LF or NUL; refused before sending")
-    try:
-        if (username + password).isascii():
-            imap.login(_quote(username), password)
-        else:
-            token = b"\0" + username.encode() + b"\0" + password.encode()
-            imap.authenticate("PLAIN", lambda _challenge: token)
-    except imaplib.IMAP4.abort:
-        raise
-    except imaplib.IMAP4.error as exc:
-        text = str(exc).encode("utf-8", "replace")
-        if _TRANSIENT_CODES.search(text):
-            raise ImapConnectionError(f"login temporarily refused: {exc}") from exc
-        raise ImapAuthError(f"login refused: {exc}") from exc
-
-
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 @contextmanager

@@ -51,8 +51,10 @@ class ImapSettings:
     pinned_cert_pem: str | None = None
     # Outbound policy allow-list for tenant-controlled hosts; None = operator-set host, no policy.
     allowed_private_hosts: tuple[str, ...] | None = None
+    # An OAuth2 access token: login by OAUTHBEARER or XOAUTH2 instead of the password (then "").
+    access_token: str | None = None
 
-    def __repr__(self) -> str:  # keep the password out of logs and tracebacks
+    def __repr__(self) -> str:  # keep the password and token out of logs and tracebacks
         return (
             f"ImapSettings(host={self.host!r}, port={self.port}, security={self.security!r}, "
             f"username={self.username!r})"

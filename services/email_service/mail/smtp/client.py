@@ -15,6 +15,7 @@ import aiosmtplib
 from aiosmtplib import SMTPResponse
 
 from email_service.core import net_policy
+from email_service.mail.smtp.auth import bearer_auth
 from email_service.mail.smtp.types import (
     SMTP_FAILURES,
     SendResult,
@@ -95,7 +96,9 @@ class _AsyncSmtpConnection:
                 await client.ehlo()  # after STARTTLS the extension list must be fetched again
             if s.username and not client.supports_extension("auth"):
                 raise SmtpAuthError("the server offers no AUTH here (plain connection without TLS?)")
-            if s.username:
+            if s.username and s.access_token is not None:
+                await bearer_auth(client, s.username, s.access_token, s.host, s.port)
+            elif s.username:
                 if has_line_break(s.username) or has_line_break(s.password or ""):
                     raise SmtpAuthError("username or password contains CR, LF or NUL; refused before sending")
                 await client.login(s.username, s.password or "")

@@ -35,6 +35,8 @@ class SmtpSettings:
     pinned_cert_pem: str | None = None
     # Outbound policy allow-list for tenant-controlled hosts; None = operator-set host, no policy.
     allowed_private_hosts: tuple[str, ...] | None = None
+    # An OAuth2 access token: AUTH OAUTHBEARER or XOAUTH2 as `username` instead of the password.
+    access_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

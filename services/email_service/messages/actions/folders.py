@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from email_service.accounts.mail_settings import imap_settings
 from email_service.accounts.model import EmailAccount
+from email_service.accounts.oauth.refresh import ensure_fresh_token
 from email_service.accounts.service import load_account_for_task
 from email_service.core.crypto import get_secret_box
 from email_service.core.db import session_scope
@@ -340,6 +341,7 @@ def run_folder_action(
 def _run(owner: Owner, actions: Sequence[log.Action], connector: MailOpsConnector) -> tuple[str | None, bool]:
     """(None, _) when done, else (reason, retryable)."""
     try:
+        ensure_fresh_token(owner.tenant_id, owner.user_id, actions[0].account_id)
         with session_scope(owner.tenant_id) as session:
             account = load_account_for_task(session, actions[0].account_id, *owner)
             settings = imap_settings(account, get_secret_box())

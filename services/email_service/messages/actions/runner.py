@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from email_service.core.db import session_scope
-from email_service.core.errors import PermanentError, TaskUnauthorized
+from email_service.core.errors import PermanentError, TaskUnauthorized, TransientError
 from email_service.deletion.batches import Outcome
 from email_service.deletion.store import Owner
 from email_service.mail.imap.client import ImapAuthError, ImapCommandError, ImapConnectionError
@@ -22,6 +22,7 @@ Revert = Callable[[Session, Owner, Sequence[log.Action]], None]
 # What a write-back's remote step may raise that ends in a reason rather than a crash.
 WRITE_BACK_FAILURES = (
     TaskUnauthorized,
+    TransientError,  # e.g. an OAuth2 token endpoint rate limiting the refresh: retried
     PermanentError,
     Refused,
     ImapAuthError,
@@ -38,7 +39,7 @@ def failure_reason(exc: BaseException) -> tuple[str, bool]:
         return f"IMAP connection failed: {exc}", True
     if isinstance(exc, ImapCommandError):
         return f"the server refused: {exc}", False
-    return str(exc), False
+    return str(exc), isinstance(exc, TransientError)
 
 
 def batch_status(actions: Sequence[log.Action]) -> str:

@@ -5,8 +5,8 @@ servers store [] there. gm_msgid stays the same across folders and UIDVALIDITY c
 ADD COLUMN on both backends: a SQLite batch rebuild of messages would drop the full-text triggers of
 0008 (tests/integration/messages/test_search_migration.py).
 
-Revision ID: 0013_gmail_labels
-Revises: 0012_search_text_regex
+Revision ID: 0015_gmail_labels
+Revises: 0014_changes
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_gmail_labels"
-down_revision = "0012_search_text_regex"
+revision = "0015_gmail_labels"
+down_revision = "0014_changes"
 branch_labels = None
 depends_on = None
 

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from email_service.accounts.mail_settings import imap_settings
+from email_service.accounts.oauth.refresh import ensure_fresh_token
 from email_service.accounts.service import load_account_for_task
 from email_service.core.crypto import get_secret_box
 from email_service.core.db import session_scope
@@ -124,6 +125,7 @@ def _reconcile(owner: Owner, action: log.Action, connector: ImapConnector) -> tu
 
 
 def _plan(owner: Owner, action: log.Action) -> _Plan:
+    ensure_fresh_token(owner.tenant_id, owner.user_id, action.account_id)  # OAuth2, outside the txn
     with session_scope(owner.tenant_id) as session:
         account = load_account_for_task(session, action.account_id, *owner)
         settings = None if account.protocol == "pop3" else imap_settings(account, get_secret_box())
