@@ -20,6 +20,15 @@ BACKOFF_BASE_SECONDS = 5
 BACKOFF_CAP_SECONDS = 600
 
 
+def retry_countdown(exc: BaseException, retries: int, rng: random.Random | None = None) -> float:
+    """Our backoff, or the wait the error asks for (`retry_after` seconds) when that is longer."""
+    asked = getattr(exc, "retry_after", None)
+    backoff = backoff_countdown(retries, rng)
+    if isinstance(asked, int | float) and asked > backoff:
+        return float(asked) * (rng or random).uniform(1.0, 1.1)  # spread, never sooner than asked
+    return backoff
+
+
 def backoff_countdown(retries: int, rng: random.Random | None = None) -> float:
     """5, 10, 20, 40, 80 … seconds, capped at 600, with ±20 % jitter so retries do not stampede."""
     base = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * (2**retries))
@@ -48,8 +57,11 @@ class TenantTask(Task):
             return super().__call__(*args, **kwargs)
 
     def retry_later(self, exc: BaseException) -> Exception:
-        """Schedule a retry with our backoff; past max_retries Celery re-raises exc (final failure)."""
-        return self.retry(exc=exc, countdown=backoff_countdown(self.request.retries or 0))
+        """Schedule a retry with our backoff; past max_retries Celery re-raises exc (final failure).
+
+        An error that carries `retry_after` (a server that named its wait, e.g. a throttled IMAP
+        login) is retried no sooner than that."""
+        return self.retry(exc=exc, countdown=retry_countdown(exc, self.request.retries or 0))
 
     def retry_if_attempts_remain(self, retryable: bool, reasons: Iterable[str]) -> None:
         """For batch results: retry a partial IMAP failure while attempts remain; the last one reports."""

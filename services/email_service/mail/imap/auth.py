@@ -11,7 +11,8 @@ import re
 
 from imapclient import IMAPClient
 
-from email_service.mail.imap.types import ImapAuthError, ImapConnectionError, ImapError
+from email_service.mail.imap.throttle import is_throttled, suggested_seconds
+from email_service.mail.imap.types import ImapAuthError, ImapConnectionError, ImapError, ImapThrottled
 from email_service.mail.sasl import NoBearerMechanism, check_bearer, choose_mechanism
 from email_service.mail.wire_text import has_line_break
 
@@ -21,6 +22,8 @@ TRANSIENT_CODES = re.compile(rb"\[(UNAVAILABLE|SERVERBUG|INUSE|LIMIT)\]|\bBYE\b"
 
 def refused(exc: imaplib.IMAP4.error) -> ImapError:
     """The adapter's error for a failed login: transient for BYE and RFC 5530 codes, else auth."""
+    if is_throttled(str(exc)):
+        return ImapThrottled(f"login throttled: {exc}", suggested_seconds(str(exc)))
     text = str(exc).encode("utf-8", "replace")
     if TRANSIENT_CODES.search(text):
         return ImapConnectionError(f"login temporarily refused: {exc}")

@@ -20,12 +20,14 @@ from imapclient import IMAPClient, SocketTimeout
 from email_service.core import net_policy
 from email_service.core.deadline import Deadline, deadline
 from email_service.mail.imap.auth import bearer_login, password_login
+from email_service.mail.imap.throttle import is_throttled, suggested_seconds
 from email_service.mail.imap.types import (
     ImapCommandError,
     ImapConnectionError,
     ImapError,
     ImapHostRefused,
     ImapSettings,
+    ImapThrottled,
     ImapTlsError,
 )
 from email_service.mail.imap.wire import Read, ReadLine, Response, read_response
@@ -154,10 +156,14 @@ def guard(what: str) -> Iterator[None]:
     except ssl.SSLCertVerificationError as exc:
         hint = "" if "pinned" in what else "; pin the certificate on the account to trust it"
         raise ImapTlsError(f"{what}: TLS certificate refused ({exc.verify_message}){hint}") from exc
-    except (imaplib.IMAP4.abort, OSError, EOFError) as exc:
-        raise ImapConnectionError(f"{what}: {exc}") from exc
-    except imaplib.IMAP4.error as exc:
+    except (imaplib.IMAP4.abort, imaplib.IMAP4.error) as exc:
+        if is_throttled(str(exc)):
+            raise ImapThrottled(f"{what}: throttled: {exc}", suggested_seconds(str(exc))) from exc
+        if isinstance(exc, imaplib.IMAP4.abort):
+            raise ImapConnectionError(f"{what}: {exc}") from exc
         raise ImapCommandError(f"{what}: {exc}") from exc
+    except (OSError, EOFError) as exc:
+        raise ImapConnectionError(f"{what}: {exc}") from exc
     except ValueError as exc:  # imap_wire could not make sense of a reply (it was drained first)
         raise ImapCommandError(f"{what}: unexpected server response: {exc}") from exc
 

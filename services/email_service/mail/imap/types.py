@@ -21,6 +21,15 @@ class ImapConnectionError(ImapError):
     """Socket, timeout, TLS or BYE: transient, the session is dropped and a retry may succeed."""
 
 
+class ImapThrottled(ImapConnectionError):
+    """The provider asked to slow down (mail/imap/throttle.py): retry after `retry_after` seconds when
+    it named a wait, else after the task's own backoff; never a reason to park the account."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ImapTlsError(ImapConnectionError):
     """The server's certificate failed verification or did not match the pinned one."""
 
