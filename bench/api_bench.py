@@ -12,11 +12,12 @@ the report gives medians over N such pairs. Server CPU per request is psutil's u
 the whole gunicorn tree over the run, divided by the requests served.
 
 Paths: `task_status` GET /api/tasks/<id> (a finished sync whose result is in the result backend but
-not yet in its record: the costliest poll, a Redis read and a fresh record lookup), `task_running` the
-same for a sync in progress (what a polling frontend mostly asks: one Redis read), `message_list` GET /api/email/messages (50 rows), `search` the same with q= (full text, rotating
-over a few queries), `message_get` GET /api/email/messages/<id> (rotating over 1,000 ids). The mailbox
-is `--messages` mail-like rows written with COPY (bench/search_bench.py's generator; the search
-triggers fire). Targets (issue 21, 16 connections, medians of 5): task status >= 0.6x bare, list and
+not yet in its record: the costliest poll, a Redis read and a fresh record lookup); `task_running`
+the same for a sync in progress (what a polling frontend mostly asks: one Redis read);
+`message_list` GET /api/email/messages (50 rows); `search` the same with q= (full text, rotating
+over a few queries); `message_get` GET /api/email/messages/<id> (rotating over 1,000 ids). The
+mailbox is `--messages` mail-like rows written with COPY (bench/search_bench.py's generator; the
+search triggers fire). Targets (issue 21, 16 connections, medians of 5): task status >= 0.6x bare, list and
 get >= 0.3x, search >= 0.15x (on 100,000 messages), p99 <= 25 ms, no errors; CPU per request <= 1.5x
 bare's for task status, <= 3x for the list.
 """
