@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := dovecot-imapd dovecot-pop3d mailutils-imap4d
 PYTEST_ARGS ?=
 
-.PHONY: docker-check run test lint typecheck pytest pytest-postgresql pytest-sqlite system-deps venv clean bench reliability
+.PHONY: docker-check run test lint typecheck pytest pytest-postgresql pytest-sqlite system-deps venv clean bench bench-deps reliability
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -75,8 +75,18 @@ docker-check: venv system-deps
 run: venv
 	$(PY) -m email_service.devserver
 
-bench: venv system-deps
+# wrk drives the API bench (a Python load client saturates below what gunicorn serves).
+bench-deps:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "installing: wrk"; export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null; \
+	  else echo "missing system package: wrk (run as root or install it)"; exit 1; fi; }
+
+bench: venv system-deps bench-deps
 	$(PY) bench/sync_bench.py --messages 10000 --size 5000
+	$(PY) bench/api_bench.py --runs 5
+	$(PY) bench/api_bench.py --runs 5 --messages 100000 --paths message_list,search
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

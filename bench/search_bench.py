@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from api_bench import BENCH_ENV, gunicorn  # noqa: E402
+from api_servers import BENCH_ENV, gunicorn  # noqa: E402
 from bench_env import bench_servers  # noqa: E402
 
 ME = "me@corp.example"

@@ -20,6 +20,11 @@ worker_class = "gthread"
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
+# One listening socket per worker (SO_REUSEPORT): the kernel spreads new connections over the workers.
+# With the one shared socket, whichever worker woke first accepted a whole burst of keep-alive
+# connections (a load generator's 16, a proxy's pool), the other sat idle, and throughput was bimodal
+# (one core or two, fixed for as long as the connections lived).
+reuse_port = True
 accesslog = "-" if _settings.api_access_log else None
 errorlog = "-"
 # With LOG_JSON (the default) gunicorn's own lines are JSON in the app's format, all on stderr.

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeAlias, cast
 
@@ -188,21 +189,35 @@ def fetch_one_scoped(tenant_id: str, statement: AnySelect, params: dict[str, Any
     For the API's hottest lookup: no Session, no ORM objects, no BEGIN/COMMIT of their own, and the
     statement compiled once per process: pass a module constant, values as bindparam()s.
     """
+    rows = fetch_all_scoped(tenant_id, [(statement, params)])[0]
+    return rows[0] if rows else None
+
+
+def fetch_all_scoped(
+    tenant_id: str, queries: Sequence[tuple[AnySelect, dict[str, Any]]]
+) -> list[list[tuple[Any, ...]]]:
+    """Every row of each read-only SELECT under the tenant's RLS scope, all in ONE round trip on PostgreSQL.
+
+    As fetch_one_scoped (module-constant statements, values as bindparam()s); datetimes come back
+    in UTC as UtcDateTime gives them. Elsewhere: one session, the statements one after the other.
+    """
     engine = get_engine()
     if engine.dialect.name != "postgresql":
         with session_scope(tenant_id) as session:
-            row = session.execute(statement, params).first()
-        return tuple(row) if row is not None else None
-    query, defaults = _compiled_sql(engine, statement)
-    params = {**defaults, **params}
+            return [[tuple(row) for row in session.execute(st, params)] for st, params in queries]
+    compiled = []
+    for statement, params in queries:
+        query, defaults = _compiled_sql(engine, statement)
+        compiled.append((query, {**defaults, **params}))
     pooled = engine.raw_connection()
     try:
         raw = cast("psycopg.Connection[Any]", pooled.driver_connection)
-        return _fetch_one_raw(raw, tenant_id, query, params)
+        return _fetch_raw(raw, tenant_id, compiled)
     except psycopg.Error as exc:
         if isinstance(exc, psycopg.OperationalError):
             pooled.invalidate(exc)
         # The same wrapped errors as the Session path, so the API maps them the same way (503, 400).
+        query, params = compiled[0]
         raise DBAPIError.instance(query, params, exc, psycopg.Error) from exc
     finally:
         pooled.close()
@@ -223,27 +238,37 @@ def _compiled_sql(engine: Engine, statement: AnySelect) -> tuple[str, dict[str, 
     return compiled
 
 
-def _fetch_one_raw(
-    raw: psycopg.Connection[Any], tenant_id: str, query: str, params: dict[str, Any]
-) -> tuple[Any, ...] | None:
-    """The RLS settings and the SELECT as one simple-protocol query.
+def _fetch_raw(
+    raw: psycopg.Connection[Any], tenant_id: str, queries: list[tuple[str, dict[str, Any]]]
+) -> list[list[tuple[Any, ...]]]:
+    """The RLS settings and the SELECTs as one simple-protocol query.
 
     PostgreSQL runs a multi-statement simple query as one implicit transaction, so the local
-    set_config still covers exactly this SELECT and ends with it. Values are bound by psycopg.
+    set_config still covers exactly these SELECTs and ends with them. Values are bound by psycopg.
     """
     if raw.info.transaction_status != pq.TransactionStatus.IDLE:
         raw.rollback()
-    scope = sql.SQL(SCOPE_SQL).format(sql.Literal(tenant_id)).as_bytes(raw)
-    select = psycopg.ClientCursor(raw).mogrify(query, params).encode(raw.info.encoding)
+    parts = [sql.SQL(SCOPE_SQL).format(sql.Literal(tenant_id)).as_bytes(raw)]
+    mogrify = psycopg.ClientCursor(raw).mogrify
+    parts.extend(mogrify(query, params).encode(raw.info.encoding) for query, params in queries)
     with raw.lock:
-        raw.pgconn.send_query(scope + b"; " + select)
+        raw.pgconn.send_query(b"; ".join(parts))
         results = raw.wait(pq_execute(raw.pgconn))
     for result in results:
         if result.status != pq.ExecStatus.TUPLES_OK:
             raise psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
-    rows = results[-1]
-    if rows.ntuples == 0:
-        return None
+    return [_load_rows(raw, result) for result in results[1:]]
+
+
+def _load_rows(raw: psycopg.Connection[Any], result: pq.abc.PGresult) -> list[tuple[Any, ...]]:
+    if result.ntuples == 0:
+        return []
     loader = Transformer(raw)
-    loader.set_pgresult(rows)
-    return loader.load_row(0, tuple)
+    loader.set_pgresult(result)
+    rows = loader.load_rows(0, result.ntuples, tuple)
+    return [tuple(_utc(value) for value in row) for row in rows]
+
+
+def _utc(value: Any) -> Any:
+    """What UtcDateTime.process_result_value does (every datetime column is one): aware, in UTC."""
+    return value.astimezone(UTC) if isinstance(value, datetime) and value.tzinfo is not None else value

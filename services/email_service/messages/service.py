@@ -238,7 +238,8 @@ def _attachments_of(session: Session, message: Message) -> list[Attachment]:
     return list(session.scalars(query.order_by(Attachment.created_at, Attachment.id)))
 
 
-def attachment_summary(attachment: Attachment) -> dict[str, Any]:
+def attachment_summary(attachment: Any) -> dict[str, Any]:
+    """An attachment's line in a message view (from an Attachment or a row of its columns)."""
     return {
         "id": attachment.id,
         "filename": attachment.filename,

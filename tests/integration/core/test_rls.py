@@ -16,7 +16,7 @@ from email_service.accounts.model import EmailAccount
 from email_service.accounts.service import create_account
 from email_service.core.config import ConfigError
 from email_service.core.crypto import get_secret_box
-from email_service.core.db import _fetch_one_raw, fetch_one_scoped, get_engine, session_scope
+from email_service.core.db import _fetch_raw, fetch_all_scoped, fetch_one_scoped, get_engine, session_scope
 from email_service.core.tasking.model import TaskRecord
 from email_service.migrate import alembic_config
 from tests.conftest import ServerSet, apply_environment, make_caller
@@ -155,7 +155,8 @@ def test_one_round_trip_read_leaves_no_setting_behind(clean_db) -> None:
     pooled = get_engine().raw_connection()
     try:
         raw = pooled.driver_connection
-        assert _fetch_one_raw(raw, "t-x", "SELECT current_setting('app.tenant_id')", {}) == ("t-x",)
+        query = "SELECT current_setting('app.tenant_id')"
+        assert _fetch_raw(raw, "t-x", [(query, {}), (query, {})]) == [[("t-x",)], [("t-x",)]]
         assert raw.info.transaction_status == pq.TransactionStatus.IDLE
         assert raw.execute("SELECT current_setting('app.tenant_id', true)").fetchone() in {("",), (None,)}
         raw.rollback()
@@ -167,6 +168,8 @@ def test_one_round_trip_read_maps_bad_input_like_the_session_path(clean_db) -> N
     query = select(TaskRecord.id).where(TaskRecord.id == bindparam("id"))
     with pytest.raises(DataError):
         fetch_one_scoped("t", query, {"id": "nul\x00byte"})
+    with pytest.raises(DataError):
+        fetch_all_scoped("t", [(query, {"id": "fine"}), (query, {"id": "nul\x00byte"})])
 
 
 POLICIES = (

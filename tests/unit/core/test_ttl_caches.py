@@ -74,7 +74,7 @@ def test_known_users_and_owned_tasks_are_bounded_ttl_caches() -> None:
     )
 
 
-def test_an_owned_task_is_remembered_for_its_ttl_and_a_fresh_unfinished_one_is_not(
+def test_an_owned_task_is_remembered_for_its_ttl_and_fresh_always_asks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clock = Clock()
@@ -94,8 +94,10 @@ def test_an_owned_task_is_remembered_for_its_ttl_and_a_fresh_unfinished_one_is_n
     records.find_owned_task("a", "t", "u")
     records.find_owned_task("a", "t", "u")
     assert lookups == ["a"]
-    records.find_owned_task("a", "t", "u", fresh=True)  # asked again, and forgotten: status unset
-    records.find_owned_task("a", "t", "u")
+    records.find_owned_task("a", "t", "u", fresh=True)  # asked again: the outcome may be recorded now
+    records.find_owned_task("a", "t", "u", fresh=True)  # and again, however recent the last answer
+    assert lookups == ["a", "a", "a"]
+    records.find_owned_task("a", "t", "u")  # ownership needs no second lookup before the fresh one
     assert lookups == ["a", "a", "a"]
     clock.now += records.OWNED_TASK_TTL_SECONDS
     records.find_owned_task("a", "t", "u")

@@ -84,8 +84,7 @@ _owned_lock = threading.Lock()  # cachetools caches are not thread-safe
 def find_owned_task(task_id: str, tenant_id: str, user_id: str, fresh: bool = False) -> TaskRef:
     """get_task for the status poll, the API's hottest path: one round trip, or none when remembered.
 
-    fresh=True skips the remembered ref (the poll that first sees a task finished wants its outcome)
-    and remembers the answer only once it carries the outcome.
+    fresh=True skips the remembered ref (a poll that sees the task finished wants its recorded outcome).
     """
     key = (task_id, tenant_id, user_id)
     with _owned_lock:
@@ -97,10 +96,10 @@ def find_owned_task(task_id: str, tenant_id: str, user_id: str, fresh: bool = Fa
             raise NotFound("TaskRecord not found", {"id": task_id})
         ref = TaskRef(*row)
         with _owned_lock:
-            if fresh and ref.status is None:  # finished per the backend, not yet recorded: ask again
-                _owned_tasks.pop(key, None)
-            else:
-                _owned_tasks[key] = ref
+            # Remembered even without its outcome (finished per the backend, not yet recorded): it is
+            # as fresh as a lookup gets, and the next poll still asks fresh=True for the outcome, so
+            # the ownership lookup before that is not repeated on every poll.
+            _owned_tasks[key] = ref
     return ref
 
 
