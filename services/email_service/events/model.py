@@ -13,6 +13,8 @@ MESSAGE_CREATED = "message.created"
 MESSAGE_UPDATED = "message.updated"
 MESSAGE_DELETED = "message.deleted"
 FOLDER_CHANGED = "folder.changed"
+SEND_SENT = "send.sent"
+SEND_FAILED = "send.failed"
 
 
 class Change(Base, TenantOwned):

@@ -14,13 +14,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from email_service.accounts.model import EmailAccount
 from email_service.accounts.service import load_account_for_task
 from email_service.core.db import fetch_one_scoped, session_scope
 from email_service.core.errors import PermanentError, TaskUnauthorized
 from email_service.core.tenancy.scoping import owned_row_query, scoped
+from email_service.events.log import append_changes
+from email_service.events.model import SEND_FAILED, SEND_SENT
 from email_service.mail.imap.client import ImapError
 from email_service.mail.smtp.client import SmtpError, SmtpPermanentError, SmtpUncertainError
 from email_service.sending.build import (
@@ -35,6 +37,8 @@ from email_service.sending.model import OutboxMessage
 
 log = logging.getLogger(__name__)
 TERMINAL = frozenset({"sent", "failed", "uncertain", "cancelled"})
+# Outcomes the change log tells (object_id: the outbox id, which is also the send's taskId).
+SEND_CHANGES = {"sent": SEND_SENT, "failed": SEND_FAILED}
 
 
 class SendFailed(PermanentError):
@@ -240,6 +244,11 @@ def finish_row(
     sent_at: datetime | None = None,
 ) -> None:
     envelope = (row.result or {}).get("envelope")
+    if status in SEND_CHANGES and row.status != status:
+        session = object_session(row)
+        assert session is not None, "finish_row takes a row of an open session"
+        owner = (row.tenant_id, row.user_id)
+        append_changes(session, owner, SEND_CHANGES[status], row.account_id, [row.id], {"status": status})
     row.status = status
     row.result = {**result, **({"envelope": envelope} if envelope else {})}
     row.error = error

@@ -60,6 +60,12 @@ def queue(client: Any, account: SendAccount, **fields: Any) -> str:
     return str(response.get_json()["taskId"])
 
 
+def send_changes(client: Any, account: SendAccount) -> list[tuple[str, str]]:
+    """The send outcomes in the caller's changes feed: (type, outbox id = taskId)."""
+    changes = client.get("/api/changes", headers=account.caller.headers).get_json()["changes"]
+    return [(c["type"], c["object_id"]) for c in changes if c["type"].startswith("send.")]
+
+
 def test_delivers_exact_bytes_bcc_hidden_and_copies_to_sent(
     client: Any, account: SendAccount, smtp: SmtpTestServer, imap_user: ImapUser
 ) -> None:
@@ -127,6 +133,7 @@ def test_451_then_success_delivers_once_with_the_same_bytes(
     row = outbox_row(account.caller, task_id)
     assert (row.status, row.attempts) == ("sent", 2)
     assert received.data == row.mime
+    assert send_changes(client, account) == [("send.sent", task_id)]  # once, not once per attempt
 
 
 def test_550_fails_at_once_with_the_reply_kept(
@@ -141,6 +148,7 @@ def test_550_fails_at_once_with_the_reply_kept(
     assert row.result is not None and row.result["code"] == 550 and "rejected" in (row.error or "")
     connections = smtp.connections
     assert run_task(account, task_id).failed() and smtp.connections == connections
+    assert send_changes(client, account) == [("send.failed", task_id)]
 
 
 def test_partial_acceptance_and_all_refused(client: Any, account: SendAccount, smtp: SmtpTestServer) -> None:
