@@ -15,7 +15,7 @@ from sqlalchemy import Table, event, func, select
 from sqlalchemy.orm import Session
 
 from email_service.core.model_base import utcnow
-from email_service.events.model import Change
+from email_service.events.model import ACCOUNT_AUTH_FAILED, Change
 from email_service.events.notify import publish_changed
 
 CHANGES: Table = Change.__table__  # type: ignore[assignment]
@@ -70,6 +70,11 @@ def append_per_account(
         append_changes(session, owner, change_type, account_id, ids, data)
         for account_id, ids in by_account.items()
     )
+
+
+def account_parked(session: Session, owner: tuple[str, str], account_id: str) -> None:
+    """account.auth_failed: its credentials or tokens were refused and it is now in auth_error."""
+    append_changes(session, owner, ACCOUNT_AUTH_FAILED, account_id, [account_id], {"state": "auth_error"})
 
 
 @event.listens_for(Session, "after_commit")

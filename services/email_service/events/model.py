@@ -15,6 +15,7 @@ MESSAGE_DELETED = "message.deleted"
 FOLDER_CHANGED = "folder.changed"
 SEND_SENT = "send.sent"
 SEND_FAILED = "send.failed"
+ACCOUNT_AUTH_FAILED = "account.auth_failed"
 
 
 class Change(Base, TenantOwned):

@@ -30,6 +30,7 @@ from email_service.core.config import get_settings
 from email_service.core.crypto import get_secret_box
 from email_service.core.db import session_scope
 from email_service.core.errors import PermanentError, TaskUnauthorized, TransientError
+from email_service.events.log import account_parked
 from email_service.mail.imap.client import (
     ImapAuthError,
     ImapCommandError,
@@ -159,7 +160,7 @@ def run_account_sync(
     except redis.RedisError as exc:
         raise TransientError(f"sync lock unavailable: {exc}") from exc
     except ImapAuthError as exc:
-        _mark_account(tenant_id, account_id, state="auth_error", last_error=str(exc))
+        _park(tenant_id, user_id, account_id, str(exc))
         raise SyncAuthError(str(exc)) from exc
     except ImapTlsError as exc:
         _mark_account(tenant_id, account_id, last_error=str(exc))
@@ -324,6 +325,22 @@ def _sync_folders(
         except ImapCommandError as exc:  # e.g. deleted between LIST and SELECT; the others still sync
             log.warning("folder %s not synced: %s", folder.name, exc)
             result.folder_errors[folder.name] = str(exc)
+
+
+def _park(tenant_id: str, user_id: str, account_id: str, reason: str) -> None:
+    """Credentials refused: auth_error with the reason, told in the change log in the same transaction."""
+    with session_scope(tenant_id) as session:
+        parked = session.execute(
+            update(EmailAccount)
+            .where(EmailAccount.id == account_id, EmailAccount.state != "auth_error")
+            .values(state="auth_error", last_error=reason)
+        )
+        if getattr(parked, "rowcount", 0):
+            account_parked(session, (tenant_id, user_id), account_id)
+        else:  # parked already: keep the newest reason, no second change
+            session.execute(
+                update(EmailAccount).where(EmailAccount.id == account_id).values(last_error=reason)
+            )
 
 
 def _mark_account(tenant_id: str, account_id: str, **values: Any) -> None:

@@ -16,6 +16,7 @@ import pytest
 from email_service.core.db import get_engine, session_scope
 from email_service.events.log import append_changes
 from email_service.events.model import MESSAGE_UPDATED
+from email_service.sync.service import SyncAuthError
 from tests.conftest import Caller
 from tests.integration.deletion.delete_support import sync
 from tests.integration.sync.sync_support import SyncAccount, imap, make_account, message, rows
@@ -133,4 +134,17 @@ def test_client_actions_are_changes_at_once(client: Any, account: SyncAccount, o
     assert [(c["type"], c["object_id"], c["account_id"]) for c in changes] == [
         ("message.updated", first, account.account_id),
         ("message.deleted", second, account.account_id),
+    ]
+
+
+def test_refused_credentials_are_one_account_auth_failed(
+    client: Any, owner: Caller, imap_user: ImapUser
+) -> None:
+    wrong = make_account(owner, imap_user, password="not-the-password")
+    for _ in range(2):
+        with pytest.raises(SyncAuthError):
+            sync(wrong)
+    changes = feed(client, owner)["changes"]
+    assert [(c["type"], c["object_id"], c["data"]) for c in changes] == [
+        ("account.auth_failed", wrong.account_id, {"state": "auth_error"})
     ]

@@ -28,6 +28,7 @@ from email_service.core.config import get_settings
 from email_service.core.crypto import get_secret_box
 from email_service.core.db import session_scope
 from email_service.core.errors import PermanentError, TransientError
+from email_service.events.log import account_parked
 from email_service.sync.lock import AccountLock, redis_client
 
 log = logging.getLogger(__name__)
@@ -198,5 +199,6 @@ def _record_failure(tenant_id: str, account_id: str, reason: str, park: bool) ->
         if account is None:
             return
         account.last_error = reason
-        if park:
+        if park and account.state != "auth_error":
             account.state = "auth_error"
+            account_parked(session, (account.tenant_id, account.user_id), account_id)
