@@ -1,9 +1,12 @@
 """Append changes inside the caller's transaction; wake the user's long-polls once it commits.
 
 Order: the feed hands out changes by increasing `seq`, and a reader must never see seq 11 committed
-while seq 10 is still in flight (its cursor would pass 10 for good). Appends of one user therefore
-take a transaction-scoped advisory lock on PostgreSQL first, so they commit in seq order; SQLite has
-one writer at a time anyway.
+while seq 10 is still in flight (its cursor would pass 10 for good). The rows are therefore written
+at the very end of the transaction (before_commit), under a transaction-scoped advisory lock per user
+on PostgreSQL, so one user's changes commit in seq order. Taken last, that lock cannot be part of a
+deadlock: its holder waits for nothing else before it commits (taken mid-transaction, it was held
+while the sync went on to lock its folder row, which a client action updating the same folder held
+while waiting for the lock). SQLite has one writer at a time anyway.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from email_service.events.notify import publish_changed
 
 CHANGES: Table = Change.__table__  # type: ignore[assignment]
 PENDING_KEY = "events.changed_owners"  # session.info: owners to wake after commit
+ROWS_KEY = "events.pending_changes"  # session.info: rows to insert right before commit
 
 
 def append_changes(
@@ -30,7 +34,7 @@ def append_changes(
     object_ids: Iterable[str],
     data: dict[str, Any] | None = None,
 ) -> int:
-    """One change of `change_type` per object id, in this transaction; returns how many."""
+    """One change of `change_type` per object id, written when this transaction commits; returns how many."""
     tenant_id, user_id = owner
     now = utcnow()
     rows = [
@@ -46,12 +50,7 @@ def append_changes(
         }
         for object_id in object_ids
     ]
-    if not rows:
-        return 0
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"changes:{user_id}", 0))))
-    session.execute(CHANGES.insert(), rows)
-    session.info.setdefault(PENDING_KEY, set()).add(owner)
+    session.info.setdefault(ROWS_KEY, []).extend(rows)
     return len(rows)
 
 
@@ -77,6 +76,20 @@ def account_parked(session: Session, owner: tuple[str, str], account_id: str) ->
     append_changes(session, owner, ACCOUNT_AUTH_FAILED, account_id, [account_id], {"state": "auth_error"})
 
 
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    rows: list[dict[str, Any]] = session.info.pop(ROWS_KEY, None) or []
+    if not rows:
+        return
+    owners = {(row["tenant_id"], row["user_id"]) for row in rows}
+    if session.get_bind().dialect.name == "postgresql":
+        for _tenant_id, user_id in sorted(owners):  # one order for everyone: no deadlock between them
+            key = func.hashtextextended(f"changes:{user_id}", 0)
+            session.execute(select(func.pg_advisory_xact_lock(key)))
+    session.execute(CHANGES.insert(), rows)
+    session.info.setdefault(PENDING_KEY, set()).update(owners)
+
+
 @event.listens_for(Session, "after_commit")
 def _wake_readers(session: Session) -> None:
     owners = session.info.pop(PENDING_KEY, None)
@@ -87,3 +100,4 @@ def _wake_readers(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(PENDING_KEY, None)
+    session.info.pop(ROWS_KEY, None)

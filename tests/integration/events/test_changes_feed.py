@@ -12,10 +12,12 @@ import time
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from email_service.core.db import get_engine, session_scope
 from email_service.events.log import append_changes
 from email_service.events.model import MESSAGE_UPDATED
+from email_service.messages.folder_model import Folder
 from email_service.sync.service import SyncAuthError
 from tests.conftest import Caller
 from tests.integration.deletion.delete_support import sync
@@ -148,3 +150,48 @@ def test_refused_credentials_are_one_account_auth_failed(
     assert [(c["type"], c["object_id"], c["data"]) for c in changes] == [
         ("account.auth_failed", wrong.account_id, {"state": "auth_error"})
     ]
+
+
+@pytest.mark.pg_only
+def test_appending_never_deadlocks_with_row_locks(client: Any, account: SyncAccount, owner: Caller) -> None:
+    """One transaction appends and then locks the folder row (as a sync batch moves its checkpoint);
+    another locks the folder row and then appends (as a client action refreshes counts). The log's
+    lock is taken at commit, after every row lock, so both commit (taken at append, they deadlocked)."""
+    sync(account)
+    folder_id = rows(account)[0].folder_id
+    who = (owner.tenant_id, owner.user_id)
+    first_appended, second_locked = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def touch(session: Any) -> None:
+        session.execute(update(Folder).where(Folder.id == folder_id).values(unread_count=Folder.unread_count))
+
+    def sync_like() -> None:
+        try:
+            with session_scope(owner.tenant_id) as session:
+                append_changes(session, who, MESSAGE_UPDATED, account.account_id, ["from-sync"])
+                first_appended.set()
+                second_locked.wait(5)
+                touch(session)  # waits for the other transaction's row lock
+        except BaseException as exc:
+            errors.append(exc)
+
+    def action_like() -> None:
+        try:
+            first_appended.wait(5)
+            with session_scope(owner.tenant_id) as session:
+                touch(session)
+                second_locked.set()
+                time.sleep(0.3)  # the other one is now waiting for this row
+                append_changes(session, who, MESSAGE_UPDATED, account.account_id, ["from-action"])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sync_like), threading.Thread(target=action_like)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    changes = feed(client, owner)["changes"]
+    assert [c["object_id"] for c in changes if c["type"] == "message.updated"] == ["from-action", "from-sync"]

@@ -143,6 +143,7 @@ def test_cleanup_prunes_old_records_and_frees_orphaned_syncs(clean_db) -> None:
         )
         owner = (caller.tenant_id, caller.user_id)
         append_changes(session, owner, MESSAGE_UPDATED, None, ["old-change", "new-change"])
+    with session_scope(system=True) as session:  # the changes are written as their transaction commits
         session.execute(
             update(Change)
             .where(Change.object_id == "old-change")
