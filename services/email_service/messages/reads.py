@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, select, tuple_
 from email_service.accounts.model import EmailAccount
 from email_service.core.db import AnySelect, fetch_all_scoped
 from email_service.core.errors import BadRequest, NotFound
-from email_service.core.model_base import UtcDateTime, iso_or_none
+from email_service.core.model_base import UtcDateTime
 from email_service.core.tenancy.scoping import owned_row_query
 from email_service.messages import service
 from email_service.messages.attachment_model import Attachment
@@ -80,23 +80,7 @@ def message_view(tenant_id: str, user_id: str, message_id: str) -> dict[str, Any
     if not found or found[0][len(SUMMARY_COLUMNS)] is not None:  # missing, foreign or soft-deleted
         raise NotFound("Message not found", {"id": message_id})
     message = _row(DETAIL_KEYS, found[0])
-    view = service.message_summary(message, max_to=None)
-    view.update(
-        {
-            "headers": dict(message.headers or {}),
-            "cc": list(message.cc_addresses or []),
-            "reply_to": list(message.reply_to or []),
-            "body_text": message.body_text,
-            "body_html": message.body_html,
-            "raw_size": message.raw_size,
-            "attachments": [service.attachment_summary(_row(ATTACHMENT_KEYS, a)) for a in attachments],
-            "spam_indicators": list(message.spam_indicators or []),
-            "spam_checked_at": iso_or_none(message.spam_checked_at),
-            "parse_error": message.parse_error,
-            "is_quarantined": message.parse_error is not None,
-        }
-    )
-    return view
+    return service.message_detail(message, [_row(ATTACHMENT_KEYS, a) for a in attachments])
 
 
 def is_plain(filters: MessageFilter) -> bool:

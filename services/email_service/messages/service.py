@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -253,6 +254,11 @@ def attachment_summary(attachment: Any) -> dict[str, Any]:
 def get_message(session: Session, message_id: str, tenant_id: str, user_id: str) -> dict[str, Any]:
     """The full message; body_html was sanitised at sync time and is served as stored."""
     message = get_live_message(session, message_id, tenant_id, user_id)
+    return message_detail(message, _attachments_of(session, message))
+
+
+def message_detail(message: Any, attachments: Iterable[Any]) -> dict[str, Any]:
+    """The full view of a message (a Message or a row of its columns) and its attachments."""
     view = message_summary(message, max_to=None)
     view.update(
         {
@@ -262,7 +268,7 @@ def get_message(session: Session, message_id: str, tenant_id: str, user_id: str)
             "body_text": message.body_text,
             "body_html": message.body_html,
             "raw_size": message.raw_size,
-            "attachments": [attachment_summary(a) for a in _attachments_of(session, message)],
+            "attachments": [attachment_summary(a) for a in attachments],
             "spam_indicators": list(message.spam_indicators or []),
             "spam_checked_at": iso_or_none(message.spam_checked_at),
             "parse_error": message.parse_error,
