@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -29,8 +30,18 @@ class PostgresDatabase:
     cleanup_cmds: list[list[str]]
 
     def truncate(self, tables: list[str]) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+        """TRUNCATE between tests. A worker just started by the test (or still finishing the last one)
+        may hold a table TRUNCATE needs while waiting for one it took: PostgreSQL then aborts one side
+        as a deadlock, and it is TRUNCATE that tries again (the worker's transaction went through)."""
+        for attempt in range(5):
+            try:
+                with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                    conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+                return
+            except psycopg.errors.DeadlockDetected:
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
 
 def _reachable(url: str) -> bool:
