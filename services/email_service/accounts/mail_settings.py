@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from email_service.accounts.connection_cap import mailbox_slot
 from email_service.accounts.model import EmailAccount
 from email_service.accounts.oauth.secrets import access_token
 from email_service.accounts.service import account_password
@@ -46,6 +47,7 @@ def imap_settings(account: EmailAccount, box: SecretBox) -> ImapSettings:
         timeout=settings.imap_timeout_seconds,
         command_timeout=settings.imap_command_timeout_seconds,
         min_bytes_per_second=settings.imap_min_bytes_per_second,
+        slot=mailbox_slot(account.imap_host, account.username),
         **_server(account, box, "imap"),
     )
 

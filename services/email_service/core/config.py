@@ -230,6 +230,10 @@ class Settings:
     imap_timeout_seconds: int
     imap_command_timeout_seconds: int
     imap_min_bytes_per_second: int
+    # IMAP connections open at once to one mailbox, across every process (a provider's own budget in
+    # accounts/autoconfig/providers.py wins), and how long a login waits for one to close.
+    imap_max_connections: int
+    imap_connection_wait_seconds: int
     smtp_timeout_seconds: int
     max_recipients: int
     max_message_bytes: int
@@ -405,6 +409,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         imap_timeout_seconds=r.get("IMAP_TIMEOUT_SECONDS", 60, _parse_positive_int),
         imap_command_timeout_seconds=r.get("IMAP_COMMAND_TIMEOUT_SECONDS", 60, _parse_positive_int),
         imap_min_bytes_per_second=r.get("IMAP_MIN_BYTES_PER_SECOND", 16384, _parse_positive_int),
+        imap_max_connections=r.get("IMAP_MAX_CONNECTIONS", 5, _parse_positive_int),
+        imap_connection_wait_seconds=r.get("IMAP_CONNECTION_WAIT_SECONDS", 10, _parse_count),
         smtp_timeout_seconds=r.get("SMTP_TIMEOUT_SECONDS", 60, _parse_positive_int),
         max_recipients=r.get("MAX_RECIPIENTS", 100, _parse_positive_int),
         max_message_bytes=r.get("MAX_MESSAGE_BYTES", 25 * 1024 * 1024, _parse_positive_int),

@@ -56,7 +56,7 @@ SPECS: dict[EmailTemplate, TemplateSpec] = {
         primary_link="account_url",
     ),
     EmailTemplate.SYNC_SUMMARY: TemplateSpec(
-        subject="{{ messages_synced }} new message{{ '' if messages_synced == 1 else 's' }}"
+        subject="{{ messages_new }} new message{{ '' if messages_new == 1 else 's' }}"
         "{% if account_email %} in {{ account_email }}{% endif %}",
         on_success=True,
         on_failure=False,

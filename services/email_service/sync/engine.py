@@ -56,6 +56,7 @@ class FolderStats:
     """What one folder sync did; `rebuilt` counts re-inserts after a UIDVALIDITY change (not new mail)."""
 
     synced: int = 0
+    copies: int = 0  # of `synced`: copies of a message mirrored already (same Message-ID), not new mail
     rebuilt: int = 0
     updated: int = 0
     deleted: int = 0
@@ -311,15 +312,16 @@ class FolderSyncer:
         with BatchParser(self._workers(len(uids))) as parser:
             for built in parser.parse(ctx, self._batches(uids)):
                 with self.unit() as session:
-                    ids = store.insert_batch_ids(session, state.id, built, advance, announce)
+                    stored = store.insert_batch_ids(session, state.id, built, advance, announce)
                 if watch is not None:
-                    watch.inserted(state.role, built.messages, ids)
-                inserted = len(ids)
+                    watch.inserted(state.role, built.messages, stored.ids)
+                inserted = len(stored.ids)
                 progress.done += len(built.messages)
                 if rebuilding:
                     stats.rebuilt += inserted
                 else:
                     stats.synced += inserted
+                    stats.copies += stored.copies
                 if self.progress is not None:
                     self.progress(state.name, progress.done, progress.total)
                 if self.cancelled is not None and progress.done < progress.total and self.cancelled():

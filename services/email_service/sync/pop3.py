@@ -87,7 +87,7 @@ def sync_pop3(
     tenant_id, user_id, account_id = owner
     folder_id, last_uid = inbox_folder(tenant_id, user_id, account_id)
     ctx = RowContext(tenant_id, user_id, account_id, folder_id, POP3_UIDVALIDITY)
-    synced, status = 0, "success"
+    synced, new_mail, status = 0, 0, "success"
     with Pop3Session(settings) as pop:
         server = pop.uidl()
         known = stored_uidls(tenant_id, user_id, account_id)
@@ -97,8 +97,9 @@ def sync_pop3(
                 status = "revoked"
                 break
             report(POP3_FOLDER, start, len(new))
-            last_uid, count = _fetch_batch(pop, ctx, new[start : start + batch_size], last_uid)
-            synced += count
+            last_uid, stored = _fetch_batch(pop, ctx, new[start : start + batch_size], last_uid)
+            synced += len(stored.ids)
+            new_mail += stored.new_mail
         deleted = 0
         if delete_after_days > 0 and status == "success":
             since = datetime.now(UTC) - timedelta(days=delete_after_days)
@@ -109,11 +110,13 @@ def sync_pop3(
             info = SelectInfo(POP3_UIDVALIDITY, last_uid + 1, None, len(server) - deleted)
             store.finish_folder(session, folder_id, info, (total, unread), datetime.now(UTC))
         report(POP3_FOLDER, len(new), len(new))
-    return {"synced": synced, "deleted_on_server": deleted, "status": status}
+    return {"synced": synced, "new": new_mail, "deleted_on_server": deleted, "status": status}
 
 
-def _fetch_batch(pop: Pop3Session, ctx: RowContext, uidls: Sequence[str], last_uid: int) -> tuple[int, int]:
-    """RETR a batch and commit it; on a cut, commit what was read and re-raise. (new last uid, inserted)"""
+def _fetch_batch(
+    pop: Pop3Session, ctx: RowContext, uidls: Sequence[str], last_uid: int
+) -> tuple[int, store.StoredBatch]:
+    """RETR a batch and commit it; on a cut, commit what was read and re-raise. (new last uid, stored)"""
     fetched: list[tuple[str, FetchedMessage]] = []
     now = datetime.now(UTC)
     try:
@@ -129,9 +132,9 @@ def _fetch_batch(pop: Pop3Session, ctx: RowContext, uidls: Sequence[str], last_u
     return last_uid, _commit(ctx, fetched)
 
 
-def _commit(ctx: RowContext, fetched: list[tuple[str, FetchedMessage]]) -> int:
+def _commit(ctx: RowContext, fetched: list[tuple[str, FetchedMessage]]) -> store.StoredBatch:
     if not fetched:
-        return 0
+        return store.StoredBatch(set())
     with session_scope(ctx.tenant_id) as session:
         ctx = RowContext(
             ctx.tenant_id,
@@ -144,7 +147,7 @@ def _commit(ctx: RowContext, fetched: list[tuple[str, FetchedMessage]]) -> int:
         built = build_rows(ctx, [message for _uidl, message in fetched])
         for row, (uidl, _message) in zip(built.messages, fetched, strict=True):
             row["pop3_uidl"] = uidl
-        return store.insert_batch(session, ctx.folder_id, built)
+        return store.insert_batch_ids(session, ctx.folder_id, built)
 
 
 def _counts(session: Any, owner: tuple[str, str, str], folder_id: str) -> tuple[int, int]:

@@ -74,6 +74,9 @@ class SyncResult:
 
     status: str
     messages_synced: int = 0
+    # Of messages_synced, those that are new mail: not a copy of a message mirrored already (same
+    # Message-ID in another folder, e.g. moved there by another client). What the summary mail counts.
+    messages_new: int = 0
     messages_updated: int = 0
     messages_deleted: int = 0
     messages_rebuilt: int = 0
@@ -89,6 +92,7 @@ class SyncResult:
 
     def add(self, folder: str, stats: FolderStats) -> None:
         self.messages_synced += stats.synced
+        self.messages_new += stats.synced - stats.copies
         self.messages_updated += stats.updated
         self.messages_deleted += stats.deleted
         self.messages_rebuilt += stats.rebuilt
@@ -237,6 +241,7 @@ def _sync_pop3_account(
         result.folder_errors["INBOX"] = str(exc)
         return
     result.messages_synced += outcome["synced"]
+    result.messages_new += outcome["new"]
     result.folders_synced += 1
     if outcome["status"] != "success":
         result.status = outcome["status"]

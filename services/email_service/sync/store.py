@@ -93,19 +93,35 @@ def reset_folder(session: Session, account_id: str, folder_id: str, uidvalidity:
     return gone
 
 
+@dataclass(frozen=True)
+class StoredBatch:
+    """What a batch insert stored: the new rows' ids (conflicts left out), and how many of them are
+    copies of a message the account's mirror already holds (same Message-ID, in another folder or
+    earlier in the batch): stored, but not new mail."""
+
+    ids: set[str]
+    copies: int = 0
+
+    @property
+    def new_mail(self) -> int:
+        return len(self.ids) - self.copies
+
+
 def insert_batch(session: Session, folder_id: str, built: BuiltBatch) -> int:
     """Insert a batch and move the folder checkpoint in the same transaction; returns rows inserted."""
-    return len(insert_batch_ids(session, folder_id, built))
+    return len(insert_batch_ids(session, folder_id, built).ids)
 
 
 def insert_batch_ids(
     session: Session, folder_id: str, built: BuiltBatch, advance: bool = True, announce: bool = True
-) -> set[str]:
-    """insert_batch returning the ids of the rows actually inserted (conflicts left out).
+) -> StoredBatch:
+    """insert_batch returning what was actually stored (see StoredBatch).
 
     `advance=False` stores rows above the checkpoint without moving it (the newest-first pass).
-    `announce`: each new row is a message.created change; else (a folder's first fill or rebuild:
+    `announce`: each new row is a message.created change (a copy's carries `copy_of`, the row it
+    copies, so a receiver announcing new mail skips it); else (a folder's first fill or rebuild:
     history, not new mail) the batch is one folder.changed change."""
+    copies: dict[str, str] = {}
     if not built.messages:
         inserted: set[str] = set()
     else:
@@ -116,23 +132,61 @@ def insert_batch_ids(
         elif inserted:  # some were stored already: thread only the new ones, as if the others were absent
             assign_threads(session, [m for m in built.messages if m["id"] in inserted], built.server_threads)
     if inserted:
-        _record_inserted(session, folder_id, built, inserted, announce)
+        copies = copies_of_mirrored(session, [m for m in built.messages if m["id"] in inserted])
+        _record_inserted(session, folder_id, built, inserted, copies, announce)
     attachments = [a for a in built.attachments if a["message_id"] in inserted]
     if attachments:
         session.execute(ATTACHMENTS.insert(), attachments)
     if advance:
         advance_checkpoint(session, folder_id, built.max_uid)
-    return inserted
+    return StoredBatch(inserted, len(copies))
+
+
+def copies_of_mirrored(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """{new row id: id of the row it copies} for new rows whose Message-ID the account already has
+    in another row (a message filed in two folders, moved by another client, a server's duplicate)
+    or in an earlier row of the same batch. Rows without a Message-ID are never copies."""
+    by_header: dict[str, list[str]] = {}
+    for row in rows:
+        header = row.get("message_id_header")
+        if header:
+            by_header.setdefault(header, []).append(row["id"])
+    if not by_header:
+        return {}
+    new_ids = {row["id"] for row in rows}
+    account_id = rows[0]["account_id"]
+    earlier: dict[str, str] = {}
+    headers = list(by_header)
+    for start in range(0, len(headers), IN_CHUNK):
+        query = select(MESSAGES.c.message_id_header, func.min(MESSAGES.c.id)).where(
+            MESSAGES.c.account_id == account_id,
+            MESSAGES.c.message_id_header.in_(headers[start : start + IN_CHUNK]),
+            MESSAGES.c.id.not_in(new_ids),
+        )
+        earlier.update(session.execute(query.group_by(MESSAGES.c.message_id_header)).tuples().all())
+    copies: dict[str, str] = {}
+    for header, ids in by_header.items():
+        original = earlier.get(header, ids[0])
+        copies.update({row_id: original for row_id in ids if row_id != original})
+    return copies
 
 
 def _record_inserted(
-    session: Session, folder_id: str, built: BuiltBatch, inserted: set[str], announce: bool
+    session: Session,
+    folder_id: str,
+    built: BuiltBatch,
+    inserted: set[str],
+    copies: dict[str, str],
+    announce: bool,
 ) -> None:
     first = built.messages[0]
     owner, account_id = (first["tenant_id"], first["user_id"]), first["account_id"]
     if announce:
-        ids = [m["id"] for m in built.messages if m["id"] in inserted]
+        ids = [m["id"] for m in built.messages if m["id"] in inserted and m["id"] not in copies]
         append_changes(session, owner, MESSAGE_CREATED, account_id, ids, {"folder_id": folder_id})
+        for copy_id, original in copies.items():
+            data = {"folder_id": folder_id, "copy_of": original}
+            append_changes(session, owner, MESSAGE_CREATED, account_id, [copy_id], data)
     else:
         added = {"messages_added": len(inserted)}
         append_changes(session, owner, FOLDER_CHANGED, account_id, [folder_id], added)

@@ -25,10 +25,10 @@ RETRYABLE = (ImapConnectionError, TransientError, OperationalError, RedisConnect
 
 
 def _new_mail(result: Any) -> bool:
-    """A sync summary is worth a mail when mail arrived, unless the sync is one of a group (whose
-    one summary mail covers every account)."""
+    """A sync summary is worth a mail when new mail arrived (copies of mirrored messages are not),
+    unless the sync is one of a group (whose one summary mail covers every account)."""
     in_group = bool(getattr(current_task.request, "group", None)) if current_task else False
-    return not in_group and isinstance(result, dict) and int(result.get("messages_synced") or 0) > 0
+    return not in_group and isinstance(result, dict) and int(result.get("messages_new") or 0) > 0
 
 
 @shared_task(bind=True, base=TenantTask, name="email_service.tasks.sync_emails", max_retries=5)

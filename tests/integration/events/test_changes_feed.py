@@ -195,3 +195,31 @@ def test_appending_never_deadlocks_with_row_locks(client: Any, account: SyncAcco
     assert errors == []
     changes = feed(client, owner)["changes"]
     assert [c["object_id"] for c in changes if c["type"] == "message.updated"] == ["from-action", "from-sync"]
+
+
+def test_a_copy_of_a_mirrored_message_is_stored_but_not_new_mail(
+    client: Any, account: SyncAccount, owner: Caller, imap_user: ImapUser
+) -> None:
+    """Another client files INBOX's message 0 in Archive too (same Message-ID): the Archive row is
+    stored and announced with copy_of, and the sync counts it in messages_synced, not messages_new."""
+    server = imap(imap_user)
+    try:
+        server.create_folder("Archive")
+        sync(account)
+        start = cursor(client, owner)
+        server.append("Archive", message(0))  # a copy
+        server.append("Archive", message(7))  # new mail
+        server.append("Archive", message(7))  # the server holds it twice: one is new mail
+        result = sync(account)
+    finally:
+        server.logout()
+    assert (result.messages_synced, result.messages_new) == (3, 1)
+    original = rows(account)[0]  # message 0, seeded first
+    archive = rows(account, "Archive")
+    assert len(archive) == 3
+    changes = feed(client, owner, since=start)["changes"]
+    assert sorted(c["object_id"] for c in changes) == sorted(row.id for row in archive)
+    assert {c["type"] for c in changes} == {"message.created"}
+    copies = {c["object_id"]: c["data"].get("copy_of") for c in changes}
+    first_7 = archive[1].id
+    assert copies == {archive[0].id: original.id, first_7: None, archive[2].id: first_7}

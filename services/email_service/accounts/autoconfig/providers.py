@@ -32,6 +32,10 @@ class Provider:
     # MX host suffixes that identify a custom domain hosted by this provider.
     mx_suffixes: tuple[str, ...] = ()
     quirks: tuple[str, ...] = ()
+    # IMAP connections this service opens at once to one mailbox (accounts/connection_cap.py): kept
+    # below the provider's own per-account limit, leaving room for the user's other clients.
+    # None: IMAP_MAX_CONNECTIONS.
+    max_connections: int | None = None
 
 
 _GMAIL_QUIRKS = (
@@ -68,6 +72,7 @@ PROVIDERS: tuple[Provider, ...] = (
         auth_types=("oauth2", "password"),
         provider_saves_sent=True,
         quirks=_GMAIL_QUIRKS,
+        max_connections=10,  # Google allows 15 simultaneous IMAP connections per account
     ),
     Provider(
         name="Google Workspace",
@@ -78,6 +83,7 @@ PROVIDERS: tuple[Provider, ...] = (
         auth_types=("oauth2", "password"),
         provider_saves_sent=True,
         quirks=(*_GMAIL_QUIRKS, "found by MX: the domain's administrator may have turned IMAP off"),
+        max_connections=10,
     ),
     Provider(
         name="Outlook.com",
@@ -89,6 +95,7 @@ PROVIDERS: tuple[Provider, ...] = (
         auth_types=("oauth2",),
         provider_saves_sent=True,
         quirks=_MICROSOFT_QUIRKS,
+        max_connections=8,
     ),
     Provider(
         name="Microsoft 365",
@@ -99,6 +106,7 @@ PROVIDERS: tuple[Provider, ...] = (
         auth_types=("oauth2",),
         provider_saves_sent=True,
         quirks=(*_MICROSOFT_QUIRKS, "found by MX: IMAP/POP3/SMTP AUTH can be disabled by the tenant"),
+        max_connections=8,
     ),
     Provider(
         name="Yahoo",
@@ -211,6 +219,12 @@ PROVIDERS: tuple[Provider, ...] = (
 )
 
 _BY_DOMAIN = {domain: p for p in PROVIDERS for domain in p.domains}
+_BY_IMAP_HOST = {p.imap.host: p for p in reversed(PROVIDERS)}  # the first provider of a host wins
+
+
+def by_imap_host(host: str) -> Provider | None:
+    """The provider whose IMAP server this is (Gmail and Workspace share one: the same rules)."""
+    return _BY_IMAP_HOST.get(host.strip().lower().rstrip("."))
 
 
 def by_domain(domain: str) -> Provider | None:

@@ -69,8 +69,9 @@ def outcome(members: list[dict[str, Any]]) -> tuple[str, dict[str, Any], dict[st
     """The group's final status, result and error: success only when every member succeeded."""
     counts = progress(members)
     result = {key: value for key, value in counts.items() if key != "members"}
-    synced = [m["result"].get("messages_synced") for m in members if isinstance(m["result"], dict)]
-    result["messages_synced"] = sum(int(n) for n in synced if isinstance(n, int))
+    for key in ("messages_synced", "messages_new"):
+        counts_of = [m["result"].get(key) for m in members if isinstance(m["result"], dict)]
+        result[key] = sum(int(n) for n in counts_of if isinstance(n, int))
     result["task_ids"] = [m["taskId"] for m in members]
     result["members"] = members
     if counts["failed"] or counts["finished"] < counts["total"]:

@@ -36,8 +36,11 @@ def _advertised(capability: str) -> property:
 class SessionBase:
     """A logged-in IMAP connection; any connection error drops it for good (reconnect to retry)."""
 
-    def __init__(self, client: IMAPClient, limit: CommandLimit | None = None) -> None:
+    def __init__(
+        self, client: IMAPClient, limit: CommandLimit | None = None, on_end: Callable[[], None] | None = None
+    ) -> None:
         self._client = client
+        self._on_end = on_end  # called once when the session ends, however it ends
         self._raw = RawChannel(client._imap)
         self._limit = limit or CommandLimit()
         self._dead = False
@@ -68,12 +71,22 @@ class SessionBase:
         except Exception:
             with suppress(Exception):
                 self._client.shutdown()
+        finally:
+            self._ended()
 
     def _drop(self) -> None:
         if not self._dead:
             self._dead = True
-            with suppress(Exception):
-                self._client.shutdown()
+            try:
+                with suppress(Exception):
+                    self._client.shutdown()
+            finally:
+                self._ended()
+
+    def _ended(self) -> None:
+        end, self._on_end = self._on_end, None
+        if end is not None:
+            end()
 
     @contextmanager
     def _op(self, what: str, sending: int = 0) -> Iterator[None]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 
 from email_service.mail.imap import uidset
 from email_service.mail.imap.base import CommandLimit
@@ -56,13 +56,23 @@ ImapConnector = Callable[[ImapSettings], "ImapSession"]
 
 
 def connect(settings: ImapSettings) -> ImapSession:
-    """Open a logged-in session (use it as a context manager so it is always closed)."""
-    client = open_client(settings)
+    """Open a logged-in session (use it as a context manager so it is always closed). The settings'
+    slot, when set, is held from before the socket opens until the session is closed or dropped."""
+    held = ExitStack()
+    if settings.slot is not None:
+        held.enter_context(settings.slot())
     try:
-        return ImapSession(client, CommandLimit(settings.command_timeout, settings.min_bytes_per_second))
+        client = open_client(settings)
+    except BaseException:
+        held.close()
+        raise
+    try:
+        limit = CommandLimit(settings.command_timeout, settings.min_bytes_per_second)
+        return ImapSession(client, limit, on_end=held.close)
     except BaseException:
         with suppress(Exception):
             client.shutdown()
+        held.close()
         raise
 
 

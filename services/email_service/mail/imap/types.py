@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -62,6 +64,9 @@ class ImapSettings:
     allowed_private_hosts: tuple[str, ...] | None = None
     # An OAuth2 access token: login by OAUTHBEARER or XOAUTH2 instead of the password (then "").
     access_token: str | None = None
+    # Entered before the socket opens and left when the session ends: the caller's cap on
+    # connections per mailbox (accounts/connection_cap.py); None = no cap.
+    slot: Callable[[], AbstractContextManager[object]] | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:  # keep the password and token out of logs and tracebacks
         return (
