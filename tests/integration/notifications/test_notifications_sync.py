@@ -146,3 +146,21 @@ def test_test_endpoint_mails_the_caller(
     [mail] = mails_to(smtp, user_email(owner.tenant_id, owner.user_id))
     assert mail["Subject"] == "Test notification from email_service"
     assert client.get(f"/api/tasks/{task_id}", headers=owner.headers).status_code == 200
+
+
+def test_a_sync_that_only_stored_a_copy_sends_no_summary(
+    owner: Caller, imap_user: ImapUser, smtp: SmtpTestServer, tmp_path: Path
+) -> None:
+    """Another client filed an INBOX message in a second folder: stored, not new mail, no summary."""
+    account = make_account(owner, imap_user)
+    set_user_switches(owner.tenant_id, owner.user_id, {"sync_summary": True})
+    imap_user.server.append(imap_user.username, "INBOX", [message(1)])
+    with relay(smtp, tmp_path):
+        first = sync_emails.apply(kwargs=kwargs(account)).get()
+        assert (first["messages_synced"], first["messages_new"]) == (1, 1)
+        assert [r["status"] for r in run_all()] == ["sent"]
+        imap_user.server.append(imap_user.username, "Archive", [message(1)])
+        again = sync_emails.apply(kwargs=kwargs(account)).get()
+        assert (again["messages_synced"], again["messages_new"]) == (1, 0)
+        assert take_notifications() == []
+    assert len(mails_to(smtp, user_email(owner.tenant_id, owner.user_id))) == 1
