@@ -32,6 +32,8 @@ class Provider:
     # MX host suffixes that identify a custom domain hosted by this provider.
     mx_suffixes: tuple[str, ...] = ()
     quirks: tuple[str, ...] = ()
+    # IDLE is ended (DONE) and re-issued this often: RFC 2177 servers may drop an IDLE after 30 min.
+    idle_refresh_seconds: int = 25 * 60
 
 
 _GMAIL_QUIRKS = (
@@ -110,6 +112,7 @@ PROVIDERS: tuple[Provider, ...] = (
         auth_types=("oauth2", "password"),
         provider_saves_sent=False,
         quirks=("password login needs an app password", "MX also serves AOL and Yahoo small business"),
+        idle_refresh_seconds=3 * 60,  # Yahoo drops an IDLE that stays silent for a few minutes
     ),
     Provider(
         name="iCloud",
@@ -226,3 +229,12 @@ def by_mx(hosts: list[str]) -> Provider | None:
             if any(name == s or name.endswith("." + s) for s in provider.mx_suffixes):
                 return provider
     return None
+
+
+DEFAULT_IDLE_REFRESH_SECONDS = 25 * 60
+_IDLE_BY_IMAP_HOST = {p.imap.host: p.idle_refresh_seconds for p in PROVIDERS}
+
+
+def idle_refresh_seconds(imap_host: str) -> int:
+    """How often the watcher re-issues IDLE on this IMAP host (the provider's, else ≤ 25 min)."""
+    return _IDLE_BY_IMAP_HOST.get(imap_host.lower().rstrip("."), DEFAULT_IDLE_REFRESH_SECONDS)
