@@ -480,7 +480,7 @@ def _watch(r: _Reader) -> dict[str, Any]:
         "watch_debounce_ms": int(r.get("WATCH_DEBOUNCE_MS", _DEFAULTS["watch_debounce_ms"], _parse_count)),
         "watch_host_connection_cap": number("WATCH_HOST_CONNECTION_CAP"),
         "watch_starts_per_second": number("WATCH_STARTS_PER_SECOND"),
-        "watch_extra_folders": r.get("WATCH_EXTRA_FOLDERS", (), _parse_list),
+        "watch_extra_folders": r.get("WATCH_EXTRA_FOLDERS", tuple[str, ...](), _parse_list),
     }
 
 

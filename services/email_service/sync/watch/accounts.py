@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -66,13 +67,13 @@ def watched_accounts() -> list[WatchedAccount]:
     ]
 
 
-def _version(row: object) -> str:
+def _version(row: Any) -> str:
     """A digest of the connection's inputs (the ciphertext stands for the password: a new password is a
     new ciphertext); OAuth2 access tokens are left out, a refresh must not reconnect every account."""
     fields = ("imap_host", "imap_port", "imap_security", "username", "auth_type", "pinned_cert_pem")
     parts = [str(getattr(row, name)) for name in fields]
-    if getattr(row, "auth_type") == "password":
-        parts.append(str(getattr(row, "secret_ciphertext")))
+    if row.auth_type == "password":
+        parts.append(str(row.secret_ciphertext))
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
 
 

@@ -42,7 +42,9 @@ def rendezvous_owner(account_id: str, members: Sequence[str]) -> str | None:
     accounts move when membership changes."""
     if not members:
         return None
-    return max(members, key=lambda m: hashlib.blake2b(f"{m}\x00{account_id}".encode(), digest_size=8).digest())
+    return max(
+        members, key=lambda m: hashlib.blake2b(f"{m}\x00{account_id}".encode(), digest_size=8).digest()
+    )
 
 
 class Leases:
