@@ -81,3 +81,31 @@ def test_refused_login_parks_the_account(watcher, owner, imap_user) -> None:
 
     _until(parked)
     _until(lambda: account.account_id not in watcher.held)
+
+
+def test_two_watchers_split_accounts_and_one_stopping_hands_over(clean_db, owner, dovecot) -> None:
+    from tests.servers.dovecot_fixtures import new_user
+
+    ids = {make_account(owner, new_user(dovecot)).account_id for _ in range(6)}
+    watchers, loops, threads = [Watcher(_options()), Watcher(_options())], [], []
+    for w in watchers:
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_until_complete, args=(w.run(),), daemon=True)
+        thread.start()
+        loops.append(loop)
+        threads.append(thread)
+    try:
+        def split() -> bool:
+            first, second = set(watchers[0].held), set(watchers[1].held)
+            return bool(first and second) and first | second == ids
+
+        _until(split, 15)  # the second to join takes the accounts rendezvous hashing gives it
+        _until(lambda: all(len({a for a, _ in w.connected}) == len(w.held) for w in watchers), 15)
+        assert not set(watchers[0].held) & set(watchers[1].held)
+        loops[0].call_soon_threadsafe(watchers[0].stop)
+        threads[0].join(20)
+        _until(lambda: set(watchers[1].held) == ids, 20)
+    finally:
+        for w, loop, thread in zip(watchers, loops, threads, strict=True):
+            loop.call_soon_threadsafe(w.stop)
+            thread.join(20)
