@@ -95,6 +95,7 @@ def test_two_watchers_split_accounts_and_one_stopping_hands_over(clean_db, owner
         loops.append(loop)
         threads.append(thread)
     try:
+
         def split() -> bool:
             first, second = set(watchers[0].held), set(watchers[1].held)
             return bool(first and second) and first | second == ids
