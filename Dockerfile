@@ -6,6 +6,7 @@
 #            TASK_TIME_LIMIT from the environment; a bad value stops the worker naming the variable)
 #   beat    celery -A email_service.worker beat --loglevel INFO -s /app/var/celerybeat-schedule
 #   flower  celery -A email_service.worker flower --port=5555 --address=0.0.0.0
+#   watch   email-service watch   (IMAP IDLE watcher; run one or more, they split the accounts)
 #   admin   email-service migrate | create-token ... | rotate-key | generate-key K
 # The build context is allow-listed by .dockerignore (requirements, pyproject, services/).
 # These are the commands `make run` starts (email_service/devserver.py `_commands()`), with container

@@ -76,4 +76,15 @@ def generate_key(key_id: str) -> None:
     click.echo(make(key_id))
 
 
+@main.command()
+def watch() -> None:
+    """Hold IMAP IDLE on every push-enabled account's INBOX and sync a folder when it changes."""
+    from email_service.core.logging_setup import configure_logging
+    from email_service.sync.watch.runner import run_watcher
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    run_watcher()
+
+
 from email_service import cli_mail  # noqa: E402,F401  (registers add-account, sync, sandbox)

@@ -80,6 +80,7 @@ def _commands() -> dict[str, list[str]]:
         ],
         "beat": [*celery, "beat", "--loglevel", "INFO", "-s", str(VAR / "celerybeat-schedule")],
         "flower": [*celery, "flower", f"--port={FLOWER_PORT}", "--address=127.0.0.1"],
+        "watch": [str(BIN / "email-service"), "watch"],
     }
 
 

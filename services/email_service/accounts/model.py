@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from email_service.core.model_base import Base, TenantOwned, UtcDateTime, new_id
@@ -60,3 +61,5 @@ class EmailAccount(Base, TenantOwned):
     auth_error_notified: Mapped[bool] = mapped_column(Boolean, default=False)
     provider_saves_sent: Mapped[bool] = mapped_column(Boolean, default=False)
     move_spam_to_junk: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The IDLE watcher (sync/watch) holds IDLE on the INBOX of an IMAP account with this on.
+    push_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())

@@ -95,6 +95,7 @@ class AccountCreate(StrictModel):
     sync_interval: int = Field(default=300, ge=60, le=86400)
     provider_saves_sent: bool = False
     move_spam_to_junk: bool = False
+    push_enabled: bool = Field(default=True, description="hold IMAP IDLE on INBOX for new mail in seconds")
     pinned_cert_pem: str | None = Field(default=None, max_length=20000)
 
     @model_validator(mode="after")
@@ -151,6 +152,7 @@ class AccountUpdate(StrictModel):
     sync_interval: int | None = Field(default=None, ge=60, le=86400)
     provider_saves_sent: bool | None = None
     move_spam_to_junk: bool | None = None
+    push_enabled: bool | None = None
     pinned_cert_pem: str | None = Field(default=None, max_length=20000)
 
     @model_validator(mode="after")
@@ -186,6 +188,7 @@ class AccountView(ResponseModel):
     last_error: str | None
     provider_saves_sent: bool
     move_spam_to_junk: bool
+    push_enabled: bool = Field(description="IMAP IDLE on INBOX (ignored for POP3 accounts)")
     last_sync_at: AwareDatetime | None
     created_at: AwareDatetime | None
     has_pinned_cert: bool

@@ -34,6 +34,7 @@ PUBLIC_FIELDS = (
     "last_error",
     "provider_saves_sent",
     "move_spam_to_junk",
+    "push_enabled",
 )
 
 

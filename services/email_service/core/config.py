@@ -312,6 +312,17 @@ class Settings:
     microsoft_login_url: str = "https://login.microsoftonline.com"
     # An access token with no more than this many seconds left is refreshed before a login.
     oauth_refresh_margin_seconds: int = 60
+    # The IDLE watcher (`email-service watch`, sync/watch): a watcher's lease on an account lasts this
+    # long unless renewed (a dead watcher's accounts are taken over after it), the account list is
+    # re-read this often, a server's change waits this long for more before its sync is started,
+    # at most this many IDLE connections go to one host, and new connections start at this rate.
+    watch_lease_seconds: int = 30
+    watch_poll_seconds: int = 10
+    watch_debounce_ms: int = 1000
+    watch_host_connection_cap: int = 1000
+    watch_starts_per_second: int = 50
+    # Folders IDLEd beside INBOX (each on its own connection), by name, on every push-enabled account.
+    watch_extra_folders: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         """Every field, secrets masked: settings end up in logs and tracebacks."""
@@ -459,7 +470,24 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         microsoft_login_url=r.text("MICROSOFT_LOGIN_URL", _DEFAULTS["microsoft_login_url"]).rstrip("/"),
         oauth_refresh_margin_seconds=r.get("OAUTH_REFRESH_MARGIN_SECONDS", 60, _parse_count),
         **_limits(r),
+        **_watch(r),
     )
+
+
+def _watch(r: _Reader) -> dict[str, Any]:
+    """The IDLE watcher's settings (defaults: the Settings fields')."""
+
+    def number(name: str) -> int:
+        return int(r.get(name, _DEFAULTS[name.lower()], _parse_positive_int))
+
+    return {
+        "watch_lease_seconds": number("WATCH_LEASE_SECONDS"),
+        "watch_poll_seconds": number("WATCH_POLL_SECONDS"),
+        "watch_debounce_ms": int(r.get("WATCH_DEBOUNCE_MS", _DEFAULTS["watch_debounce_ms"], _parse_count)),
+        "watch_host_connection_cap": number("WATCH_HOST_CONNECTION_CAP"),
+        "watch_starts_per_second": number("WATCH_STARTS_PER_SECOND"),
+        "watch_extra_folders": r.get("WATCH_EXTRA_FOLDERS", tuple[str, ...](), _parse_list),
+    }
 
 
 def _limits(r: _Reader) -> dict[str, Any]:

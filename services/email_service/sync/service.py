@@ -164,7 +164,7 @@ def run_account_sync(
     except redis.RedisError as exc:
         raise TransientError(f"sync lock unavailable: {exc}") from exc
     except ImapAuthError as exc:
-        _park(tenant_id, user_id, account_id, str(exc))
+        park_account(tenant_id, user_id, account_id, str(exc))
         raise SyncAuthError(str(exc)) from exc
     except ImapTlsError as exc:
         _mark_account(tenant_id, account_id, last_error=str(exc))
@@ -332,7 +332,7 @@ def _sync_folders(
             result.folder_errors[folder.name] = str(exc)
 
 
-def _park(tenant_id: str, user_id: str, account_id: str, reason: str) -> None:
+def park_account(tenant_id: str, user_id: str, account_id: str, reason: str) -> None:
     """Credentials refused: auth_error with the reason, told in the change log in the same transaction."""
     with session_scope(tenant_id) as session:
         parked = session.execute(

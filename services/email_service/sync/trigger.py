@@ -28,13 +28,21 @@ from email_service.sync.pending import Claim, claim_sync, pending_key, release_s
 _CLAIM_ATTEMPTS = 3
 
 
-def request_sync(caller: Identity, account_id: str, folder_id: str | None, force_full_sync: bool) -> str:
-    """The new task's id, or the unfinished one already queued for this target; another user's account
-    or folder is a 404; Redis away is a 503 with nothing recorded."""
+def request_sync(
+    caller: Identity,
+    account_id: str,
+    folder_id: str | None,
+    force_full_sync: bool,
+    *,
+    task_id: str | None = None,
+) -> str:
+    """The new task's id (`task_id` when given, so the caller can tell it from a running one), or the
+    unfinished one already queued for this target; another user's account or folder is a 404; Redis
+    away is a 503 with nothing recorded."""
     tenant_id, user_id = caller.tenant_id, caller.user_id
     settings = get_settings()
     client = redis_client(settings.broker_url)
-    mine = Claim.now(new_id())
+    mine = Claim.now(task_id or new_id())
     try:
         with session_scope(tenant_id) as session:
             account = get_account(session, account_id, tenant_id, user_id)

@@ -88,3 +88,15 @@ def test_connection_test_reports_which_side_failed(client, owner: Caller) -> Non
     assert result["ok"] is False
     assert result["imap"]["reason"] == "connection_failed"
     assert result["smtp"]["reason"] == "connection_failed"
+
+
+def test_push_enabled_defaults_on_and_is_settable(client, owner: Caller, other_tenant: Caller) -> None:
+    account = create(client, owner)
+    assert account["push_enabled"] is True
+    assert create(client, owner, push_enabled=False)["push_enabled"] is False
+    url = f"/api/accounts/{account['id']}"
+    patched = client.patch(url, json={"push_enabled": False}, headers=owner.headers)
+    assert patched.status_code == 200 and patched.get_json()["push_enabled"] is False
+    assert client.patch(url, json={"push_enabled": None}, headers=owner.headers).status_code == 422
+    assert client.patch(url, json={"push_enabled": "maybe"}, headers=owner.headers).status_code == 422
+    assert client.patch(url, json={"push_enabled": True}, headers=other_tenant.headers).status_code == 404

@@ -36,6 +36,8 @@ class Provider:
     # below the provider's own per-account limit, leaving room for the user's other clients.
     # None: IMAP_MAX_CONNECTIONS.
     max_connections: int | None = None
+    # IDLE is ended (DONE) and re-issued this often: RFC 2177 servers may drop an IDLE after 30 min.
+    idle_refresh_seconds: int = 25 * 60
 
 
 _GMAIL_QUIRKS = (
@@ -118,6 +120,7 @@ PROVIDERS: tuple[Provider, ...] = (
         auth_types=("oauth2", "password"),
         provider_saves_sent=False,
         quirks=("password login needs an app password", "MX also serves AOL and Yahoo small business"),
+        idle_refresh_seconds=3 * 60,  # Yahoo drops an IDLE that stays silent for a few minutes
     ),
     Provider(
         name="iCloud",
@@ -240,3 +243,12 @@ def by_mx(hosts: list[str]) -> Provider | None:
             if any(name == s or name.endswith("." + s) for s in provider.mx_suffixes):
                 return provider
     return None
+
+
+DEFAULT_IDLE_REFRESH_SECONDS = 25 * 60
+_IDLE_BY_IMAP_HOST = {p.imap.host: p.idle_refresh_seconds for p in PROVIDERS}
+
+
+def idle_refresh_seconds(imap_host: str) -> int:
+    """How often the watcher re-issues IDLE on this IMAP host (the provider's, else ≤ 25 min)."""
+    return _IDLE_BY_IMAP_HOST.get(imap_host.lower().rstrip("."), DEFAULT_IDLE_REFRESH_SECONDS)

@@ -22,12 +22,16 @@ TRANSIENT_CODES = re.compile(rb"\[(UNAVAILABLE|SERVERBUG|INUSE|LIMIT)\]|\bBYE\b"
 
 def refused(exc: imaplib.IMAP4.error) -> ImapError:
     """The adapter's error for a failed login: transient for BYE and RFC 5530 codes, else auth."""
-    if is_throttled(str(exc)):
-        return ImapThrottled(f"login throttled: {exc}", suggested_seconds(str(exc)))
-    text = str(exc).encode("utf-8", "replace")
-    if TRANSIENT_CODES.search(text):
-        return ImapConnectionError(f"login temporarily refused: {exc}")
-    return ImapAuthError(f"login refused: {exc}")
+    return refusal(str(exc))
+
+
+def refusal(reply: str) -> ImapError:
+    """refused() for a server's reply text (the asyncio IDLE client has no imaplib exception)."""
+    if is_throttled(reply):
+        return ImapThrottled(f"login throttled: {reply}", suggested_seconds(reply))
+    if TRANSIENT_CODES.search(reply.encode("utf-8", "replace")):
+        return ImapConnectionError(f"login temporarily refused: {reply}")
+    return ImapAuthError(f"login refused: {reply}")
 
 
 def password_login(imap: imaplib.IMAP4, username: str, password: str) -> None:
