@@ -79,12 +79,13 @@ def _claim(delivery_id: str, lease_seconds: float) -> Claimed | None:
         if row is None:
             return None  # delivered, failed, not yet due, claimed elsewhere or endpoint disabled
         delivery, hook = row
+        attempt_no = delivery.attempts + 1  # before the update (it refreshes the loaded row)
         claimed = session.execute(
             update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery_id, WebhookDelivery.attempts == delivery.attempts)
+            .where(WebhookDelivery.id == delivery_id, WebhookDelivery.attempts == attempt_no - 1)
             .where(WebhookDelivery.status == PENDING)
             .values(
-                attempts=delivery.attempts + 1,
+                attempts=attempt_no,
                 next_attempt_at=now + timedelta(seconds=lease_seconds),
                 last_attempt_at=now,
                 updated_at=now,
@@ -95,7 +96,6 @@ def _claim(delivery_id: str, lease_seconds: float) -> Claimed | None:
         secret = get_secret_box().decrypt(hook.secret_ciphertext, secret_context(hook.id))
         event = {"type": delivery.type, "timestamp": now.isoformat(), "data": delivery.payload}
         body = json.dumps(event, separators=(",", ":")).encode()
-        attempt_no = delivery.attempts + 1
         return Claimed(delivery.id, hook.id, hook.url, secret, body, int(now.timestamp()), attempt_no)
 
 
