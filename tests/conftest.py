@@ -26,6 +26,7 @@ pytest_plugins = [
     "tests.servers.mailutils_fixtures",
     "tests.servers.oauth_fixtures",
     "tests.servers.smtp_fixtures",
+    "tests.servers.webhook_receiver",
 ]
 
 TEST_KEYS = (

@@ -19,7 +19,7 @@ from email_service.events.webhooks import dispatch, signing
 from email_service.events.webhooks.model import WebhookDelivery
 from email_service.events.webhooks.registry import create_webhook
 from tests.conftest import Caller, apply_environment
-from tests.servers.webhook_receiver import WebhookReceiver, webhook_receiver  # noqa: F401 - fixture
+from tests.servers.webhook_receiver import WebhookReceiver
 
 
 @pytest.fixture
@@ -37,7 +37,9 @@ def fast_retries() -> Iterator[None]:
 
 def _change(owner: Caller, n: int = 1) -> None:
     with session_scope(owner.tenant_id) as session:
-        append_changes(session, (owner.tenant_id, owner.user_id), "message.created", None, [f"m{i}" for i in range(n)])
+        append_changes(
+            session, (owner.tenant_id, owner.user_id), "message.created", None, [f"m{i}" for i in range(n)]
+        )
 
 
 def _deliveries(owner: Caller) -> list[WebhookDelivery]:
@@ -49,7 +51,9 @@ def _deliveries(owner: Caller) -> list[WebhookDelivery]:
 
 def test_a_change_is_delivered_signed(owner: Caller, webhook_receiver: WebhookReceiver) -> None:
     with session_scope(owner.tenant_id) as session:
-        hook = create_webhook(session, (owner.tenant_id, owner.user_id), webhook_receiver.url, ["message.created"])
+        hook = create_webhook(
+            session, (owner.tenant_id, owner.user_id), webhook_receiver.url, ["message.created"]
+        )
     _change(owner, 2)
     rows = _deliveries(owner)
     assert len(rows) == 2 and all(r.status == "pending" for r in rows)
@@ -58,7 +62,9 @@ def test_a_change_is_delivered_signed(owner: Caller, webhook_receiver: WebhookRe
     for got, row in zip(webhook_receiver.received, rows, strict=True):
         h = got.headers
         assert h["webhook-id"] == row.id
-        assert signing.verify(hook.secret, h["webhook-id"], h["webhook-timestamp"], got.body, h["webhook-signature"])
+        assert signing.verify(
+            hook.secret, h["webhook-id"], h["webhook-timestamp"], got.body, h["webhook-signature"]
+        )
         event = json.loads(got.body)
         assert event["type"] == "message.created" and event["data"]["id"] == str(row.change_seq)
     assert {r.status for r in _deliveries(owner)} == {"delivered"}
@@ -105,4 +111,6 @@ def test_task_completed_is_appended_with_the_final_state(owner: Caller) -> None:
     assert record_outcome(owner.tenant_id, task_id, "success", {"status": "success"})  # again: no second
     with session_scope(owner.tenant_id) as session:
         changes = session.scalars(select(Change).where(Change.type == "task.completed")).all()
-        assert [(c.object_id, c.data) for c in changes] == [(task_id, {"task_name": "sync_emails", "status": "success"})]
+        assert [(c.object_id, c.data) for c in changes] == [
+            (task_id, {"task_name": "sync_emails", "status": "success"})
+        ]

@@ -17,7 +17,11 @@ EXPECTED = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 def test_signature_matches_the_published_vector() -> None:
     assert signing.sign(SECRET, MSG_ID, TIMESTAMP, BODY) == EXPECTED
     headers = signing.headers(SECRET, MSG_ID, TIMESTAMP, BODY)
-    assert headers == {"webhook-id": MSG_ID, "webhook-timestamp": str(TIMESTAMP), "webhook-signature": EXPECTED}
+    assert headers == {
+        "webhook-id": MSG_ID,
+        "webhook-timestamp": str(TIMESTAMP),
+        "webhook-signature": EXPECTED,
+    }
 
 
 def test_verify_refuses_another_body_or_secret() -> None:

@@ -11,6 +11,8 @@ Revises: 0016_oauth2_accounts
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -22,7 +24,7 @@ depends_on = None
 TENANT_ONLY = "tenant_id = current_setting('app.tenant_id', true)"
 
 
-def _owner_columns(table: str) -> list[sa.SchemaItem]:
+def _owner_columns(table: str) -> list[Any]:
     return [
         sa.Column("tenant_id", sa.String(length=36), nullable=False),
         sa.Column("user_id", sa.String(length=36), nullable=False),
