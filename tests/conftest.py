@@ -26,6 +26,7 @@ pytest_plugins = [
     "tests.servers.mailutils_fixtures",
     "tests.servers.oauth_fixtures",
     "tests.servers.smtp_fixtures",
+    "tests.servers.webhook_receiver",
 ]
 
 TEST_KEYS = (
@@ -132,6 +133,8 @@ TABLES = [
     # Children before parents, as a writer locks them (a row, then its foreign keys' parents): a worker
     # of the previous test still committing then blocks TRUNCATE at its first table instead of
     # deadlocking with it (seen with changes, which TRUNCATE ... CASCADE reached last).
+    "webhook_deliveries",
+    "webhooks",
     "changes",
     "message_references",
     "drafts",

@@ -71,7 +71,7 @@ def _commands() -> dict[str, list[str]]:
             *celery,
             "worker",
             "-Q",
-            "sync,send,delete,spam,periodic",
+            "sync,send,delete,spam,periodic,webhooks",
             "-c",
             str(workers.worker_concurrency),
             "-E",

@@ -6,6 +6,7 @@ from email_service.core.tasking.model import TaskRecord
 from email_service.core.tenancy.tenant_model import Tenant
 from email_service.core.tenancy.user_model import User
 from email_service.events.model import Change
+from email_service.events.webhooks.model import Webhook, WebhookDelivery
 from email_service.messages.actions.model import MessageAction
 from email_service.messages.attachment_model import Attachment
 from email_service.messages.folder_model import Folder
@@ -32,6 +33,8 @@ __all__ = [
     "User",
     "UserSpamModel",
     "UtcDateTime",
+    "Webhook",
+    "WebhookDelivery",
     "new_id",
     "utcnow",
 ]

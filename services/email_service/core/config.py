@@ -302,6 +302,14 @@ class Settings:
     microsoft_client_id: str = ""
     microsoft_client_secret: str = field(default="", metadata=_SECRET)
     microsoft_tenant: str = "common"
+    # Webhooks (events/webhooks): the waits before each retry (seconds; attempts = len + 1, jittered
+    # ±20 %), the per-attempt bound, failed events in a row that disable an endpoint, deliveries one
+    # endpoint receives at once, and how long the delivery log is kept.
+    webhook_retry_seconds: tuple[float, ...] = (30.0, 120.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0)
+    webhook_timeout_seconds: float = 10.0
+    webhook_disable_after_failures: int = 5
+    webhook_max_in_flight: int = 4
+    webhook_retention_days: int = 7
     # The authorization-code flow (GET /api/oauth/<provider>/start): where the provider sends the browser
     # back (the frontend's page, which POSTs code and state to /api/oauth/<provider>/callback), and the
     # providers' endpoints (overridable for a local identity provider).
@@ -469,6 +477,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         google_token_url=r.text("GOOGLE_TOKEN_URL", _DEFAULTS["google_token_url"]),
         microsoft_login_url=r.text("MICROSOFT_LOGIN_URL", _DEFAULTS["microsoft_login_url"]).rstrip("/"),
         oauth_refresh_margin_seconds=r.get("OAUTH_REFRESH_MARGIN_SECONDS", 60, _parse_count),
+        **_webhooks(r),
         **_limits(r),
         **_watch(r),
     )
@@ -487,6 +496,32 @@ def _watch(r: _Reader) -> dict[str, Any]:
         "watch_host_connection_cap": number("WATCH_HOST_CONNECTION_CAP"),
         "watch_starts_per_second": number("WATCH_STARTS_PER_SECOND"),
         "watch_extra_folders": r.get("WATCH_EXTRA_FOLDERS", tuple[str, ...](), _parse_list),
+    }
+
+
+def _parse_seconds_list(raw: str) -> tuple[float, ...]:
+    values = tuple(float(part) for part in _parse_list(raw))
+    if not values or any(not 0 <= v <= 86400 for v in values):
+        raise ValueError("expected comma-separated seconds between 0 and 86400")
+    return values
+
+
+def _parse_positive_seconds(raw: str) -> float:
+    value = float(raw)
+    if not 0 < value <= 600:
+        raise ValueError("expected seconds between 0 and 600")
+    return value
+
+
+def _webhooks(r: _Reader) -> dict[str, Any]:
+    return {
+        "webhook_retry_seconds": r.get(
+            "WEBHOOK_RETRY_SECONDS", _DEFAULTS["webhook_retry_seconds"], _parse_seconds_list
+        ),
+        "webhook_timeout_seconds": r.get("WEBHOOK_TIMEOUT_SECONDS", 10.0, _parse_positive_seconds),
+        "webhook_disable_after_failures": r.get("WEBHOOK_DISABLE_AFTER_FAILURES", 5, _parse_positive_int),
+        "webhook_max_in_flight": r.get("WEBHOOK_MAX_IN_FLIGHT", 4, _parse_positive_int),
+        "webhook_retention_days": r.get("WEBHOOK_RETENTION_DAYS", 7, _parse_positive_int),
     }
 
 

@@ -7,6 +7,9 @@ on PostgreSQL, so one user's changes commit in seq order. Taken last, that lock 
 deadlock: its holder waits for nothing else before it commits (taken mid-transaction, it was held
 while the sync went on to lock its folder row, which a client action updating the same folder held
 while waiting for the lock). SQLite has one writer at a time anyway.
+
+Webhook deliveries of these changes are written in the same before_commit (events/webhooks/fanout.py)
+and published to the `webhooks` queue after commit.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from sqlalchemy.orm import Session
 from email_service.core.model_base import utcnow
 from email_service.events.model import ACCOUNT_AUTH_FAILED, Change
 from email_service.events.notify import publish_changed
+from email_service.events.webhooks.fanout import subscribed_hooks, write_deliveries
 
 CHANGES: Table = Change.__table__  # type: ignore[assignment]
 PENDING_KEY = "events.changed_owners"  # session.info: owners to wake after commit
 ROWS_KEY = "events.pending_changes"  # session.info: rows to insert right before commit
+DELIVERIES_KEY = "events.pending_deliveries"  # session.info: webhook deliveries to publish after commit
 
 
 def append_changes(
@@ -86,7 +91,14 @@ def _write_pending(session: Session) -> None:
         for _tenant_id, user_id in sorted(owners):  # one order for everyone: no deadlock between them
             key = func.hashtextextended(f"changes:{user_id}", 0)
             session.execute(select(func.pg_advisory_xact_lock(key)))
-    session.execute(CHANGES.insert(), rows)
+    hooks = subscribed_hooks(session, owners)
+    if hooks:  # the seqs are needed for the deliveries' events
+        returning = CHANGES.insert().returning(CHANGES.c.seq, sort_by_parameter_order=True)
+        seqs = [int(seq) for seq in session.scalars(returning, rows)]
+        deliveries = write_deliveries(session, hooks, rows, seqs)
+        session.info.setdefault(DELIVERIES_KEY, []).extend(deliveries)
+    else:
+        session.execute(CHANGES.insert(), rows)
     session.info.setdefault(PENDING_KEY, set()).update(owners)
 
 
@@ -95,9 +107,15 @@ def _wake_readers(session: Session) -> None:
     owners = session.info.pop(PENDING_KEY, None)
     if owners:
         publish_changed(owners)
+    deliveries = session.info.pop(DELIVERIES_KEY, None)
+    if deliveries:
+        from email_service.events.webhooks.dispatch import publish_deliveries  # imports Celery
+
+        publish_deliveries(deliveries)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(PENDING_KEY, None)
     session.info.pop(ROWS_KEY, None)
+    session.info.pop(DELIVERIES_KEY, None)

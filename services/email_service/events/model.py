@@ -16,6 +16,18 @@ FOLDER_CHANGED = "folder.changed"
 SEND_SENT = "send.sent"
 SEND_FAILED = "send.failed"
 ACCOUNT_AUTH_FAILED = "account.auth_failed"
+TASK_COMPLETED = "task.completed"
+# Every change type (§7): what a webhook may subscribe to.
+EVENT_TYPES = (
+    MESSAGE_CREATED,
+    MESSAGE_UPDATED,
+    MESSAGE_DELETED,
+    FOLDER_CHANGED,
+    SEND_SENT,
+    SEND_FAILED,
+    ACCOUNT_AUTH_FAILED,
+    TASK_COMPLETED,
+)
 
 
 class Change(Base, TenantOwned):

@@ -26,6 +26,7 @@ class EmailTemplate(StrEnum):
     ACCOUNT_AUTH_FAILED = "account_auth_failed"
     SYNC_SUMMARY = "sync_summary"
     TEST_MESSAGE = "test_message"
+    WEBHOOK_DISABLED = "webhook_disabled"
 
     @property
     def event_key(self) -> str:
@@ -62,6 +63,12 @@ SPECS: dict[EmailTemplate, TemplateSpec] = {
         on_failure=False,
         primary_link="account_url",
         opt_in=True,
+    ),
+    EmailTemplate.WEBHOOK_DISABLED: TemplateSpec(
+        subject="Webhook disabled after repeated delivery failures",
+        on_success=False,
+        on_failure=True,
+        primary_link="frontend_url",
     ),
     EmailTemplate.TEST_MESSAGE: TemplateSpec(
         subject="Test notification from email_service",

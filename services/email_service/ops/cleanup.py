@@ -14,6 +14,7 @@ from email_service.core.db import session_scope
 from email_service.core.model_base import utcnow
 from email_service.core.tasking.model import TaskRecord
 from email_service.events.model import Change
+from email_service.events.webhooks.model import WebhookDelivery
 from email_service.messages.actions.model import PENDING, MessageAction
 from email_service.sending.model import OutboxMessage
 from email_service.sending.uploads import prune_unused_uploads
@@ -56,9 +57,15 @@ def prune_rows(record_days: int, outbox_days: int, upload_hours: int, change_day
         changes: CursorResult[Any] = session.execute(  # type: ignore[assignment]
             delete(Change).where(Change.created_at < now - timedelta(days=change_days))
         )
+        deliveries: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+            delete(WebhookDelivery).where(
+                WebhookDelivery.created_at < now - timedelta(days=get_settings().webhook_retention_days)
+            )
+        )
     return {
         "task_records_removed": records.rowcount,
         "changes_removed": changes.rowcount,
+        "webhook_deliveries_removed": deliveries.rowcount,
         "outbox_removed": outbox.rowcount,
         "actions_removed": actions.rowcount,
         "uploads_removed": uploads,

@@ -18,6 +18,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": float(PERIODIC_SYNC_SECONDS),
         "options": {"queue": "periodic", "expires": PERIODIC_SYNC_SECONDS - 10},
     },
+    # Webhook deliveries whose attempt is due but whose message is not queued (broker down, long waits).
+    "sweep-webhooks": {
+        "task": "email_service.tasks.sweep_webhooks",
+        "schedule": 30.0,
+        "options": {"queue": "periodic", "expires": 25},
+    },
     "cleanup-stale-results": {
         "task": "email_service.tasks.cleanup_stale_results",
         "schedule": crontab(minute=7),

@@ -18,11 +18,11 @@ from kombu import pools as kombu_pools
 
 from email_service.core.config import get_settings
 
-QUEUES = ("sync", "send", "delete", "spam", "periodic")
+QUEUES = ("sync", "send", "delete", "spam", "periodic", "webhooks")
 TASK_PREFIX = "email_service.tasks."
 # The card's priorities, higher = more important. A worker consuming several queues takes the most
 # important waiting message first (see broker_priority and PHASE_7_CELERY.md §2).
-QUEUE_PRIORITY = {"sync": 10, "send": 8, "delete": 5, "spam": 3, "periodic": 10}
+QUEUE_PRIORITY = {"sync": 10, "send": 8, "delete": 5, "spam": 3, "periodic": 10, "webhooks": 6}
 TASK_QUEUES = {
     "sync_emails": "sync",
     "sync_group_summary": "sync",
@@ -38,6 +38,9 @@ TASK_QUEUES = {
     "check_spam_batch": "spam",
     "periodic_sync": "periodic",
     "cleanup_stale_results": "periodic",
+    # Its own queue: a slow receiver (up to the 10 s timeout per attempt) never delays syncs or sends.
+    "deliver_webhooks": "webhooks",
+    "sweep_webhooks": "periodic",
 }
 MAX_RETRY_COUNTDOWN = 600
 # Redis keeps one list per queue and priority step; BRPOP reads the steps in this order, lowest first.
@@ -199,6 +202,7 @@ def create_celery() -> Celery:
             "email_service.spam.tasks",
             "email_service.ops.tasks",
             "email_service.notifications.tasks",
+            "email_service.events.webhooks.tasks",
         ],
     )
     # Lazy: settings are read when the configuration is first needed, not at import time.

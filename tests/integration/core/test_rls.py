@@ -39,6 +39,8 @@ TENANT_COLUMNS = {
     "message_references": "tenant_id",
     "drafts": "tenant_id",
     "changes": "tenant_id",
+    "webhooks": "tenant_id",
+    "webhook_deliveries": "tenant_id",
 }
 
 pytestmark = pytest.mark.pg_only

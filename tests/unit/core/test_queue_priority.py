@@ -6,7 +6,7 @@ from email_service.tasks.celery_app import QUEUE_PRIORITY, ROUTES, broker_priori
 
 
 def test_card_priorities_map_to_redis_order() -> None:
-    assert QUEUE_PRIORITY == {"sync": 10, "send": 8, "delete": 5, "spam": 3, "periodic": 10}
+    assert QUEUE_PRIORITY == {"sync": 10, "send": 8, "delete": 5, "spam": 3, "periodic": 10, "webhooks": 6}
     assert [broker_priority(QUEUE_PRIORITY[q]) for q in ("sync", "periodic", "send", "delete", "spam")] == [
         0,
         0,

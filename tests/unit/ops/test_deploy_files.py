@@ -37,6 +37,7 @@ WORKER_QUEUES = {
     "worker-send": {"send"},
     "worker-delete-spam": {"delete", "spam"},
     "worker-periodic": {"periodic"},
+    "worker-webhooks": {"webhooks"},
 }
 APP_SERVICES = {"api", "beat", "flower", *WORKER_QUEUES}
 BACKING_SERVICES = {"redis-broker", "redis-results", "postgres", "dovecot", "migrate"}

@@ -12,12 +12,14 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from email_service.core.db import session_scope
 from email_service.core.model_base import utcnow
 from email_service.core.tasking.model import TaskRecord
+from email_service.events.log import append_changes
+from email_service.events.model import TASK_COMPLETED
 from email_service.notifications.rules import SENSITIVE_KEY, safe_result
 
 log = logging.getLogger(__name__)
@@ -78,11 +80,20 @@ def record_outcome_in(
         "finished_at": now,
         "updated_at": now,
     }
-    query = update(TaskRecord).where(TaskRecord.id == task_id, TaskRecord.tenant_id == tenant_id)
-    if first:
-        query = query.where(TaskRecord.status.is_(None))
-    done = session.execute(query.values(**values))
-    return bool(getattr(done, "rowcount", 0))
+    where = (TaskRecord.id == task_id, TaskRecord.tenant_id == tenant_id)
+    # Locked (PostgreSQL) so that of two writers of the same outcome only the first tells of it.
+    found = session.execute(
+        select(TaskRecord.user_id, TaskRecord.kind, TaskRecord.account_id, TaskRecord.status)
+        .where(*where)
+        .with_for_update()
+    ).first()
+    if found is None or (first and found.status is not None):
+        return False
+    session.execute(update(TaskRecord).where(*where).values(**values))
+    if found.status != status:  # task.completed once per final state, committed with it
+        data = {"task_name": found.kind, "status": status}
+        append_changes(session, (tenant_id, found.user_id), TASK_COMPLETED, found.account_id, [task_id], data)
+    return True
 
 
 def record_outcome_quietly(

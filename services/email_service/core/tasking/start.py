@@ -74,6 +74,15 @@ def publish_task(
     return task_id
 
 
+def publish_system_task(kind: str, kwargs: dict[str, Any], **options: Any) -> str:
+    """Publish a task that acts on rows by id for the system (webhook deliveries), with no task
+    record and no tenant arguments; raises BROKER_DOWN errors unchanged."""
+    result = celery_app.send_task(
+        TASK_PREFIX + kind, kwargs=kwargs, argsrepr="()", kwargsrepr=ids_only_repr(kwargs), **options
+    )
+    return str(result.id)
+
+
 def publish_recorded(
     caller: Identity,
     kind: str,

@@ -3,7 +3,7 @@
 A plain ADD COLUMN with a server default on both backends: existing accounts get push at once.
 
 Revision ID: 0018_push_enabled
-Revises: 0016_oauth2_accounts
+Revises: 0017_webhooks
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018_push_enabled"
-# integrator: rebase onto 0017_webhooks
-down_revision = "0016_oauth2_accounts"
+down_revision = "0017_webhooks"
 branch_labels = None
 depends_on = None
 
