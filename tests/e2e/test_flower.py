@@ -108,7 +108,7 @@ def test_flower_requires_auth_and_lists_worker_and_finished_task(flower, worker,
 
 # Messages per queue, published as the app routes them (each queue's priority), plus a few at other
 # priority steps: the Redis transport keeps one list per step, and Flower must count them all.
-QUEUED = {"sync": 3, "send": 2, "delete": 1, "spam": 4, "periodic": 1}
+QUEUED = {"sync": 3, "send": 2, "delete": 1, "spam": 4, "periodic": 1, "webhooks": 2}
 EXTRA_STEPS = {"sync": (5, 9), "spam": (0,)}
 
 
@@ -130,7 +130,7 @@ def _fill_queues(broker_url: str) -> dict[str, int]:
 def test_flower_broker_page_counts_every_queue_over_its_priority_lists(
     clean_db: ServerSet, private_broker: str, tmp_path: Path
 ) -> None:
-    """No worker consumes the private broker: Flower shows the five queues with what waits in them."""
+    """No worker consumes the private broker: Flower shows every queue with what waits in them."""
     expected = _fill_queues(private_broker)
     client = redis.Redis.from_url(private_broker)
     assert client.llen("sync") == QUEUED["sync"], "the routes' own priority lands on the queue's base list"

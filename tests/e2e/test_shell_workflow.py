@@ -97,7 +97,7 @@ def test_card_shell_workflow_against_a_real_worker(
     assert out["status"] == "success"
     assert out["running"] == "running" and out["active"], out
     assert out["revoked"] == "revoked", out
-    assert set(out["queues"]) == {"sync", "send", "delete", "spam", "periodic"}
+    assert set(out["queues"]) == {"sync", "send", "delete", "spam", "periodic", "webhooks"}
     _wait_idle()
 
 
