@@ -9,8 +9,11 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from email_service.tasks.celery_app import QUEUES
+
 BIN = Path(sys.executable).parent
-ALL_QUEUES = "sync,send,delete,spam,periodic"
+# Every queue the app routes to: a worker that skips one leaves its messages waiting forever.
+ALL_QUEUES = ",".join(QUEUES)
 
 
 def wait_http(url: str, timeout: float = 30) -> None:
