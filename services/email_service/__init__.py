@@ -44,6 +44,7 @@ def register_blueprints(app: Flask) -> None:
     from email_service.core.tasking import api as tasks
     from email_service.deletion import api as delete
     from email_service.events import api as changes
+    from email_service.events.webhooks import api as webhooks
     from email_service.messages import api as messages
     from email_service.messages.actions import api as actions
     from email_service.messages.threads import api as threads
@@ -71,6 +72,7 @@ def register_blueprints(app: Flask) -> None:
         drafts,
         notifications,
         changes,
+        webhooks,
     ):
         app.register_blueprint(module.bp)
 

@@ -61,6 +61,7 @@ def test_lists_show_only_own_rows(client, owned, owner, same_tenant_other_user, 
 ACTIONS = "messages.test_actions_api::test_strangers_get_404_on_every_action_route"
 DRAFTS = "sending.test_drafts_api::test_strangers_get_404_for_every_draft_route"
 OAUTH = "accounts.test_oauth_code_flow::test_strangers_get_404_on_the_oauth_routes"
+WEBHOOKS = "events.test_webhooks_api::test_strangers_get_404_on_every_webhook_route"
 # (METHOD, url rule) -> "module::test" holding that route's tenant matrix.
 OTHER_MATRICES = {
     ("GET", "/api/email/messages/<message_id>"): (
@@ -102,6 +103,12 @@ OTHER_MATRICES = {
     ("DELETE", "/api/accounts/<account_id>/folders/<folder_id>"): ACTIONS,
     ("GET", "/api/oauth/<provider>/start"): OAUTH,
     ("POST", "/api/oauth/<provider>/callback"): OAUTH,
+    ("POST", "/api/webhooks"): WEBHOOKS,
+    ("GET", "/api/webhooks"): WEBHOOKS,
+    ("GET", "/api/webhooks/<webhook_id>"): WEBHOOKS,
+    ("PATCH", "/api/webhooks/<webhook_id>"): WEBHOOKS,
+    ("DELETE", "/api/webhooks/<webhook_id>"): WEBHOOKS,
+    ("GET", "/api/webhooks/<webhook_id>/deliveries"): WEBHOOKS,
 }
 _PLACEHOLDERS = {"{account}": "<account_id>", "{task}": "<task_id>"}
 
