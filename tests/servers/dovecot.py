@@ -153,13 +153,17 @@ class DovecotServer:
     def log_path(self) -> Path:
         return self.root / "dovecot.log"
 
-    def start(self, capabilities: str | None = None) -> DovecotServer:
-        """Write the config and run `dovecot -F` until both ports accept connections (retries port races)."""
+    def start(self, capabilities: str | None = None, same_ports: bool = False) -> DovecotServer:
+        """Write the config and run `dovecot -F` until both ports accept connections (retries port races).
+
+        `same_ports`: listen where the last run did (a restart clients reconnect to unchanged)."""
         if capabilities is not None:
             self.capabilities = capabilities
+        keep = same_ports and self.imap_port != 0
         for _attempt in range(5):
-            self.imap_port, self.imaps_port = free_port(), free_port()
-            self.pop3_port = free_port() if self.pop3_enabled else 0
+            if not keep:
+                self.imap_port, self.imaps_port = free_port(), free_port()
+                self.pop3_port = free_port() if self.pop3_enabled else 0
             self.config_path.write_text(self._config())
             cmd = [self.binary, "-F", "-c", str(self.config_path)]
             self._proc = subprocess.Popen(
@@ -186,11 +190,11 @@ class DovecotServer:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
 
-    def restart(self, capabilities: str | None = None) -> DovecotServer:
+    def restart(self, capabilities: str | None = None, same_ports: bool = False) -> DovecotServer:
         """Stop and start again on the same maildirs, e.g. with other advertised capabilities."""
         self.stop()
         self.capabilities = capabilities
-        return self.start()
+        return self.start(same_ports=same_ports)
 
     def close(self) -> None:
         """Stop the server and remove its temp dir (only if this object created it)."""

@@ -34,7 +34,7 @@ class WebhookReceiver:
             return self.script.pop(0) if self.script else 204
 
 
-def _handler(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
+def handler_for(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -54,7 +54,7 @@ def _handler(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
 def webhook_receiver() -> Iterator[WebhookReceiver]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     receiver = WebhookReceiver(server)
-    server.RequestHandlerClass = _handler(receiver)
+    server.RequestHandlerClass = handler_for(receiver)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield receiver

@@ -11,24 +11,20 @@ then fails as throttled (transient: the task retries later, the account is never
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
-import redis
-
 from email_service.accounts.autoconfig.providers import by_imap_host
 from email_service.core.config import get_settings
 from email_service.core.slots import LeasedSlots
 from email_service.mail.imap.types import ImapThrottled
-from email_service.sync.lock import redis_client
+from email_service.sync.lock import shared_client
 
 CAP_PREFIX = "email_service:imap_connections:"
 RETRY_AFTER_SECONDS = 30.0
-_clients: dict[tuple[int, str], redis.Redis] = {}
 
 
 def connection_limit(host: str) -> int:
@@ -50,19 +46,11 @@ def mailbox_slot(host: str, username: str) -> Callable[[], AbstractContextManage
     return lambda: _held(host, username)
 
 
-def _client(url: str) -> redis.Redis:
-    """One client (and pool) per process and URL: a login costs one round trip, not a new socket."""
-    key = (os.getpid(), url)
-    if key not in _clients:
-        _clients[key] = redis_client(url)
-    return _clients[key]
-
-
 @contextmanager
 def _held(host: str, username: str) -> Iterator[None]:
     settings = get_settings()
     slots = LeasedSlots(
-        _client(settings.broker_url),
+        shared_client(settings.broker_url),  # a login costs a round trip, not a socket
         cap_key(host, username),
         connection_limit(host),
         settings.sync_lock_ttl_seconds,

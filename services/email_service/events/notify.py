@@ -13,11 +13,10 @@ from collections.abc import Iterable
 import redis
 
 from email_service.core.config import get_settings
-from email_service.sync.lock import redis_client
+from email_service.sync.lock import shared_client
 
 log = logging.getLogger(__name__)
 CHANNEL_PREFIX = "email_service:changes:"
-_client: redis.Redis | None = None
 
 
 def channel(tenant_id: str, user_id: str) -> str:
@@ -25,10 +24,7 @@ def channel(tenant_id: str, user_id: str) -> str:
 
 
 def _redis() -> redis.Redis:
-    global _client
-    if _client is None:
-        _client = redis_client(get_settings().broker_url)
-    return _client
+    return shared_client(get_settings().broker_url)
 
 
 def publish_changed(owners: Iterable[tuple[str, str]]) -> None:

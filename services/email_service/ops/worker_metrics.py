@@ -8,7 +8,6 @@ registry, multiprocess directory or extra port per worker. Counting never fails 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from email_service.core.config import get_settings
-from email_service.sync.lock import redis_client
+from email_service.sync.lock import shared_client
 
 log = logging.getLogger(__name__)
 PREFIX = "email_service:metrics:"
@@ -25,15 +24,11 @@ TASKS_KEY = PREFIX + "tasks"  # field "<task name> <state>"
 SYNC_KEY = PREFIX + "sync_messages"  # field synced | updated | deleted
 SEND_KEY = PREFIX + "send_results"  # field: send_email's result status, or "failed"
 SYNC_FIELDS = {"synced": "messages_synced", "updated": "messages_updated", "deleted": "messages_deleted"}
-_client: tuple[int, redis.Redis] | None = None
 
 
 def _redis() -> redis.Redis:
     """One client per process (prefork children must not share the parent's sockets)."""
-    global _client
-    if _client is None or _client[0] != os.getpid():
-        _client = (os.getpid(), redis_client(get_settings().broker_url))
-    return _client[1]
+    return shared_client(get_settings().broker_url)
 
 
 def increments(name: str, state: str, result: Any) -> list[tuple[str, str, int]]:

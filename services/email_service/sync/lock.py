@@ -9,6 +9,7 @@ reporting "already_running" and leaving the sync undone until the TTL runs out.
 
 from __future__ import annotations
 
+import os
 import secrets
 from types import TracebackType
 
@@ -78,3 +79,16 @@ class AccountLock:
 def redis_client(url: str) -> redis.Redis:
     """A short-lived client for the lock (the broker Redis; sockets time out rather than hang)."""
     return redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=10)
+
+
+_shared: dict[tuple[int, str], redis.Redis] = {}
+
+
+def shared_client(url: str) -> redis.Redis:
+    """One long-lived client per process and URL: prefork children open sockets of their own, and a
+    changed broker URL (tests, tools) gets its own client rather than the old server's."""
+    key = (os.getpid(), url)
+    client = _shared.get(key)
+    if client is None:
+        client = _shared[key] = redis_client(url)
+    return client

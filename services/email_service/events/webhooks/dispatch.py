@@ -30,6 +30,9 @@ BATCH = 50  # delivery ids per task message
 LEASE_MARGIN_SECONDS = 30
 BUSY_RETRY_SECONDS = 1.0
 MAX_COUNTDOWN_SECONDS = 600  # longer waits are left to the sweep (a countdown is held unacked)
+# A countdown's message can fire a few milliseconds before the row's next_attempt_at: without this
+# slack its claim would miss and the retry wait until the next sweep.
+EARLY_SLACK_SECONDS = 1.0
 SWEEP_LIMIT = 5000
 
 
@@ -72,7 +75,7 @@ def _claim(delivery_id: str, lease_seconds: float) -> Claimed | None:
             .where(
                 WebhookDelivery.id == delivery_id,
                 WebhookDelivery.status == PENDING,
-                WebhookDelivery.next_attempt_at <= now,
+                WebhookDelivery.next_attempt_at <= now + timedelta(seconds=EARLY_SLACK_SECONDS),
                 Webhook.enabled.is_(True),
             )
         ).first()

@@ -6,21 +6,16 @@ from __future__ import annotations
 import math
 import uuid
 
-import redis
-
 from email_service.core.config import get_settings
 from email_service.core.slots import LeasedSlots
-from email_service.sync.lock import redis_client
+from email_service.sync.lock import shared_client
 
 PREFIX = "email_service:webhook_slots:"
-_client: redis.Redis | None = None
 
 
 def _slots(webhook_id: str, limit: int, lease_seconds: float) -> LeasedSlots:
-    global _client
-    if _client is None:
-        _client = redis_client(get_settings().broker_url)
-    return LeasedSlots(_client, PREFIX + webhook_id, limit, math.ceil(lease_seconds))
+    client = shared_client(get_settings().broker_url)
+    return LeasedSlots(client, PREFIX + webhook_id, limit, math.ceil(lease_seconds))
 
 
 def acquire(webhook_id: str, limit: int, lease_seconds: float) -> str | None:
