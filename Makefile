@@ -44,7 +44,7 @@ typecheck: venv
 # Every flow runs on both backends: PostgreSQL with row-level security (the whole suite), then the
 # embedded default of `make run`, SQLite with the embedded Redis (the suites that use a database;
 # tests marked pg_only are deselected there, never skipped).
-SQLITE_SUITES := tests/integration tests/hostile tests/e2e
+SQLITE_SUITES := tests/integration tests/hostile tests/e2e tests/reliability/test_push_faults.py
 
 pytest: pytest-postgresql pytest-sqlite
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from email_service.accounts.model import EmailAccount
 from email_service.events.log import append_per_account
-from email_service.events.model import MESSAGE_DELETED
+from email_service.events.model import MESSAGE_CREATED, MESSAGE_DELETED
 from email_service.messages.attachment_model import Attachment
 from email_service.messages.folder_model import Folder
 from email_service.messages.model import Message
@@ -120,10 +120,24 @@ def hide(session: Session, tenant_id: str, user_id: str, ids: Sequence[str]) -> 
     return newly
 
 
+def _announce_shown(session: Session, owner: Owner, rows: Iterable[tuple[str, str]]) -> None:
+    """(account_id, id) rows visible again (restored, or a delete undone) are message.created in the change
+    log: a feed reader or webhook receiver that dropped them on message.deleted gets them back."""
+    append_per_account(session, (owner.tenant_id, owner.user_id), MESSAGE_CREATED, rows)
+
+
+def _hidden(session: Session, owner: Owner, chunk: Sequence[str]) -> list[tuple[str, str]]:
+    query = select(Message.account_id, Message.id).where(
+        owned_by(Message, owner), Message.id.in_(chunk), Message.deleted_at.is_not(None)
+    )
+    return [(row.account_id, row.id) for row in session.execute(query)]
+
+
 def unhide(session: Session, tenant_id: str, user_id: str, ids: Sequence[str]) -> None:
     """Show messages again where they are (restore in place, or undo a request whose task never started)."""
     owner = Owner(tenant_id, user_id)
     for chunk in _chunks(ids):
+        _announce_shown(session, owner, _hidden(session, owner, chunk))
         session.execute(
             update(Message)
             .where(owned_by(Message, owner), Message.id.in_(chunk))
@@ -147,7 +161,9 @@ def show_again(session: Session, owner: Owner, ids: Sequence[str]) -> list[str]:
             Message.deleted_at.is_not(None),
             func.coalesce(Message.original_folder_id, Message.folder_id) == Message.folder_id,
         )
-        shown.extend(session.execute(select(Message.id).where(in_place)).scalars())
+        rows = session.execute(select(Message.account_id, Message.id).where(in_place)).all()
+        shown.extend(row.id for row in rows)
+        _announce_shown(session, owner, [(row.account_id, row.id) for row in rows])
         session.execute(
             update(Message)
             .where(in_place)
@@ -181,6 +197,7 @@ def repoint(session: Session, owner: Owner, account_id: str, moves: Sequence[Rep
         }
         if restore:
             values.update(deleted_at=None, original_folder_id=None)
+            _announce_shown(session, owner, _hidden(session, owner, [move.message_id]))
         session.execute(
             update(Message)
             .where(owned_by(Message, owner), Message.id == move.message_id)

@@ -131,3 +131,8 @@ def test_broker_outage_is_503_and_shows_the_messages_again(client: Any, owner: C
     assert hidden(owner, ids) == [False, False]
     with session_scope(owner.tenant_id) as session:
         assert session.scalars(select(TaskRecord)).all() == []
+    # The feed told of the delete at once; the undo must tell that they are back.
+    feed = client.get("/api/changes?since=0", headers=owner.headers).get_json()["changes"]
+    told = [(c["type"], c["object_id"]) for c in feed if c["type"].startswith("message.")]
+    assert sorted(told[: len(ids)]) == sorted(("message.deleted", i) for i in ids)
+    assert sorted(told[len(ids) :]) == sorted(("message.created", i) for i in ids)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from email_service.core.db import session_scope
 from email_service.deletion.service import hide_for_request
 from email_service.deletion.tasks import delete_emails, restore_emails
+from email_service.events.model import Change
 from tests.conftest import Caller
 from tests.integration.deletion.delete_support import (
     NO_MOVE,
@@ -52,6 +54,15 @@ def assert_in_trash_and_stable(account: SyncAccount, subjects: list[str], inbox_
         assert result.messages_synced == 0 and result.messages_deleted == 0
 
 
+def _told(owner: Caller, ids: list[str]) -> list[str]:
+    """The change types logged for these messages, in order, the same for each of them."""
+    with session_scope(owner.tenant_id) as session:
+        rows = session.execute(select(Change.object_id, Change.type).order_by(Change.seq)).all()
+    per_id = {i: [t for o, t in rows if o == i] for i in ids}
+    assert len({tuple(types) for types in per_id.values()}) == 1, per_id
+    return per_id[ids[0]]
+
+
 @pytest.mark.parametrize("capabilities", [None, NO_MOVE, NO_MOVE_NO_UIDPLUS])
 def test_soft_delete_moves_to_trash_and_restore_round_trips(
     owner: Caller, dovecot_factory: DovecotFactory, capabilities: str | None
@@ -73,6 +84,7 @@ def test_soft_delete_moves_to_trash_and_restore_round_trips(
     assert restored == {"status": "success", "restored_count": 2, "not_found": [], "failed": []}
     assert server_subjects(account.user, "Trash") == []
     assert server_subjects(account.user, "INBOX") == ["message 1", "message 2", "message 3"]
+    assert _told(owner, ids) == ["message.deleted", "message.created"]  # the feed has them back
     result = sync(account)
     assert result.messages_synced == 0 and result.messages_deleted == 0
     inbox = rows_in(account, "INBOX")

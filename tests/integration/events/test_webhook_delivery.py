@@ -114,3 +114,29 @@ def test_task_completed_is_appended_with_the_final_state(owner: Caller) -> None:
         assert [(c.object_id, c.data) for c in changes] == [
             (task_id, {"task_name": "sync_emails", "status": "success"})
         ]
+
+
+def test_a_retry_that_fires_a_moment_early_still_attempts(
+    owner: Caller, webhook_receiver: WebhookReceiver
+) -> None:
+    """A countdown message can run a few ms before next_attempt_at; it must not be skipped until the
+    sweep (seen in the receiver-away scenario), while an attempt not due for long still is."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from email_service.core.model_base import utcnow
+
+    with session_scope(owner.tenant_id) as session:
+        create_webhook(session, (owner.tenant_id, owner.user_id), webhook_receiver.url, ["*"])
+    _change(owner, 2)
+    soon, later = (r.id for r in _deliveries(owner))
+    with session_scope(owner.tenant_id) as session:
+        for delivery_id, seconds in ((soon, 0.3), (later, 60)):
+            session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == delivery_id)
+                .values(next_attempt_at=utcnow() + timedelta(seconds=seconds))
+            )
+    assert dispatch.attempt(soon)[0] == "delivered"
+    assert dispatch.attempt(later)[0] == "skipped"
