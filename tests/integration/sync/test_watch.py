@@ -4,6 +4,7 @@ push_enabled off means no connection, refused credentials park the account."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,22 +19,34 @@ from email_service.sync.watch.runner import Watcher, WatchOptions
 from tests.integration.sync.sync_support import imap, make_account, message
 
 
-def _options() -> WatchOptions:
+def _options(debounce_seconds: float = 0.2) -> WatchOptions:
     return WatchOptions(
-        lease_seconds=3, poll_seconds=1, debounce_seconds=0.2, host_cap=100, starts_per_second=100
+        lease_seconds=3,
+        poll_seconds=1,
+        debounce_seconds=debounce_seconds,
+        host_cap=100,
+        starts_per_second=100,
     )
+
+
+@contextlib.contextmanager
+def _running(options: WatchOptions) -> Iterator[Watcher]:
+    w = Watcher(options)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(w.run(),), daemon=True)
+    thread.start()
+    try:
+        yield w
+    finally:
+        loop.call_soon_threadsafe(w.stop)
+        thread.join(20)
+    assert not thread.is_alive()
 
 
 @pytest.fixture
 def watcher(clean_db) -> Iterator[Watcher]:
-    w = Watcher(_options())
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_until_complete, args=(w.run(),), daemon=True)
-    thread.start()
-    yield w
-    loop.call_soon_threadsafe(w.stop)
-    thread.join(20)
-    assert not thread.is_alive()
+    with _running(_options()) as w:
+        yield w
 
 
 def _until(check: Callable[[], bool], seconds: float = 10) -> None:
@@ -110,3 +123,18 @@ def test_two_watchers_split_accounts_and_one_stopping_hands_over(clean_db, owner
         for w, loop, thread in zip(watchers, loops, threads, strict=True):
             loop.call_soon_threadsafe(w.stop)
             thread.join(20)
+
+
+def test_first_change_syncs_at_once_and_a_burst_waits_for_the_window(clean_db, owner, imap_user) -> None:
+    """Leading-edge debounce: with a 30 s window the first APPEND still starts a sync within seconds;
+    the next one inside the window is held for its end instead of starting another."""
+    account = make_account(owner, imap_user)
+    with _running(_options(debounce_seconds=30)) as w:
+        _until(lambda: (account.account_id, "INBOX") in w.connected)
+        client = imap(imap_user)
+        client.append("INBOX", message(1))
+        _until(lambda: _sync_tasks(owner.tenant_id, account.account_id) >= 1, 3)
+        client.append("INBOX", message(2))
+        client.logout()
+        time.sleep(3)
+        assert w.triggered == 1

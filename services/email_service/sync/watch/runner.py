@@ -71,6 +71,7 @@ class Watcher:
         self.triggered = 0
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._pending: set[tuple[str, str]] = set()
+        self._last_fire: dict[tuple[str, str], float] = {}
         self._pacer = StartPacer(options.starts_per_second)
         self._stop = asyncio.Event()
 
@@ -132,6 +133,8 @@ class Watcher:
         held = self.held.pop(account_id, None)
         if held is None:
             return
+        for folder in self.options.folders:
+            self._last_fire.pop((account_id, folder), None)
         for task in held.tasks:
             task.cancel()
         await asyncio.gather(*held.tasks, return_exceptions=True)
@@ -185,17 +188,21 @@ class Watcher:
             return await IdleSession.open(retry)
 
     def _changed(self, account: WatchedAccount, folder: str, _reply: Untagged | None) -> None:
+        """Leading-edge debounce: the first change in a while syncs at once (new mail in well under a
+        second); what follows within the window is one more sync at its end (EXISTS, then FETCH, ...)."""
         key = (account.id, folder)
         if key in self._pending:
             return
         self._pending.add(key)
-        asyncio.get_running_loop().call_later(
-            self.options.debounce_seconds, lambda: asyncio.create_task(self._fire(account, folder))
-        )
+        loop = asyncio.get_running_loop()
+        last = self._last_fire.get(key)
+        wait = 0.0 if last is None else max(0.0, last + self.options.debounce_seconds - loop.time())
+        loop.call_later(wait, lambda: asyncio.create_task(self._fire(account, folder)))
 
     async def _fire(self, account: WatchedAccount, folder: str) -> None:
         key = (account.id, folder)
         self._pending.discard(key)
+        self._last_fire[key] = asyncio.get_running_loop().time()
         mine = new_id()
         try:
             started = await asyncio.to_thread(start_folder_sync, account, folder, mine)
