@@ -10,11 +10,14 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+import redis
 from sqlalchemy import select
 
 from email_service.accounts.model import EmailAccount
+from email_service.core.config import get_settings
 from email_service.core.db import session_scope
 from email_service.core.tasking.model import TaskRecord
+from email_service.sync.watch.leases import lease_key
 from email_service.sync.watch.runner import Watcher, WatchOptions
 from tests.integration.sync.sync_support import imap, make_account, message
 
@@ -116,8 +119,14 @@ def test_two_watchers_split_accounts_and_one_stopping_hands_over(clean_db, owner
         _until(split, 15)  # the second to join takes the accounts rendezvous hashing gives it
         _until(lambda: all(len({a for a, _ in w.connected}) == len(w.held) for w in watchers), 15)
         assert not set(watchers[0].held) & set(watchers[1].held)
+        first_held = list(watchers[0].held)
         loops[0].call_soon_threadsafe(watchers[0].stop)
         threads[0].join(20)
+        leases = redis.Redis.from_url(get_settings().broker_url)
+        left = [
+            v for v in leases.mget([lease_key(i) for i in first_held]) if v == watchers[0].member.encode()
+        ]
+        assert left == []  # a graceful stop releases its leases: no wait for them to lapse
         _until(lambda: set(watchers[1].held) == ids, 20)
     finally:
         for w, loop, thread in zip(watchers, loops, threads, strict=True):

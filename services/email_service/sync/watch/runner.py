@@ -72,6 +72,7 @@ class Watcher:
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._pending: set[tuple[str, str]] = set()
         self._last_fire: dict[tuple[str, str], float] = {}
+        self._fires: set[asyncio.Task[None]] = set()
         self._pacer = StartPacer(options.starts_per_second)
         self._stop = asyncio.Event()
 
@@ -93,10 +94,14 @@ class Watcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), tick)
         finally:
-            for account_id in list(self.held):
+            held = list(self.held)
+            for account_id in held:
                 await self._drop(account_id)
+            for task in list(self._fires):  # syncs already started stay started; waiting ones go
+                task.cancel()
+            await asyncio.gather(*self._fires, return_exceptions=True)
             try:
-                await leases.release(list(self.held))
+                await leases.release(held)  # a graceful stop hands its accounts over at the next tick
                 await leases.leave()
             finally:
                 await client.aclose()
@@ -197,7 +202,15 @@ class Watcher:
         loop = asyncio.get_running_loop()
         last = self._last_fire.get(key)
         wait = 0.0 if last is None else max(0.0, last + self.options.debounce_seconds - loop.time())
-        loop.call_later(wait, lambda: asyncio.create_task(self._fire(account, folder)))
+        self._fire_later(account, folder, wait)
+
+    def _fire_later(self, account: WatchedAccount, folder: str, delay: float) -> None:
+        def start() -> None:
+            task = asyncio.create_task(self._fire(account, folder))
+            self._fires.add(task)
+            task.add_done_callback(self._fires.discard)
+
+        asyncio.get_running_loop().call_later(delay, start)
 
     async def _fire(self, account: WatchedAccount, folder: str) -> None:
         key = (account.id, folder)
@@ -212,9 +225,7 @@ class Watcher:
         self.triggered += 1
         if started != mine and account.id in self.held:  # one ran already: it may have passed the change
             self._pending.add(key)
-            asyncio.get_running_loop().call_later(
-                RETRIGGER_SECONDS, lambda: asyncio.create_task(self._fire(account, folder))
-            )
+            self._fire_later(account, folder, RETRIGGER_SECONDS)
 
 
 def run_watcher(options: WatchOptions | None = None) -> None:
